@@ -1,0 +1,26 @@
+# syntax=docker/dockerfile:1
+# Multi-stage: a static xdrlinkd (pure Go, SQLite included) on an empty base,
+# running as an unprivileged user, with a HEALTHCHECK on the gRPC health
+# service.
+FROM golang:1.26 AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/xdrlinkd ./cmd/xdrlinkd \
+ && mkdir -p /out/data
+
+FROM scratch
+# CA roots for TLS to Azure.
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=build /out/xdrlinkd /xdrlinkd
+COPY --from=build --chown=65532:65532 /out/data /data
+USER 65532:65532
+ENV XDRLINK_DB=/data/xdrlink.db \
+    XDRLINK_GRPC_ADDR=0.0.0.0:9090 \
+    XDRLINK_HTTP_ADDR=0.0.0.0:8080
+VOLUME /data
+EXPOSE 9090 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s CMD ["/xdrlinkd", "health", "--grpc-addr", "127.0.0.1:9090"]
+ENTRYPOINT ["/xdrlinkd"]
+CMD ["serve"]

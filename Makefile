@@ -1,0 +1,50 @@
+# Developer entry points. The README's two commands are `make run` (same as
+# `go run ./cmd/xdrlinkd serve`) and `make test`; .ci/run calls `make test`
+# and then `make check`.
+GO  ?= go
+BUF := $(GO) tool -modfile=tools-buf/go.mod buf
+
+.PHONY: run test bench generate lint breaking check-generated vet tidy-check check build
+
+run:
+	$(GO) run ./cmd/xdrlinkd serve
+
+test:
+	$(GO) test -race ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./daemon/
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/xdrlinkd ./cmd/xdrlinkd
+
+# Regenerates gen/ from proto/ with the plugins pinned in tools/go.mod.
+generate:
+	$(BUF) generate
+	$(BUF) generate --template buf.gen.longrunning.yaml
+	$(BUF) generate --template buf.gen.openapi.yaml
+
+lint:
+	$(BUF) lint
+	$(BUF) format --diff --exit-code --path proto/xdrlink
+
+# Wire and JSON compatibility with the main branch.
+breaking:
+	$(BUF) breaking --against '.git#branch=main'
+
+# Fails if gen/ differs from a fresh generate (modified or new files).
+check-generated: generate
+	@drift="$$(git status --porcelain -- gen)"; \
+	if [ -n "$$drift" ]; then echo "gen/ is stale; run 'make generate' and commit:"; echo "$$drift"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+
+tidy-check:
+	$(GO) mod tidy -diff
+	cd tools && $(GO) mod tidy -diff
+	cd tools-buf && $(GO) mod tidy -diff
+
+check: lint breaking check-generated vet tidy-check

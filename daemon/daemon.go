@@ -1,0 +1,210 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
+	"github.com/xdrlink/xdrlink/server"
+	"github.com/xdrlink/xdrlink/server/gateway"
+	"github.com/xdrlink/xdrlink/server/pending"
+	"github.com/xdrlink/xdrlink/server/tenantsvc"
+	"github.com/xdrlink/xdrlink/store/storeopen"
+)
+
+// Config is everything xdrlinkd serve needs.
+type Config struct {
+	// GRPCAddr and HTTPAddr are listen addresses; port 0 picks a free port.
+	GRPCAddr string
+	HTTPAddr string
+	// DB is a SQLite file path or a postgres:// DSN.
+	DB string
+	// AutoMigrate applies pending migrations at start.
+	AutoMigrate bool
+	// MaxBodyBytes bounds a request (REST body or gRPC message).
+	MaxBodyBytes int64
+	// ReadinessInterval is how often health re-checks the store.
+	ReadinessInterval time.Duration
+	// ShutdownTimeout bounds the graceful part of shutdown.
+	ShutdownTimeout time.Duration
+	// CredentialProfiles are the names tenants may reference; empty accepts any.
+	CredentialProfiles []string
+	Logger             *slog.Logger
+}
+
+// Defaults returns the configuration of `xdrlinkd serve` without flags.
+func Defaults() Config {
+	return Config{
+		GRPCAddr:          "127.0.0.1:9090",
+		HTTPAddr:          "127.0.0.1:8080",
+		DB:                "./data/xdrlink.db",
+		AutoMigrate:       true,
+		MaxBodyBytes:      1 << 20,
+		ReadinessInterval: 5 * time.Second,
+		ShutdownTimeout:   15 * time.Second,
+	}
+}
+
+// Daemon is a running xdrlinkd.
+type Daemon struct {
+	cfg      Config
+	log      *slog.Logger
+	store    storeopen.Backend
+	grpc     *grpc.Server
+	health   *health.Server
+	http     *http.Server
+	conn     *grpc.ClientConn
+	grpcLis  net.Listener
+	httpLis  net.Listener
+	cancel   context.CancelFunc
+	serveErr chan error
+}
+
+// Start opens the store, binds both listeners and serves in the background.
+func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	d := &Daemon{cfg: cfg, log: log, serveErr: make(chan error, 2)}
+	defer func() {
+		if err != nil {
+			d.close()
+		}
+	}()
+
+	if d.store, err = storeopen.Open(ctx, cfg.DB); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if cfg.AutoMigrate {
+		if err = d.store.Migrate(ctx); err != nil {
+			return nil, fmt.Errorf("migrate store: %w", err)
+		}
+	}
+
+	if d.grpc, err = server.New(server.Options{Logger: log, MaxRecvBytes: int(cfg.MaxBodyBytes)}); err != nil {
+		return nil, err
+	}
+	xdrlinkv1.RegisterTenantServiceServer(d.grpc, tenantsvc.New(d.store, cfg.CredentialProfiles))
+	pending.Register(d.grpc)
+	d.health = health.NewServer()
+	healthpb.RegisterHealthServer(d.grpc, d.health)
+
+	var bgCtx context.Context
+	bgCtx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	server.WatchReadiness(bgCtx, d.health, d.store.Ready, cfg.ReadinessInterval, serviceNames(d.grpc), log)
+
+	if d.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+		return nil, fmt.Errorf("grpc listen: %w", err)
+	}
+	if d.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("http listen: %w", err)
+	}
+	// The gateway dials the gRPC server like any client, so REST gets the
+	// same interceptors; the connection is lazy and needs no listener yet.
+	if d.conn, err = grpc.NewClient(d.grpcLis.Addr().String(),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(int(cfg.MaxBodyBytes)+4096)),
+	); err != nil {
+		return nil, err
+	}
+	gw, err := gateway.New(bgCtx, gateway.Options{Conn: d.conn, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	d.http = &http.Server{
+		Handler:           gw,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	go func() { d.serveErr <- d.grpc.Serve(d.grpcLis) }()
+	go func() {
+		if err := d.http.Serve(d.httpLis); !errors.Is(err, http.ErrServerClosed) {
+			d.serveErr <- err
+		}
+	}()
+	log.Info("xdrlinkd serving", "grpc", d.GRPCAddr(), "http", d.HTTPAddr(), "db", redactDSN(cfg.DB))
+	return d, nil
+}
+
+// GRPCAddr is the bound gRPC address.
+func (d *Daemon) GRPCAddr() string { return d.grpcLis.Addr().String() }
+
+// HTTPAddr is the bound REST address.
+func (d *Daemon) HTTPAddr() string { return d.httpLis.Addr().String() }
+
+// Run starts the daemon and serves until ctx ends or a listener fails, then
+// shuts down gracefully.
+func Run(ctx context.Context, cfg Config) error {
+	d, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		err = nil
+	case err = <-d.serveErr:
+	}
+	return errors.Join(err, d.Shutdown())
+}
+
+// Shutdown reports NOT_SERVING (so balancers drain), finishes in-flight REST
+// and gRPC requests within the timeout, then closes the store.
+func (d *Daemon) Shutdown() error {
+	d.log.Info("xdrlinkd shutting down")
+	d.health.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
+	defer cancel()
+	err := d.http.Shutdown(ctx)
+	stopped := make(chan struct{})
+	go func() { d.grpc.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		d.grpc.Stop() // streams still open past the deadline are cut
+		<-stopped
+	}
+	return errors.Join(err, d.close())
+}
+
+// close releases whatever Start managed to open.
+func (d *Daemon) close() error {
+	if d.cancel != nil {
+		d.cancel()
+	}
+	var errs []error
+	if d.conn != nil {
+		errs = append(errs, d.conn.Close())
+	}
+	if d.grpc != nil && d.http == nil { // Start failed before serving
+		d.grpc.Stop()
+	}
+	for _, l := range []net.Listener{d.grpcLis, d.httpLis} {
+		if l != nil && d.http == nil {
+			_ = l.Close()
+		}
+	}
+	if d.store != nil {
+		errs = append(errs, d.store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func serviceNames(s *grpc.Server) []string {
+	var names []string
+	for name := range s.GetServiceInfo() {
+		names = append(names, name)
+	}
+	return names
+}

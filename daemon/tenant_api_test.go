@@ -1,0 +1,170 @@
+package daemon
+
+import (
+	"fmt"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	"github.com/google/go-cmp/cmp"
+
+	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
+)
+
+// TestTenantLifecycle creates, reads, lists with pagination, updates with the
+// etag and deletes tenants, over gRPC and over REST against one daemon.
+func TestTenantLifecycle(t *testing.T) {
+	d := startDaemon(t)
+	transports(t, d, func(t *testing.T, api tenantAPI) {
+		ctx := t.Context()
+		prefix := t.Name()[len("TestTenantLifecycle/"):] // "grpc" or "rest": disjoint ids per transport
+
+		// Create.
+		in := validTenant("Contoso " + prefix)
+		created, err := api.Create(ctx, &xdrlinkv1.CreateTenantRequest{TenantId: prefix + "-contoso", Tenant: in})
+		if err != nil {
+			t.Fatalf("create: %v", err)
+		}
+		if created.GetName() != "tenants/"+prefix+"-contoso" || created.GetState() != xdrlinkv1.Tenant_STATE_REGISTERED ||
+			created.GetEtag() == "" || created.GetCreateTime() == nil || !created.GetUpdateTime().AsTime().Equal(created.GetCreateTime().AsTime()) {
+			t.Fatalf("create returned %v", created)
+		}
+		if diff := cmp.Diff(in.GetWorkspace(), created.GetWorkspace(), protocmp.Transform()); diff != "" {
+			t.Errorf("workspace changed on create (-sent +got):\n%s", diff)
+		}
+		if !proto.Equal(created.GetConnector(), &xdrlinkv1.ConnectorSettings{Incidents: true, Alerts: true, DisableIncidentCreationRules: true}) {
+			t.Errorf("default connector = %v", created.GetConnector())
+		}
+
+		// Get returns exactly what create returned.
+		got, err := api.Get(ctx, &xdrlinkv1.GetTenantRequest{Name: created.GetName()})
+		if err != nil {
+			t.Fatalf("get: %v", err)
+		}
+		if diff := cmp.Diff(created, got, protocmp.Transform()); diff != "" {
+			t.Errorf("get differs from create (-create +get):\n%s", diff)
+		}
+
+		// List with pagination: 6 more tenants with another label, walked
+		// 4 at a time through a filter.
+		var want []string
+		for i := range 6 {
+			tn := validTenant(fmt.Sprintf("Page %s %d", prefix, i))
+			tn.Labels = map[string]string{"batch": prefix}
+			c, err := api.Create(ctx, &xdrlinkv1.CreateTenantRequest{TenantId: fmt.Sprintf("%s-page-%d", prefix, i), Tenant: tn})
+			if err != nil {
+				t.Fatalf("create page tenant: %v", err)
+			}
+			want = append(want, c.GetName())
+		}
+		var names []string
+		var pages int
+		req := &xdrlinkv1.ListTenantsRequest{PageSize: 4, Filter: fmt.Sprintf(`labels.batch = "%s" AND state = REGISTERED`, prefix)}
+		for {
+			resp, err := api.List(ctx, req)
+			if err != nil {
+				t.Fatalf("list page %d: %v", pages, err)
+			}
+			pages++
+			if len(resp.GetTenants()) > 4 {
+				t.Fatalf("page of %d > page_size 4", len(resp.GetTenants()))
+			}
+			for _, tn := range resp.GetTenants() {
+				names = append(names, tn.GetName())
+			}
+			if resp.GetNextPageToken() == "" {
+				break
+			}
+			req.PageToken = resp.GetNextPageToken()
+		}
+		if pages != 2 || !cmp.Equal(names, want) {
+			t.Errorf("listed %v in %d pages, want %v in 2", names, pages, want)
+		}
+
+		// Update with the current etag: the masked field changes, the etag
+		// too, nothing else.
+		upd := &xdrlinkv1.Tenant{Name: created.GetName(), Etag: created.GetEtag(), DisplayName: "Contoso Ltd",
+			Connector: &xdrlinkv1.ConnectorSettings{Tables: []string{"DeviceProcessEvents"}}}
+		updated, err := api.Update(ctx, &xdrlinkv1.UpdateTenantRequest{Tenant: upd,
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name", "connector.tables"}}})
+		if err != nil {
+			t.Fatalf("update: %v", err)
+		}
+		wantUpd := proto.Clone(created).(*xdrlinkv1.Tenant)
+		wantUpd.DisplayName = "Contoso Ltd"
+		wantUpd.Connector.Tables = []string{"DeviceProcessEvents"}
+		if diff := cmp.Diff(wantUpd, updated, protocmp.Transform(),
+			protocmp.IgnoreFields(&xdrlinkv1.Tenant{}, "etag", "update_time")); diff != "" {
+			t.Errorf("update (-want +got):\n%s", diff)
+		}
+		if updated.GetEtag() == created.GetEtag() || updated.GetUpdateTime().AsTime().Before(created.GetUpdateTime().AsTime()) {
+			t.Errorf("etag %q -> %q, update_time %v -> %v", created.GetEtag(), updated.GetEtag(), created.GetUpdateTime(), updated.GetUpdateTime())
+		}
+
+		// The old etag is now stale, for update and delete alike.
+		upd.DisplayName = "lost update"
+		_, err = api.Update(ctx, &xdrlinkv1.UpdateTenantRequest{Tenant: upd, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name"}}})
+		if status.Code(err) != codes.Aborted {
+			t.Errorf("update with stale etag: %v, want ABORTED", err)
+		}
+		if err := api.Delete(ctx, &xdrlinkv1.DeleteTenantRequest{Name: created.GetName(), Etag: created.GetEtag()}); status.Code(err) != codes.Aborted {
+			t.Errorf("delete with stale etag: %v, want ABORTED", err)
+		}
+
+		// Delete with the current etag; then it is gone.
+		if err := api.Delete(ctx, &xdrlinkv1.DeleteTenantRequest{Name: created.GetName(), Etag: updated.GetEtag()}); err != nil {
+			t.Fatalf("delete: %v", err)
+		}
+		if _, err := api.Get(ctx, &xdrlinkv1.GetTenantRequest{Name: created.GetName()}); status.Code(err) != codes.NotFound {
+			t.Errorf("get after delete: %v, want NOT_FOUND", err)
+		}
+	})
+}
+
+// TestUpdateWithoutMaskOverREST checks that REST derives the mask from the
+// body: only the fields sent change.
+func TestUpdateWithoutMaskOverREST(t *testing.T) {
+	d := startDaemon(t)
+	api := newREST(d)
+	ctx := t.Context()
+	created, err := api.Create(ctx, &xdrlinkv1.CreateTenantRequest{TenantId: "fabrikam", Tenant: validTenant("Fabrikam")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	updated, err := api.Update(ctx, &xdrlinkv1.UpdateTenantRequest{Tenant: &xdrlinkv1.Tenant{
+		Name: created.GetName(), Connector: &xdrlinkv1.ConnectorSettings{EntitySync: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := proto.Clone(created).(*xdrlinkv1.Tenant)
+	want.Connector.EntitySync = true
+	if diff := cmp.Diff(want, updated, protocmp.Transform(), protocmp.IgnoreFields(&xdrlinkv1.Tenant{}, "etag", "update_time")); diff != "" {
+		t.Errorf("update (-want +got):\n%s", diff)
+	}
+}
+
+// TestUpdateSameValuesWritesNothing: an update that changes nothing keeps
+// the etag, so a re-run never churns it.
+func TestUpdateSameValuesWritesNothing(t *testing.T) {
+	d := startDaemon(t)
+	api := grpcAPI{c: dial(t, d).Tenants}
+	ctx := t.Context()
+	created, err := api.Create(ctx, &xdrlinkv1.CreateTenantRequest{TenantId: "same", Tenant: validTenant("Same")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := api.Update(ctx, &xdrlinkv1.UpdateTenantRequest{
+		Tenant:     &xdrlinkv1.Tenant{Name: created.GetName(), DisplayName: created.GetDisplayName()},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.GetEtag() != created.GetEtag() || !again.GetUpdateTime().AsTime().Equal(created.GetUpdateTime().AsTime()) {
+		t.Errorf("no-op update changed etag %q -> %q or update_time", created.GetEtag(), again.GetEtag())
+	}
+}

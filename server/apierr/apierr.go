@@ -1,0 +1,168 @@
+package apierr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+
+	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
+	"github.com/xdrlink/xdrlink/store"
+)
+
+// Domain is the ErrorInfo domain of every xdrlink error.
+const Domain = "xdrlink.io"
+
+// Error is an API error with everything its status needs.
+type Error struct {
+	Code       codes.Code
+	Reason     xdrlinkv1.ErrorReason
+	Message    string
+	Metadata   map[string]string
+	Violations []*errdetails.BadRequest_FieldViolation
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// GRPCStatus makes *Error usable wherever grpc expects a status error.
+func (e *Error) GRPCStatus() *status.Status {
+	st := status.New(e.Code, e.Message)
+	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{
+		Reason:   e.Reason.String(),
+		Domain:   Domain,
+		Metadata: e.Metadata,
+	}}
+	if len(e.Violations) > 0 {
+		details = append(details, &errdetails.BadRequest{FieldViolations: e.Violations})
+	}
+	withDetails, err := st.WithDetails(details...)
+	if err != nil { // only if a detail cannot be marshalled, which these always can
+		return st
+	}
+	return withDetails
+}
+
+// Violation is one bad field: its path (e.g. "tenant.workspace.name") and why.
+func Violation(field, description string) *errdetails.BadRequest_FieldViolation {
+	return &errdetails.BadRequest_FieldViolation{Field: field, Description: description}
+}
+
+// InvalidArgument reports bad fields.
+func InvalidArgument(violations ...*errdetails.BadRequest_FieldViolation) *Error {
+	msgs := make([]string, 0, len(violations))
+	for _, v := range violations {
+		msgs = append(msgs, v.GetField()+": "+v.GetDescription())
+	}
+	return &Error{
+		Code:       codes.InvalidArgument,
+		Reason:     xdrlinkv1.ErrorReason_ERROR_REASON_INVALID_ARGUMENT,
+		Message:    "invalid request: " + strings.Join(msgs, "; "),
+		Violations: violations,
+	}
+}
+
+// InvalidFilter reports a filter that does not parse or names an unknown field.
+func InvalidFilter(field string, cause error) *Error {
+	e := InvalidArgument(Violation(field, cause.Error()))
+	e.Reason = xdrlinkv1.ErrorReason_ERROR_REASON_INVALID_FILTER
+	return e
+}
+
+// NotImplemented reports a method whose capability this server lacks yet.
+func NotImplemented(capability string) *Error {
+	return &Error{
+		Code:     codes.Unimplemented,
+		Reason:   xdrlinkv1.ErrorReason_ERROR_REASON_NOT_IMPLEMENTED,
+		Message:  capability + " is not available in this server version",
+		Metadata: map[string]string{"capability": capability},
+	}
+}
+
+// RequestTooLarge reports a request body over the server's limit.
+func RequestTooLarge(limit int64) *Error {
+	return &Error{
+		Code:     codes.ResourceExhausted,
+		Reason:   xdrlinkv1.ErrorReason_ERROR_REASON_REQUEST_TOO_LARGE,
+		Message:  fmt.Sprintf("request body exceeds the limit of %d bytes", limit),
+		Metadata: map[string]string{"limit_bytes": fmt.Sprint(limit)},
+	}
+}
+
+// resourceError ties a store error to the resource it was about, so Status
+// can name the resource in the message and pick the reason.
+type resourceError struct {
+	name string
+	err  error
+}
+
+func (e *resourceError) Error() string { return e.name + ": " + e.err.Error() }
+func (e *resourceError) Unwrap() error { return e.err }
+
+// ForResource wraps a store error with the name of the resource concerned,
+// e.g. ForResource(err, "tenants/contoso"). A nil err stays nil.
+func ForResource(err error, name string) error {
+	if err == nil {
+		return nil
+	}
+	return &resourceError{name: name, err: err}
+}
+
+// Status turns any error a handler returns into the status sent to the
+// client. Unknown errors become INTERNAL without their text, which may hold
+// details not meant for callers; the caller logs the original.
+func Status(err error) *status.Status {
+	if err == nil {
+		return nil
+	}
+	var apiErr *Error
+	if errors.As(err, &apiErr) {
+		return apiErr.GRPCStatus()
+	}
+	if st, ok := status.FromError(err); ok {
+		return st
+	}
+	return fromSentinel(err).GRPCStatus()
+}
+
+func fromSentinel(err error) *Error {
+	name := ""
+	var re *resourceError
+	if errors.As(err, &re) {
+		name = re.name
+	}
+	meta := map[string]string{}
+	if name != "" {
+		meta["resource"] = name
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return &Error{Code: codes.NotFound, Reason: notFoundReason(name), Message: name + " not found", Metadata: meta}
+	case errors.Is(err, store.ErrAlreadyExists):
+		return &Error{Code: codes.AlreadyExists, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_TENANT_ALREADY_EXISTS,
+			Message: name + " already exists", Metadata: meta}
+	case errors.Is(err, store.ErrEtagMismatch):
+		return &Error{Code: codes.Aborted, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_ETAG_MISMATCH,
+			Message: name + " was changed by someone else (etag mismatch): read it again and retry", Metadata: meta}
+	case errors.Is(err, store.ErrInvalidPageToken):
+		e := InvalidArgument(Violation("page_token", "malformed, or issued for a different query"))
+		e.Reason = xdrlinkv1.ErrorReason_ERROR_REASON_INVALID_PAGE_TOKEN
+		return e
+	case errors.Is(err, context.Canceled):
+		return &Error{Code: codes.Canceled, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_INTERNAL, Message: "request cancelled"}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &Error{Code: codes.DeadlineExceeded, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_INTERNAL, Message: "deadline exceeded"}
+	}
+	return &Error{Code: codes.Internal, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_INTERNAL, Message: "internal error"}
+}
+
+func notFoundReason(name string) xdrlinkv1.ErrorReason {
+	if strings.HasPrefix(name, "operations/") {
+		return xdrlinkv1.ErrorReason_ERROR_REASON_OPERATION_NOT_FOUND
+	}
+	return xdrlinkv1.ErrorReason_ERROR_REASON_TENANT_NOT_FOUND
+}

@@ -1,0 +1,6 @@
+// Package gateway is xdrlink's REST API: a grpc-gateway mux that dials the
+// gRPC server (so authentication, validation, logging and error mapping are
+// the same for REST), plus /healthz (the gRPC health service), /openapi.json,
+// a request-body limit answered with 413, and errors as google.rpc.Status
+// JSON with ErrorInfo and field violations.
+package gateway

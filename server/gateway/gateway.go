@@ -1,0 +1,155 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/textproto"
+	"regexp"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	longrunninggw "github.com/xdrlink/xdrlink/gen/longrunninggw/google/longrunning"
+	"github.com/xdrlink/xdrlink/gen/openapiv2"
+	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
+	"github.com/xdrlink/xdrlink/server"
+	"github.com/xdrlink/xdrlink/server/apierr"
+)
+
+// Options configure the gateway.
+type Options struct {
+	// Conn reaches the gRPC server.
+	Conn *grpc.ClientConn
+	// MaxBodyBytes bounds a request body; larger bodies get 413.
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+}
+
+// marshaler is set explicitly: the gateway's default emits every unset field
+// as null or zero, which bloats responses and hides what was set.
+var marshaler = &runtime.JSONPb{
+	MarshalOptions:   protojson.MarshalOptions{UseProtoNames: false, EmitUnpopulated: false},
+	UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+}
+
+// New returns the REST handler.
+func New(ctx context.Context, opts Options) (http.Handler, error) {
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
+		runtime.WithErrorHandler(errorHandler),
+		runtime.WithIncomingHeaderMatcher(incomingHeader),
+		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
+		runtime.WithHealthzEndpoint(healthpb.NewHealthClient(opts.Conn)),
+	)
+	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+		// google.longrunning first: grpc-gateway tries the newest
+		// registration first, so our more specific operation routes
+		// (":resume", ":watch") win over its "operations/**" patterns.
+		longrunninggw.RegisterOperationsHandler,
+		xdrlinkv1.RegisterTenantServiceHandler,
+		xdrlinkv1.RegisterOnboardingServiceHandler,
+		xdrlinkv1.RegisterTableServiceHandler,
+		xdrlinkv1.RegisterVerificationServiceHandler,
+		xdrlinkv1.RegisterOperationServiceHandler,
+	} {
+		if err := register(ctx, mux, opts.Conn); err != nil {
+			return nil, err
+		}
+	}
+	if err := mux.HandlePath(http.MethodGet, "/openapi.json", serveOpenAPI); err != nil {
+		return nil, err
+	}
+	return limitBody(mux, opts.MaxBodyBytes), nil
+}
+
+func serveOpenAPI(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(openapiv2.JSON)
+}
+
+// limitBody buffers the body up to limit and answers 413 past it. Buffering
+// (rather than a streaming limit) lets the 413 be decided before the gateway
+// starts decoding, whose errors would otherwise read as a 400.
+func limitBody(next http.Handler, limit int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.ContentLength > limit {
+			writeTooLarge(w, limit)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+		if err != nil {
+			writeStatus(w, http.StatusBadRequest, status.New(codes.InvalidArgument, "reading request body: "+err.Error()))
+			return
+		}
+		if int64(len(body)) > limit {
+			writeTooLarge(w, limit)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeTooLarge(w http.ResponseWriter, limit int64) {
+	w.Header().Set("Connection", "close") // the rest of the body is not read
+	writeStatus(w, http.StatusRequestEntityTooLarge, apierr.RequestTooLarge(limit).GRPCStatus())
+}
+
+func writeStatus(w http.ResponseWriter, code int, st *status.Status) {
+	buf, err := marshaler.Marshal(st.Proto())
+	if err != nil {
+		buf = []byte(`{"code":13,"message":"internal error"}`)
+		code = http.StatusInternalServerError
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set(textproto.CanonicalMIMEHeaderKey(server.RequestIDHeader), server.NewRequestID())
+	w.WriteHeader(code)
+	_, _ = w.Write(buf)
+}
+
+// unknownField finds the field protojson names when a body has one it does
+// not know, e.g. `proto: (line 1:2): unknown field "foo"`.
+var unknownField = regexp.MustCompile(`unknown field "([^"]+)"`)
+
+// errorHandler gives errors the gateway raises itself (bad JSON, a bad query
+// parameter) the same shape as the server's: ErrorInfo plus a field
+// violation. Errors from the gRPC server already have it.
+func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	if st, ok := status.FromError(err); ok && st.Code() == codes.InvalidArgument && len(st.Details()) == 0 {
+		field, desc := "body", st.Message()
+		if sub := unknownField.FindStringSubmatch(st.Message()); sub != nil {
+			field, desc = sub[1], "unknown field"
+		}
+		err = apierr.InvalidArgument(apierr.Violation(field, desc)).GRPCStatus().Err()
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+func incomingHeader(key string) (string, bool) {
+	if strings.EqualFold(key, server.RequestIDHeader) {
+		return server.RequestIDHeader, true
+	}
+	return runtime.DefaultHeaderMatcher(key)
+}
+
+func outgoingHeader(key string) (string, bool) {
+	switch key {
+	case server.RequestIDHeader:
+		return textproto.CanonicalMIMEHeaderKey(key), true
+	case "content-type": // gRPC's own, meaningless to a REST caller
+		return "", false
+	}
+	return runtime.MetadataHeaderPrefix + key, true
+}

@@ -1,0 +1,195 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"runtime/debug"
+
+	"buf.build/go/protovalidate"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+
+	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
+	"github.com/xdrlink/xdrlink/server/apierr"
+)
+
+// RequestIDHeader carries the request id in metadata and HTTP headers.
+const RequestIDHeader = "x-request-id"
+
+type requestIDKey struct{}
+
+// RequestID returns the request id of ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// withRequestID takes the caller's request id when it is sane, or makes one,
+// and echoes it in the response header so a caller can quote it.
+func withRequestID(ctx context.Context) context.Context {
+	id := ""
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get(RequestIDHeader); len(v) > 0 && validRequestID(v[0]) {
+			id = v[0]
+		}
+	}
+	if id == "" {
+		id = NewRequestID()
+	}
+	_ = grpc.SetHeader(ctx, metadata.Pairs(RequestIDHeader, id)) // fails only if headers were sent
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// NewRequestID returns a random 128-bit id in hex.
+func NewRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
+}
+
+func validRequestID(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x21 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func requestIDUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	return h(withRequestID(ctx), req)
+}
+
+func requestIDStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	return h(srv, &contextStream{ServerStream: ss, ctx: withRequestID(ss.Context())})
+}
+
+// errorsUnary maps whatever a handler returns to the API's status, once.
+// Internal errors are logged here with their cause, which the client never
+// sees.
+func errorsUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		resp, err := h(ctx, req)
+		return resp, mapError(ctx, log, info.FullMethod, err)
+	}
+}
+
+func errorsStream(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+		return mapError(ss.Context(), log, info.FullMethod, h(srv, ss))
+	}
+}
+
+func mapError(ctx context.Context, log *slog.Logger, method string, err error) error {
+	if err == nil {
+		return nil
+	}
+	st := apierr.Status(err)
+	if st.Code() == codes.Internal || st.Code() == codes.Unknown {
+		log.ErrorContext(ctx, "internal error", "method", method, "request_id", RequestID(ctx), "error", err.Error())
+	}
+	return st.Err()
+}
+
+// sizeLimitUnary refuses requests over limit with the same error REST gives
+// a body over the limit.
+func sizeLimitUnary(limit int) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if m, ok := req.(proto.Message); ok && proto.Size(m) > limit {
+			return nil, apierr.RequestTooLarge(int64(limit))
+		}
+		return h(ctx, req)
+	}
+}
+
+// validateUnary checks every request against its protovalidate rules and
+// reports each violation as a BadRequest field violation.
+func validateUnary(v protovalidate.Validator) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if err := validate(v, req); err != nil {
+			return nil, err
+		}
+		return h(ctx, req)
+	}
+}
+
+// validateStream validates the first (and, for our server-streaming methods,
+// only) request message of a stream.
+func validateStream(v protovalidate.Validator) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+		return h(srv, &validatingStream{ServerStream: ss, v: v})
+	}
+}
+
+type validatingStream struct {
+	grpc.ServerStream
+	v protovalidate.Validator
+}
+
+func (s *validatingStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	return validate(s.v, m)
+}
+
+func validate(v protovalidate.Validator, req any) error {
+	msg, ok := req.(proto.Message)
+	if !ok {
+		return nil
+	}
+	err := v.Validate(msg)
+	if err == nil {
+		return nil
+	}
+	verr, ok := err.(*protovalidate.ValidationError)
+	if !ok {
+		return err // a rule failed to evaluate: a server bug, so INTERNAL
+	}
+	violations := make([]*errdetails.BadRequest_FieldViolation, 0, len(verr.Violations))
+	for _, viol := range verr.Violations {
+		violations = append(violations, apierr.Violation(
+			protovalidate.FieldPathString(viol.Proto.GetField()), viol.Proto.GetMessage()))
+	}
+	return apierr.InvalidArgument(violations...)
+}
+
+// recovered turns a panic into INTERNAL, logging the stack; the process and
+// other requests carry on.
+func recovered(log *slog.Logger) func(ctx context.Context, p any) error {
+	return func(ctx context.Context, p any) error {
+		log.ErrorContext(ctx, "panic in handler", "request_id", RequestID(ctx), "panic", p, "stack", string(debug.Stack()))
+		return (&apierr.Error{Code: codes.Internal, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_INTERNAL,
+			Message: "internal error"}).GRPCStatus().Err()
+	}
+}
+
+// slogAdapter lets go-grpc-middleware's logging interceptor write to slog.
+func slogAdapter(l *slog.Logger) logging.Logger {
+	return logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
+		l.Log(ctx, slog.Level(lvl), msg, fields...)
+	})
+}
+
+func requestIDField(ctx context.Context) logging.Fields {
+	if id := RequestID(ctx); id != "" {
+		return logging.Fields{"request_id", id}
+	}
+	return nil
+}
+
+type contextStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *contextStream) Context() context.Context { return s.ctx }

@@ -1,0 +1,49 @@
+package tenantsvc
+
+import (
+	"errors"
+	"strings"
+
+	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
+	"github.com/xdrlink/xdrlink/internal/aipfilter"
+	"github.com/xdrlink/xdrlink/server/apierr"
+	"github.com/xdrlink/xdrlink/store"
+)
+
+// parseFilter turns a ListTenants filter into a store query. State values
+// may be given with or without the enum prefix: ONBOARDED or STATE_ONBOARDED.
+func parseFilter(expr string) (store.TenantQuery, error) {
+	var q store.TenantQuery
+	terms, err := aipfilter.Parse(expr)
+	if err != nil {
+		return q, apierr.InvalidFilter("filter", err)
+	}
+	for _, term := range terms {
+		switch key, isLabel := strings.CutPrefix(term.Field, "labels."); {
+		case term.Field == "state":
+			v := strings.ToUpper(term.Value)
+			if !strings.HasPrefix(v, "STATE_") {
+				v = "STATE_" + v
+			}
+			n, ok := xdrlinkv1.Tenant_State_value[v]
+			if !ok || n == 0 {
+				return q, apierr.InvalidFilter("filter", errors.New("unknown state "+term.Value))
+			}
+			if q.State != "" && q.State != v {
+				return q, apierr.InvalidFilter("filter", errors.New("state given twice with different values"))
+			}
+			q.State = v
+		case isLabel && key != "":
+			if q.Labels == nil {
+				q.Labels = map[string]string{}
+			}
+			if old, dup := q.Labels[key]; dup && old != term.Value {
+				return q, apierr.InvalidFilter("filter", errors.New("label "+key+" given twice with different values"))
+			}
+			q.Labels[key] = term.Value
+		default:
+			return q, apierr.InvalidFilter("filter", errors.New("unknown field "+term.Field+"; filterable: state, labels.<key>"))
+		}
+	}
+	return q, nil
+}

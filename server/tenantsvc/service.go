@@ -1,0 +1,226 @@
+package tenantsvc
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
+	"github.com/xdrlink/xdrlink/server/apierr"
+	"github.com/xdrlink/xdrlink/store"
+)
+
+// Service implements xdrlinkv1.TenantServiceServer.
+type Service struct {
+	xdrlinkv1.UnimplementedTenantServiceServer
+	store store.TenantStore
+	// profiles are the credential profiles configured on the server; when
+	// empty, any well-formed profile name is accepted.
+	profiles []string
+}
+
+// New returns the service over st. profiles lists the credential profile
+// names the server knows (see Tenant.credential_profile).
+func New(st store.TenantStore, profiles []string) *Service {
+	return &Service{store: st, profiles: profiles}
+}
+
+const namePrefix = "tenants/"
+
+// updateRetries bounds the read-modify-write retries of an update that came
+// without an etag and lost a race with another writer.
+const updateRetries = 3
+
+// CreateTenant registers a tenant under the caller's id.
+func (s *Service) CreateTenant(ctx context.Context, req *xdrlinkv1.CreateTenantRequest) (*xdrlinkv1.Tenant, error) {
+	t := proto.Clone(req.GetTenant()).(*xdrlinkv1.Tenant)
+	clearOutputOnly(t)
+	t.Name = namePrefix + req.GetTenantId()
+	if t.Connector == nil {
+		t.Connector = DefaultConnector()
+	}
+	t.State = xdrlinkv1.Tenant_STATE_REGISTERED
+	if err := s.checkComplete(t, "tenant."); err != nil {
+		return nil, err
+	}
+	rec, err := toRecord(req.GetTenantId(), t)
+	if err != nil {
+		return nil, err
+	}
+	rec, err = s.store.CreateTenant(ctx, rec)
+	if err != nil {
+		return nil, apierr.ForResource(err, t.Name)
+	}
+	return fromRecord(rec)
+}
+
+// GetTenant returns one tenant.
+func (s *Service) GetTenant(ctx context.Context, req *xdrlinkv1.GetTenantRequest) (*xdrlinkv1.Tenant, error) {
+	rec, err := s.store.GetTenant(ctx, strings.TrimPrefix(req.GetName(), namePrefix))
+	if err != nil {
+		return nil, apierr.ForResource(err, req.GetName())
+	}
+	return fromRecord(rec)
+}
+
+// ListTenants returns a page of tenants in id order.
+func (s *Service) ListTenants(ctx context.Context, req *xdrlinkv1.ListTenantsRequest) (*xdrlinkv1.ListTenantsResponse, error) {
+	q, err := parseFilter(req.GetFilter())
+	if err != nil {
+		return nil, err
+	}
+	q.PageSize = int(req.GetPageSize())
+	q.PageToken = req.GetPageToken()
+	page, err := s.store.ListTenants(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	resp := &xdrlinkv1.ListTenantsResponse{NextPageToken: page.NextPageToken}
+	for _, rec := range page.Tenants {
+		t, err := fromRecord(rec)
+		if err != nil {
+			return nil, err
+		}
+		resp.Tenants = append(resp.Tenants, t)
+	}
+	return resp, nil
+}
+
+// UpdateTenant changes the fields named by the update mask.
+func (s *Service) UpdateTenant(ctx context.Context, req *xdrlinkv1.UpdateTenantRequest) (*xdrlinkv1.Tenant, error) {
+	in := req.GetTenant()
+	if in.GetName() == "" {
+		return nil, apierr.InvalidArgument(apierr.Violation("tenant.name", "required: the tenant to update"))
+	}
+	paths, err := maskPaths(in, req.GetUpdateMask().GetPaths())
+	if err != nil {
+		return nil, err
+	}
+	id := strings.TrimPrefix(in.GetName(), namePrefix)
+	for attempt := 0; ; attempt++ {
+		rec, err := s.store.GetTenant(ctx, id)
+		if err != nil {
+			return nil, apierr.ForResource(err, in.GetName())
+		}
+		// The caller's etag makes the update conditional; without one we
+		// still write conditionally on what we read, so a concurrent change
+		// is never silently overwritten.
+		expected := rec.Etag
+		if in.GetEtag() != "" {
+			if in.GetEtag() != rec.Etag {
+				return nil, apierr.ForResource(store.ErrEtagMismatch, in.GetName())
+			}
+			expected = in.GetEtag()
+		}
+		cur, err := fromRecord(rec)
+		if err != nil {
+			return nil, err
+		}
+		next := proto.Clone(cur).(*xdrlinkv1.Tenant)
+		applyMask(next, in, paths)
+		if err := s.checkComplete(next, "tenant."); err != nil {
+			return nil, err
+		}
+		if proto.Equal(next, cur) {
+			return cur, nil // nothing differs: no write, etag unchanged
+		}
+		rec, err = toRecord(id, next)
+		if err != nil {
+			return nil, err
+		}
+		out, err := s.store.UpdateTenant(ctx, rec, expected)
+		if errors.Is(err, store.ErrEtagMismatch) && in.GetEtag() == "" && attempt < updateRetries {
+			continue
+		}
+		if err != nil {
+			return nil, apierr.ForResource(err, in.GetName())
+		}
+		return fromRecord(out)
+	}
+}
+
+// DeleteTenant removes a tenant from the registry.
+func (s *Service) DeleteTenant(ctx context.Context, req *xdrlinkv1.DeleteTenantRequest) (*emptypb.Empty, error) {
+	err := s.store.DeleteTenant(ctx, strings.TrimPrefix(req.GetName(), namePrefix), req.GetEtag())
+	if err != nil {
+		return nil, apierr.ForResource(err, req.GetName())
+	}
+	return &emptypb.Empty{}, nil
+}
+
+// DefaultConnector is what a tenant created without connector settings gets:
+// incidents and alerts connected, duplicate-incident rules turned off.
+func DefaultConnector() *xdrlinkv1.ConnectorSettings {
+	return &xdrlinkv1.ConnectorSettings{Incidents: true, Alerts: true, DisableIncidentCreationRules: true}
+}
+
+// checkComplete reports the fields a tenant cannot be without. Formats were
+// already checked by protovalidate; presence depends on the method, so it is
+// checked here against the tenant as it will be stored.
+func (s *Service) checkComplete(t *xdrlinkv1.Tenant, prefix string) error {
+	var v []*errdetails.BadRequest_FieldViolation
+	if t.GetEntraTenantId() == "" {
+		v = append(v, apierr.Violation(prefix+"entra_tenant_id", "required: the customer's Entra tenant id (GUID)"))
+	}
+	ws := t.GetWorkspace()
+	if ws.GetSubscriptionId() == "" {
+		v = append(v, apierr.Violation(prefix+"workspace.subscription_id", "required: the workspace's Azure subscription id (GUID)"))
+	}
+	if ws.GetResourceGroup() == "" {
+		v = append(v, apierr.Violation(prefix+"workspace.resource_group", "required: the workspace's resource group"))
+	}
+	if ws.GetName() == "" {
+		v = append(v, apierr.Violation(prefix+"workspace.name", "required: the Log Analytics workspace name"))
+	}
+	if p := t.GetCredentialProfile(); p != "" && len(s.profiles) > 0 && !slices.Contains(s.profiles, p) {
+		v = append(v, apierr.Violation(prefix+"credential_profile",
+			"unknown credential profile "+p+"; configured: "+strings.Join(s.profiles, ", ")))
+	}
+	if len(v) > 0 {
+		return apierr.InvalidArgument(v...)
+	}
+	return nil
+}
+
+// clearOutputOnly drops what callers may not set (AIP-203: ignored on input).
+func clearOutputOnly(t *xdrlinkv1.Tenant) {
+	t.State = xdrlinkv1.Tenant_STATE_UNSPECIFIED
+	t.LastOperation = ""
+	t.LastVerification = nil
+	t.Etag = ""
+	t.CreateTime = nil
+	t.UpdateTime = nil
+	if t.Workspace != nil {
+		t.Workspace.CustomerId = ""
+	}
+}
+
+// toRecord is the stored form: the message without the fields the store
+// owns (etag, times), plus the columns it queries.
+func toRecord(id string, t *xdrlinkv1.Tenant) (*store.Tenant, error) {
+	body := proto.Clone(t).(*xdrlinkv1.Tenant)
+	body.Etag, body.CreateTime, body.UpdateTime = "", nil, nil
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	return &store.Tenant{ID: id, State: t.GetState().String(), Labels: t.GetLabels(), Body: b}, nil
+}
+
+func fromRecord(rec *store.Tenant) (*xdrlinkv1.Tenant, error) {
+	t := &xdrlinkv1.Tenant{}
+	if err := proto.Unmarshal(rec.Body, t); err != nil {
+		return nil, err // corrupt row: INTERNAL, logged with the request id
+	}
+	t.Name = namePrefix + rec.ID
+	t.Etag = rec.Etag
+	t.CreateTime = timestamppb.New(rec.CreateTime)
+	t.UpdateTime = timestamppb.New(rec.UpdateTime)
+	return t, nil
+}

@@ -1,0 +1,92 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. The server maps them to gRPC codes in one place.
+var (
+	// ErrNotFound: the record does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrAlreadyExists: a record with that id exists.
+	ErrAlreadyExists = errors.New("store: already exists")
+	// ErrEtagMismatch: the caller's etag is not the record's current etag.
+	ErrEtagMismatch = errors.New("store: etag mismatch")
+	// ErrInvalidPageToken: the page token is malformed, forged, or was issued
+	// for a different query.
+	ErrInvalidPageToken = errors.New("store: invalid page token")
+)
+
+const (
+	// DefaultPageSize is used when a list asks for page size 0.
+	DefaultPageSize = 50
+	// MaxPageSize caps a list page; larger requests are coerced to it (AIP-158).
+	MaxPageSize = 1000
+)
+
+// Tenant is one registered customer tenant as stored.
+type Tenant struct {
+	// ID is the resource id ("contoso" in "tenants/contoso").
+	ID string
+	// State is the lifecycle state's enum name, e.g. "REGISTERED"; indexed for filtering.
+	State string
+	// Labels are copied out of Body so that lists can filter on them.
+	Labels map[string]string
+	// Body is the serialized API message (proto binary). The store does not read it.
+	Body []byte
+	// Etag is set by the store on every write; callers never choose it.
+	Etag string
+	// CreateTime and UpdateTime are set by the store (UTC, microsecond precision).
+	CreateTime time.Time
+	UpdateTime time.Time
+}
+
+// TenantQuery selects and pages tenants. Results are ordered by ID.
+type TenantQuery struct {
+	// PageSize: 0 means DefaultPageSize; above MaxPageSize means MaxPageSize.
+	PageSize int
+	// PageToken continues a previous list with the same filters.
+	PageToken string
+	// State, when non-empty, keeps only tenants in that state.
+	State string
+	// Labels keeps only tenants carrying every one of these key=value pairs.
+	Labels map[string]string
+}
+
+// TenantPage is one page of a list.
+type TenantPage struct {
+	Tenants []*Tenant
+	// NextPageToken is empty on the last page.
+	NextPageToken string
+}
+
+// TenantStore keeps the tenant registry.
+type TenantStore interface {
+	// CreateTenant inserts t (ID, State, Labels, Body) and returns it with
+	// Etag and times set. ErrAlreadyExists if the ID is taken.
+	CreateTenant(ctx context.Context, t *Tenant) (*Tenant, error)
+	// GetTenant returns ErrNotFound if there is no such tenant.
+	GetTenant(ctx context.Context, id string) (*Tenant, error)
+	// ListTenants returns one page; ErrInvalidPageToken for a bad token.
+	ListTenants(ctx context.Context, q TenantQuery) (*TenantPage, error)
+	// UpdateTenant replaces State, Labels and Body of t.ID if its current
+	// etag equals expectedEtag (an empty expectedEtag skips the check), and
+	// returns the new record with a fresh Etag and UpdateTime. ErrNotFound or
+	// ErrEtagMismatch otherwise; of concurrent updates with the same etag
+	// exactly one succeeds.
+	UpdateTenant(ctx context.Context, t *Tenant, expectedEtag string) (*Tenant, error)
+	// DeleteTenant removes the tenant if its etag equals expectedEtag (empty
+	// skips the check). ErrNotFound or ErrEtagMismatch otherwise.
+	DeleteTenant(ctx context.Context, id, expectedEtag string) error
+}
+
+// Store is a complete backend.
+type Store interface {
+	TenantStore
+	// Ready reports whether the backend can serve (reachable, migrated).
+	Ready(ctx context.Context) error
+	// Close releases the backend's resources.
+	Close() error
+}
