@@ -8,6 +8,7 @@ package xdrlinkv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -847,7 +848,7 @@ var File_xdrlink_v1_tenant_proto protoreflect.FileDescriptor
 const file_xdrlink_v1_tenant_proto_rawDesc = "" +
 	"\n" +
 	"\x17xdrlink/v1/tenant.proto\x12\n" +
-	"xdrlink.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dxdrlink/v1/verification.proto\"\xb7\t\n" +
+	"xdrlink.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\x1a\x1dxdrlink/v1/verification.proto\"\xb7\t\n" +
 	"\x06Tenant\x12M\n" +
 	"\x04name\x18\x01 \x01(\tB9\xe0A\b\xbaH3\xd8\x01\x01r.2,^tenants/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\x04name\x12.\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xc8\x01R\vdisplayName\x126\n" +
@@ -926,7 +927,8 @@ const file_xdrlink_v1_tenant_proto_rawDesc = "" +
 	"\tGetTenant\x12\x1c.xdrlink.v1.GetTenantRequest\x1a\x12.xdrlink.v1.Tenant\"#\xdaA\x04name\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/{name=tenants/*}\x12f\n" +
 	"\vListTenants\x12\x1e.xdrlink.v1.ListTenantsRequest\x1a\x1f.xdrlink.v1.ListTenantsResponse\"\x16\xdaA\x00\x82\xd3\xe4\x93\x02\r\x12\v/v1/tenants\x12\x85\x01\n" +
 	"\fUpdateTenant\x12\x1f.xdrlink.v1.UpdateTenantRequest\x1a\x12.xdrlink.v1.Tenant\"@\xdaA\x12tenant,update_mask\x82\xd3\xe4\x93\x02%:\x06tenant2\x1b/v1/{tenant.name=tenants/*}\x12l\n" +
-	"\fDeleteTenant\x12\x1f.xdrlink.v1.DeleteTenantRequest\x1a\x16.google.protobuf.Empty\"#\xdaA\x04name\x82\xd3\xe4\x93\x02\x16*\x14/v1/{name=tenants/*}B\x9b\x01\n" +
+	"\fDeleteTenant\x12\x1f.xdrlink.v1.DeleteTenantRequest\x1a\x16.google.protobuf.Empty\"#\xdaA\x04name\x82\xd3\xe4\x93\x02\x16*\x14/v1/{name=tenants/*}B\xaa\x02\x92A\x8b\x01\x12e\n" +
+	"\vxdrlink API\x12RConnect Microsoft Defender XDR to Microsoft Sentinel across many customer tenants.2\x02v12\x10application/json:\x10application/json\n" +
 	"\x0ecom.xdrlink.v1B\vTenantProtoP\x01Z3github.com/xdrlink/xdrlink/gen/xdrlink/v1;xdrlinkv1\xa2\x02\x03XXX\xaa\x02\n" +
 	"Xdrlink.V1\xca\x02\n" +
 	"Xdrlink\\V1\xe2\x02\x16Xdrlink\\V1\\GPBMetadata\xea\x02\vXdrlink::V1b\x06proto3"
