@@ -231,7 +231,10 @@ func badInputCases() []badInput {
 // code, the HTTP status, the ErrorInfo reason and the exact field
 // violations; and that the tenant the stale-etag cases aim at is unchanged.
 func TestBadInput(t *testing.T) {
-	d := startDaemon(t)
+	backends(t, func(t *testing.T, db string) { testBadInput(t, startDaemon(t, withDB(db))) })
+}
+
+func testBadInput(t *testing.T, d *Daemon) {
 	c := dial(t, d)
 	ctx := t.Context()
 	before, err := c.Tenants.CreateTenant(ctx, &xdrlinkv1.CreateTenantRequest{TenantId: "existing", Tenant: validTenant("Existing")})

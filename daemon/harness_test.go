@@ -21,6 +21,7 @@ import (
 
 	"github.com/xdrlink/xdrlink/client"
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
+	"github.com/xdrlink/xdrlink/store/storetest"
 )
 
 // testMaxBody is small so the oversize cases stay cheap.
@@ -220,6 +221,15 @@ func validTenant(display string) *xdrlinkv1.Tenant {
 		Labels: map[string]string{"tier": "gold"},
 	}
 }
+
+// backends runs f on each store backend: SQLite always, PostgreSQL when
+// storetest.PostgresEnv names a server (CI sets it).
+func backends(t *testing.T, f func(t *testing.T, db string)) {
+	t.Run("sqlite", func(t *testing.T) { f(t, filepath.Join(t.TempDir(), "xdrlink.db")) })
+	t.Run("postgres", func(t *testing.T) { f(t, storetest.NewPostgresDatabase(t)) })
+}
+
+func withDB(db string) func(*Config) { return func(c *Config) { c.DB = db } }
 
 // transports runs f once per transport, as subtests "grpc" and "rest".
 func transports(t *testing.T, d *Daemon, f func(t *testing.T, api tenantAPI)) {

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"path"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -18,10 +19,15 @@ import (
 // TestTenantLifecycle creates, reads, lists with pagination, updates with the
 // etag and deletes tenants, over gRPC and over REST against one daemon.
 func TestTenantLifecycle(t *testing.T) {
-	d := startDaemon(t)
+	backends(t, func(t *testing.T, db string) {
+		testTenantLifecycle(t, startDaemon(t, withDB(db)))
+	})
+}
+
+func testTenantLifecycle(t *testing.T, d *Daemon) {
 	transports(t, d, func(t *testing.T, api tenantAPI) {
 		ctx := t.Context()
-		prefix := t.Name()[len("TestTenantLifecycle/"):] // "grpc" or "rest": disjoint ids per transport
+		prefix := path.Base(t.Name()) // "grpc" or "rest": disjoint ids per transport
 
 		// Create.
 		in := validTenant("Contoso " + prefix)
