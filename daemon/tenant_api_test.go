@@ -174,3 +174,41 @@ func TestUpdateSameValuesWritesNothing(t *testing.T) {
 		t.Errorf("no-op update changed etag %q -> %q or update_time", created.GetEtag(), again.GetEtag())
 	}
 }
+
+// TestConcurrentUpdatesSameEtag: of many updates sent at once with the same
+// etag, exactly one wins and the rest get ABORTED.
+func TestConcurrentUpdatesSameEtag(t *testing.T) {
+	backends(t, func(t *testing.T, db string) {
+		d := startDaemon(t, withDB(db))
+		api := grpcAPI{c: dial(t, d).Tenants}
+		created, err := api.Create(t.Context(), &xdrlinkv1.CreateTenantRequest{TenantId: "race", Tenant: validTenant("Race")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 16
+		errs := make(chan error, n)
+		for i := range n {
+			go func() {
+				_, err := api.Update(t.Context(), &xdrlinkv1.UpdateTenantRequest{
+					Tenant:     &xdrlinkv1.Tenant{Name: created.GetName(), Etag: created.GetEtag(), DisplayName: fmt.Sprint("writer ", i)},
+					UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name"}},
+				})
+				errs <- err
+			}()
+		}
+		var won, aborted int
+		for range n {
+			switch err := <-errs; status.Code(err) {
+			case codes.OK:
+				won++
+			case codes.Aborted:
+				aborted++
+			default:
+				t.Errorf("unexpected %v", err)
+			}
+		}
+		if won != 1 || aborted != n-1 {
+			t.Errorf("%d won, %d aborted; want 1 and %d", won, aborted, n-1)
+		}
+	})
+}

@@ -43,3 +43,21 @@ func TestNormalizePageSize(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodePageToken: any string either decodes to the id it was made from
+// or is refused with ErrInvalidPageToken; it never panics.
+func FuzzDecodePageToken(f *testing.F) {
+	f.Add(EncodePageToken("contoso", TenantQuery{}), "")
+	f.Add("eyJsYXN0IjoiemVicmEifQ", "ONBOARDED")
+	f.Add("", "")
+	f.Fuzz(func(t *testing.T, tok, state string) {
+		q := TenantQuery{State: state}
+		id, err := DecodePageToken(tok, q)
+		if err != nil && !errors.Is(err, ErrInvalidPageToken) {
+			t.Fatalf("DecodePageToken error %v is not ErrInvalidPageToken", err)
+		}
+		if err == nil && tok != "" && EncodePageToken(id, q) != tok {
+			t.Fatalf("accepted token %q that is not the encoding of %q", tok, id)
+		}
+	})
+}

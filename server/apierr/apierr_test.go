@@ -1,0 +1,72 @@
+package apierr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
+	"github.com/xdrlink/xdrlink/store"
+)
+
+func TestStatus(t *testing.T) {
+	tests := []struct {
+		name    string
+		err     error
+		code    codes.Code
+		reason  xdrlinkv1.ErrorReason
+		message string
+	}{
+		{"tenant not found", ForResource(store.ErrNotFound, "tenants/a"), codes.NotFound,
+			xdrlinkv1.ErrorReason_ERROR_REASON_TENANT_NOT_FOUND, "tenants/a not found"},
+		{"operation not found", ForResource(store.ErrNotFound, "operations/x"), codes.NotFound,
+			xdrlinkv1.ErrorReason_ERROR_REASON_OPERATION_NOT_FOUND, "operations/x not found"},
+		{"wrapped twice", fmt.Errorf("ctx: %w", ForResource(fmt.Errorf("sql: %w", store.ErrEtagMismatch), "tenants/a")),
+			codes.Aborted, xdrlinkv1.ErrorReason_ERROR_REASON_ETAG_MISMATCH, ""},
+		{"exists", ForResource(store.ErrAlreadyExists, "tenants/a"), codes.AlreadyExists,
+			xdrlinkv1.ErrorReason_ERROR_REASON_TENANT_ALREADY_EXISTS, "tenants/a already exists"},
+		{"page token", store.ErrInvalidPageToken, codes.InvalidArgument, xdrlinkv1.ErrorReason_ERROR_REASON_INVALID_PAGE_TOKEN, ""},
+		{"cancelled", fmt.Errorf("query: %w", context.Canceled), codes.Canceled, xdrlinkv1.ErrorReason_ERROR_REASON_INTERNAL, ""},
+		{"deadline", context.DeadlineExceeded, codes.DeadlineExceeded, xdrlinkv1.ErrorReason_ERROR_REASON_INTERNAL, ""},
+		{"unknown error hides its text", errors.New("pq: password authentication failed for user x"), codes.Internal,
+			xdrlinkv1.ErrorReason_ERROR_REASON_INTERNAL, "internal error"},
+		{"not implemented", NotImplemented("onboarding"), codes.Unimplemented, xdrlinkv1.ErrorReason_ERROR_REASON_NOT_IMPLEMENTED, ""},
+		{"too large", RequestTooLarge(10), codes.ResourceExhausted, xdrlinkv1.ErrorReason_ERROR_REASON_REQUEST_TOO_LARGE, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := Status(tt.err)
+			if st.Code() != tt.code {
+				t.Errorf("code %v, want %v", st.Code(), tt.code)
+			}
+			if tt.message != "" && st.Message() != tt.message {
+				t.Errorf("message %q, want %q", st.Message(), tt.message)
+			}
+			var info *errdetails.ErrorInfo
+			for _, d := range st.Details() {
+				if i, ok := d.(*errdetails.ErrorInfo); ok {
+					info = i
+				}
+			}
+			if info == nil || info.GetReason() != tt.reason.String() || info.GetDomain() != Domain {
+				t.Errorf("ErrorInfo %v, want %s/%s", info, Domain, tt.reason)
+			}
+		})
+	}
+}
+
+// TestStatusKeepsGRPCStatus: an error that already is a status passes through.
+func TestStatusKeepsGRPCStatus(t *testing.T) {
+	in := status.Error(codes.PermissionDenied, "no")
+	if st := Status(in); st.Code() != codes.PermissionDenied || st.Message() != "no" {
+		t.Errorf("Status(%v) = %v", in, st)
+	}
+	if Status(nil) != nil {
+		t.Error("Status(nil) != nil")
+	}
+}
