@@ -56,6 +56,13 @@ func createReq(id string, mutate func(*xdrlinkv1.Tenant)) func(context.Context, 
 	}
 }
 
+func updateReq(tn *xdrlinkv1.Tenant, paths ...string) func(context.Context, *client.Client) error {
+	return func(ctx context.Context, c *client.Client) error {
+		_, err := c.Tenants.UpdateTenant(ctx, &xdrlinkv1.UpdateTenantRequest{Tenant: tn, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}})
+		return err
+	}
+}
+
 func badInputCases() []badInput {
 	big := strings.Repeat("x", testMaxBody+1)
 	return []badInput{
@@ -125,13 +132,7 @@ func badInputCases() []badInput {
 		},
 		{
 			name: "stale etag on update",
-			grpc: func(ctx context.Context, c *client.Client) error {
-				_, err := c.Tenants.UpdateTenant(ctx, &xdrlinkv1.UpdateTenantRequest{
-					Tenant:     &xdrlinkv1.Tenant{Name: existing, Etag: "stale", DisplayName: "x"},
-					UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name"}},
-				})
-				return err
-			},
+			grpc: updateReq(&xdrlinkv1.Tenant{Name: existing, Etag: "stale", DisplayName: "x"}, "display_name"),
 			rest: restReq{"PATCH", "/v1/" + existing + "?update_mask=display_name", `{"etag":"stale","displayName":"x"}`},
 			code: codes.Aborted, httpStatus: 409, reason: etagMismatch,
 		},
@@ -183,25 +184,13 @@ func badInputCases() []badInput {
 		},
 		{
 			name: "update clears a required field",
-			grpc: func(ctx context.Context, c *client.Client) error {
-				_, err := c.Tenants.UpdateTenant(ctx, &xdrlinkv1.UpdateTenantRequest{
-					Tenant:     &xdrlinkv1.Tenant{Name: existing},
-					UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"entra_tenant_id"}},
-				})
-				return err
-			},
+			grpc: updateReq(&xdrlinkv1.Tenant{Name: existing}, "entra_tenant_id"),
 			rest: restReq{"PATCH", "/v1/" + existing + "?update_mask=entra_tenant_id", `{}`},
 			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"tenant.entra_tenant_id"},
 		},
 		{
 			name: "immutable path in update mask",
-			grpc: func(ctx context.Context, c *client.Client) error {
-				_, err := c.Tenants.UpdateTenant(ctx, &xdrlinkv1.UpdateTenantRequest{
-					Tenant:     &xdrlinkv1.Tenant{Name: existing},
-					UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"owner"}},
-				})
-				return err
-			},
+			grpc: updateReq(&xdrlinkv1.Tenant{Name: existing}, "owner"),
 			rest: restReq{"PATCH", "/v1/" + existing + "?update_mask=owner", `{}`},
 			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"update_mask"},
 		},

@@ -16,6 +16,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/xdrlink/xdrlink/store"
+	"github.com/xdrlink/xdrlink/store/schema"
 )
 
 //go:embed migrations/*.sql
@@ -23,9 +24,9 @@ var migrations embed.FS
 
 // Store is a store.Store on a PostgreSQL database.
 type Store struct {
-	pool  *pgxpool.Pool
-	db    *sql.DB // the pool seen through database/sql, for goose only
-	goose *goose.Provider
+	pool           *pgxpool.Pool
+	db             *sql.DB // the pool seen through database/sql, for goose only
+	*schema.Schema         // Migrate and Ready
 }
 
 var _ store.Store = (*Store)(nil)
@@ -57,27 +58,7 @@ func New(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	return &Store{pool: pool, db: db, goose: p}, nil
-}
-
-// Migrate applies pending migrations; it is a no-op on an up-to-date database.
-func (s *Store) Migrate(ctx context.Context) error {
-	if _, err := s.goose.Up(ctx); err != nil {
-		return fmt.Errorf("postgres: migrate: %w", err)
-	}
-	return nil
-}
-
-// Ready returns nil if the database answers and has no pending migrations.
-func (s *Store) Ready(ctx context.Context) error {
-	pending, err := s.goose.HasPending(ctx)
-	if err != nil {
-		return fmt.Errorf("postgres: %w", err)
-	}
-	if pending {
-		return store.ErrMigrationsPending
-	}
-	return nil
+	return &Store{pool: pool, db: db, Schema: schema.New("postgres", p)}, nil
 }
 
 // Close closes the connection pool.

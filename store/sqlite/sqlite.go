@@ -18,6 +18,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/xdrlink/xdrlink/store"
+	"github.com/xdrlink/xdrlink/store/schema"
 )
 
 //go:embed migrations/*.sql
@@ -37,8 +38,8 @@ const timeLayout = "2006-01-02T15:04:05.000000Z"
 
 // Store is a store.Store on a SQLite database.
 type Store struct {
-	db    *sql.DB
-	goose *goose.Provider
+	db             *sql.DB
+	*schema.Schema // Migrate and Ready
 }
 
 var _ store.Store = (*Store)(nil)
@@ -73,27 +74,7 @@ func New(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	return &Store{db: db, goose: p}, nil
-}
-
-// Migrate applies pending migrations; it is a no-op on an up-to-date database.
-func (s *Store) Migrate(ctx context.Context) error {
-	if _, err := s.goose.Up(ctx); err != nil {
-		return fmt.Errorf("sqlite: migrate: %w", err)
-	}
-	return nil
-}
-
-// Ready returns nil if the database answers and has no pending migrations.
-func (s *Store) Ready(ctx context.Context) error {
-	pending, err := s.goose.HasPending(ctx)
-	if err != nil {
-		return fmt.Errorf("sqlite: %w", err)
-	}
-	if pending {
-		return store.ErrMigrationsPending
-	}
-	return nil
+	return &Store{db: db, Schema: schema.New("sqlite", p)}, nil
 }
 
 // Close closes the database.

@@ -588,38 +588,23 @@ func testInvalidPageToken(t *testing.T, h *harness) {
 
 func testConcurrentUpdates(t *testing.T, h *harness) {
 	orig := create(t, h.s, newTenant("t", "REGISTERED", nil))
-	const n = 20
-	results := make([]*store.Tenant, n)
-	errs := make([]error, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			in := newTenant("t", fmt.Sprintf("S%d", i), nil)
-			results[i], errs[i] = h.s.UpdateTenant(t.Context(), in, orig.Etag)
-		})
-	}
-	close(start)
-	wg.Wait()
-	var winner *store.Tenant
-	for i, err := range errs {
-		switch {
-		case err == nil && winner == nil:
-			winner = results[i]
-		case err == nil:
-			t.Errorf("update %d succeeded too", i)
-		case !errors.Is(err, store.ErrEtagMismatch):
-			t.Errorf("update %d: got %v, want %v", i, err, store.ErrEtagMismatch)
-		}
-	}
-	if winner == nil {
-		t.Fatal("no update succeeded")
-	}
+	winner := exactlyOneWins(t, "update", store.ErrEtagMismatch, func(i int) (*store.Tenant, error) {
+		return h.s.UpdateTenant(t.Context(), newTenant("t", fmt.Sprintf("S%d", i), nil), orig.Etag)
+	})
 	wantEqual(t, "GetTenant after concurrent updates", get(t, h.s, "t"), winner)
 }
 
 func testConcurrentCreates(t *testing.T, h *harness) {
+	winner := exactlyOneWins(t, "create", store.ErrAlreadyExists, func(i int) (*store.Tenant, error) {
+		return h.s.CreateTenant(t.Context(), newTenant("t", fmt.Sprintf("S%d", i), nil))
+	})
+	wantEqual(t, "GetTenant after concurrent creates", get(t, h.s, "t"), winner)
+}
+
+// exactlyOneWins runs op 20 times at once and requires one success and
+// loserErr from all the others; it returns the winner's result.
+func exactlyOneWins(t *testing.T, what string, loserErr error, op func(i int) (*store.Tenant, error)) *store.Tenant {
+	t.Helper()
 	const n = 20
 	results := make([]*store.Tenant, n)
 	errs := make([]error, n)
@@ -628,8 +613,7 @@ func testConcurrentCreates(t *testing.T, h *harness) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			in := newTenant("t", fmt.Sprintf("S%d", i), nil)
-			results[i], errs[i] = h.s.CreateTenant(t.Context(), in)
+			results[i], errs[i] = op(i)
 		})
 	}
 	close(start)
@@ -640,15 +624,15 @@ func testConcurrentCreates(t *testing.T, h *harness) {
 		case err == nil && winner == nil:
 			winner = results[i]
 		case err == nil:
-			t.Errorf("create %d succeeded too", i)
-		case !errors.Is(err, store.ErrAlreadyExists):
-			t.Errorf("create %d: got %v, want %v", i, err, store.ErrAlreadyExists)
+			t.Errorf("%s %d succeeded too", what, i)
+		case !errors.Is(err, loserErr):
+			t.Errorf("%s %d: got %v, want %v", what, i, err, loserErr)
 		}
 	}
 	if winner == nil {
-		t.Fatal("no create succeeded")
+		t.Fatalf("no %s succeeded", what)
 	}
-	wantEqual(t, "GetTenant after concurrent creates", get(t, h.s, "t"), winner)
+	return winner
 }
 
 func testSurvivesReopen(t *testing.T, h *harness) {
