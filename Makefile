@@ -14,6 +14,7 @@ test:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./daemon/
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./azure/loadbench/
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/xdrlinkd ./cmd/xdrlinkd

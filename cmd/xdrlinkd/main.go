@@ -1,12 +1,13 @@
 // Command xdrlinkd is the xdrlink server: `serve` runs the gRPC and REST API,
 // `migrate` brings the store's schema up to date, `health` probes a running
-// server. Every flag can also be set
+// server, `sim` runs the Azure API emulator. Every flag can also be set
 // from the environment as XDRLINK_<FLAG> (e.g. XDRLINK_GRPC_ADDR); a flag on
 // the command line wins.
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/spf13/pflag"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/xdrlink/xdrlink/azuresim"
 	"github.com/xdrlink/xdrlink/client"
 	"github.com/xdrlink/xdrlink/daemon"
 	"github.com/xdrlink/xdrlink/store/storeopen"
@@ -54,7 +56,7 @@ func newRootCommand() *cobra.Command {
 		slog.SetDefault(log)
 		return nil
 	}
-	root.AddCommand(newServeCommand(), newMigrateCommand(), newHealthCommand())
+	root.AddCommand(newServeCommand(), newMigrateCommand(), newHealthCommand(), newSimCommand())
 	return root
 }
 
@@ -96,6 +98,24 @@ func newMigrateCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&db, "db", db, "SQLite file path, or a postgres:// DSN")
+	return cmd
+}
+
+// newSimCommand runs azuresim, the Azure API emulator, standalone (the same
+// as cmd/azuresim): sandbox mode, demos, and load tests on loopback.
+func newSimCommand() *cobra.Command {
+	var cfg azuresim.RunConfig
+	cmd := &cobra.Command{
+		Use:   "sim",
+		Short: "Run the Azure API emulator (Entra, ARM, Graph, Defender streaming, Log Analytics) over HTTPS",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return azuresim.Run(cmd.Context(), cfg, cmd.OutOrStdout())
+		},
+	}
+	goFlags := flag.NewFlagSet("sim", flag.ContinueOnError)
+	cfg.RegisterFlags(goFlags)
+	cmd.Flags().AddGoFlagSet(goFlags)
 	return cmd
 }
 

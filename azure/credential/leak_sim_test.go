@@ -1,0 +1,180 @@
+package credential_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	azlog "github.com/Azure/azure-sdk-for-go/sdk/azcore/log"
+
+	"github.com/xdrlink/xdrlink/azure/azerr"
+	"github.com/xdrlink/xdrlink/azure/credential"
+	"github.com/xdrlink/xdrlink/azure/internal/simtest"
+	"github.com/xdrlink/xdrlink/azure/sentinel"
+)
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writers azcore's listener may have.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestNoSecretOrTokenInLogs runs a full credential + ARM sequence (app secret, a failing
+// secret, a device-code sign-in, on-behalf-of) with slog and azcore's log listener capturing
+// everything, logs every error and credential the way the workflow does, and then checks
+// that neither the client secrets nor any token that crossed the wire appears in any of it.
+func TestNoSecretOrTokenInLogs(t *testing.T) {
+	var azcoreLog, appLog syncBuffer
+	azlog.SetListener(func(ev azlog.Event, msg string) { _, _ = azcoreLog.Write([]byte(string(ev) + ": " + msg + "\n")) })
+	defer azlog.SetListener(nil)
+	prevDefault := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&appLog, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	defer slog.SetDefault(prevDefault)
+
+	const wrongSecret = "wrong-secret-value-42"
+	env := simtest.Start(t, simtest.Config{
+		Profiles: []credential.Profile{
+			{Name: simtest.Profile, Kind: credential.KindClientSecret, ClientID: simtest.AppID, ClientSecretEnv: simtest.SecretEnv},
+			{Name: "bad", Kind: credential.KindClientSecret, ClientID: simtest.AppID, ClientSecretEnv: "BAD_SECRET"},
+		},
+		Env: map[string]string{"BAD_SECRET": wrongSecret},
+	})
+	ctx := context.Background()
+	var errs []error
+	logErr := func(step string, err error) {
+		if err != nil {
+			errs = append(errs, err)
+			slog.Error("azure step failed", "step", step, "err", err, "kind", azerr.Classify(err))
+		}
+	}
+
+	// App-only: secret from the environment.
+	cred, err := env.Creds.Get(simtest.Profile, simtest.FabrikamTenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof, _ := env.Creds.Profile(simtest.Profile)
+	slog.Info("credential ready", "cred", cred, "profile", prof)
+	app, err := sentinel.New(env.ARMWith(t, cred, simtest.FabrikamTenant, simtest.FabrikamSub), simtest.Fabrikam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = app.GetOnboardingState(ctx)
+	logErr("get onboarding", err)
+	_, err = app.CheckMTPRequirements(ctx, simtest.FabrikamTenant)
+	logErr("check requirements", err)
+	props := sentinel.MTPProperties{TenantID: simtest.FabrikamTenant, DataTypes: sentinel.MTPDataTypes{Incidents: sentinel.DataTypeState{State: sentinel.StateEnabled}}}
+	_, _, err = app.PutMTPDataConnector(ctx, "mtp", "", props) // 401 Missing consent
+	logErr("connect as app", err)
+
+	// A wrong secret.
+	bad, err := env.Creds.Get("bad", simtest.FabrikamTenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	badClient, _ := sentinel.New(env.ARMWith(t, bad, simtest.FabrikamTenant, simtest.FabrikamSub), simtest.Fabrikam)
+	_, err = badClient.ListAlertRules(ctx)
+	logErr("list with a wrong secret", err)
+	if azerr.Classify(err) != azerr.Unauthenticated {
+		t.Fatalf("wrong secret: %v", err)
+	}
+
+	// Delegated: device code, then on-behalf-of.
+	var prompt credential.DeviceCodePrompt
+	dc, err := env.Creds.DeviceCode(simtest.Profile, simtest.FabrikamTenant, credential.DeviceCodeOptions{
+		Prompt: func(_ context.Context, p credential.DeviceCodePrompt) error {
+			prompt = p
+			slog.Info("sign-in required", "prompt", p)
+			return env.Sim.ApproveDeviceCode(p.UserCode, simtest.FabrikamAdmin)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, _ := sentinel.New(env.ARMWith(t, dc, simtest.FabrikamTenant, simtest.FabrikamSub), simtest.Fabrikam)
+	created, _, err := user.PutMTPDataConnector(ctx, "mtp", "", props)
+	logErr("connect as user", err)
+	if err != nil || created == nil {
+		t.Fatalf("delegated connect: %v", err)
+	}
+	assertion := getToken(t, dc, "api://"+simtest.AppID+"/.default").Token
+	obo, err := env.Creds.OnBehalfOf(simtest.Profile, simtest.FabrikamTenant, assertion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slog.Info("obo ready", "cred", obo)
+	oboClient, _ := sentinel.New(env.ARMWith(t, obo, simtest.FabrikamTenant, simtest.FabrikamSub), simtest.Fabrikam)
+	_, err = oboClient.ListDataConnectors(ctx)
+	logErr("list as obo", err)
+	_, err = oboClient.GetDataConnector(ctx, "absent")
+	logErr("get absent", err)
+
+	// Everything that must stay secret.
+	secrets := map[string]string{"client secret": simtest.AppSecret, "wrong secret": wrongSecret, "user assertion": assertion, "user code": prompt.UserCode}
+	bearer := 0
+	for _, x := range env.Recorder.Exchanges() {
+		if tok, ok := strings.CutPrefix(x.Authorization, "Bearer "); ok {
+			secrets["bearer token to "+x.Path] = tok
+			bearer++
+		}
+		if strings.HasSuffix(x.Path, "/oauth2/v2.0/token") || strings.HasSuffix(x.Path, "/oauth2/v2.0/devicecode") {
+			var body map[string]any
+			_ = json.Unmarshal(x.ResponseBody, &body)
+			for _, field := range []string{"access_token", "refresh_token", "id_token", "device_code"} {
+				if v, _ := body[field].(string); v != "" {
+					secrets[field+" from "+x.Path] = v
+				}
+			}
+		}
+	}
+	if bearer < 5 {
+		t.Fatalf("only %d bearer tokens recorded: the sequence did not run", bearer)
+	}
+	var errText strings.Builder
+	for _, e := range errs {
+		errText.WriteString(e.Error())
+		errText.WriteString("\n")
+	}
+	outputs := map[string]string{"azcore log": azcoreLog.String(), "slog": appLog.String(), "errors": errText.String()}
+	if !strings.Contains(outputs["azcore log"], "Authorization: REDACTED") || !strings.Contains(outputs["slog"], "Missing consent") {
+		t.Fatalf("capture did not work:\n%s\n%s", outputs["azcore log"][:min(2000, len(outputs["azcore log"]))], outputs["slog"])
+	}
+	for what, secret := range secrets {
+		if secret == "" {
+			t.Fatalf("%s is empty", what)
+		}
+		needles := []string{secret}
+		if parts := strings.Split(secret, "."); len(parts) == 3 {
+			needles = append(needles, parts[2]) // a JWT's signature alone is as bad as the whole
+		}
+		for where, text := range outputs {
+			for _, n := range needles {
+				if strings.Contains(text, n) {
+					t.Errorf("%s appears in the %s", what, where)
+				}
+			}
+		}
+	}
+	if t.Failed() {
+		return
+	}
+	t.Logf("checked %d secrets against %d bytes of azcore log, %d bytes of slog, %d errors; %d token requests",
+		len(secrets), len(outputs["azcore log"]), len(outputs["slog"]), len(errs), len(env.Recorder.Find(http.MethodPost, "/oauth2/v2.0/token")))
+}

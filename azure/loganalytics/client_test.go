@@ -1,0 +1,182 @@
+package loganalytics_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/xdrlink/xdrlink/azure/armclient"
+	"github.com/xdrlink/xdrlink/azure/azerr"
+	"github.com/xdrlink/xdrlink/azure/internal/simtest"
+	"github.com/xdrlink/xdrlink/azure/loganalytics"
+	"github.com/xdrlink/xdrlink/azure/outbound"
+	"github.com/xdrlink/xdrlink/azure/streaming"
+	"github.com/xdrlink/xdrlink/azuresim"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const contosoCustomer = simtest.ContosoCustomerID
+
+var (
+	tables     = []string{"DeviceProcessEvents", "DeviceNetworkEvents", "IdentityLogonEvents", "EmailEvents"}
+	contosoApp = simtest.App(simtest.ContosoTenant)
+)
+
+func newClient(t *testing.T, env *simtest.Env, as simtest.Principal) (*loganalytics.Client, *simtest.Recorder) {
+	t.Helper()
+	return simtest.NewClient(t, env, outbound.APILogAnalytics, loganalytics.NewClient, as)
+}
+
+// stream turns on Defender streaming for contoso through the real client,
+// as a Security Administrator.
+func stream(t *testing.T, env *simtest.Env, tables ...string) {
+	t.Helper()
+	c, _ := simtest.NewClient(t, env, outbound.APIDefenderStreaming, streaming.NewClient, simtest.User(simtest.ContosoTenant, simtest.ContosoAdmin))
+	ws := streaming.Workspace{SubscriptionID: simtest.ContosoSub, ResourceGroup: simtest.ContosoRG, Name: simtest.ContosoWS}
+	if _, err := c.Upsert(context.Background(), streaming.NewSentinelSetting(ws, streaming.Select(tables).Categories)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// connectMTP creates the MicrosoftThreatProtection connector through ARM.
+func connectMTP(t *testing.T, env *simtest.Env) {
+	t.Helper()
+	c := env.ARM(t, simtest.ContosoTenant, simtest.ContosoSub)
+	status, err := c.DoJSON(context.Background(), armclient.Request{
+		Method:     http.MethodPut,
+		Path:       simtest.Contoso.Path() + "/providers/Microsoft.SecurityInsights/dataConnectors/7d0fc8a0-5a6e-4e0c-9f5e-2b8f3c1d2e4f",
+		APIVersion: armclient.SecurityInsightsPreview,
+		Body: map[string]any{"kind": "MicrosoftThreatProtection", "properties": map[string]any{
+			"tenantId": simtest.ContosoTenant, "dataTypes": map[string]any{"incidents": map[string]any{"state": "Enabled"}, "alerts": map[string]any{"state": "Enabled"}},
+		}},
+		OK: []int{http.StatusCreated, http.StatusOK},
+	}, nil)
+	if err != nil {
+		t.Fatalf("MTP connect: %d %v", status, err)
+	}
+}
+
+func TestVerificationQueries(t *testing.T) {
+	env := simtest.Start(t, simtest.Config{})
+	stream(t, env, "DeviceProcessEvents", "IdentityLogonEvents")
+	connectMTP(t, env)
+	ctx := context.Background()
+	{ // The family dates the MTP connect when it first sees it (see azuresim/loganalytics_mtp.go).
+		c, _ := newClient(t, env, contosoApp)
+		if got, err := c.Incidents(ctx, contosoCustomer, loganalytics.IncidentsWindow); err != nil || got.Incidents != 0 || !got.Last.IsZero() {
+			t.Fatalf("incidents right after connect = %+v, %v", got, err)
+		}
+	}
+	env.Sim.AdvanceClock(48 * time.Hour)
+	env.Creds.Forget(simtest.Profile) // tokens expire on the sim clock: a fresh credential
+	c, rec := newClient(t, env, contosoApp)
+	now := env.Sim.Now()
+
+	inc, err := c.Incidents(ctx, contosoCustomer, loganalytics.IncidentsWindow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := rec.Latest(t)
+	q, _ := loganalytics.IncidentsQuery(loganalytics.IncidentsWindow)
+	wantBody, _ := json.Marshal(map[string]any{"query": q, "timespan": "P7D"})
+	if req.Method != http.MethodPost || req.URL != env.Sim.URL()+"/v1/workspaces/"+contosoCustomer+"/query" || string(req.RequestBody) != string(wantBody) || !req.Bearer() {
+		t.Fatalf("request %s %s\n%s\nwant %s", req.Method, req.URL, req.RequestBody, wantBody)
+	}
+	if inc.Incidents != 8 || inc.Last.After(now) || now.Sub(inc.Last) > 6*time.Hour {
+		t.Fatalf("incidents = %+v (now %v), want 8 (4/day for 2 days)", inc, now)
+	}
+
+	alerts, err := c.AlertsByProduct(ctx, contosoCustomer, loganalytics.AlertsWindow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, a := range alerts {
+		total += a.Count
+		if a.ProviderName != "MDATP" && a.ProviderName != "AATP" {
+			t.Errorf("alert provider %q", a.ProviderName)
+		}
+	}
+	if total != 60 || len(alerts) != 2 {
+		t.Fatalf("alerts = %+v, want 60 over MDATP and AATP", alerts)
+	}
+
+	vols, err := c.TableVolumes(ctx, contosoCustomer, tables, loganalytics.VolumeWindow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vols) != 2 || vols[0].Table != "DeviceProcessEvents" || vols[0].Events != 12000 || vols[1].Table != "IdentityLogonEvents" ||
+		vols[1].Events != 900 || now.Sub(vols[0].Last) > 5*time.Minute {
+		t.Fatalf("volumes = %+v", vols)
+	}
+
+	daily, err := c.DailyVolumes(ctx, contosoCustomer, tables, loganalytics.DailyDays)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums := map[string]int64{}
+	for _, d := range daily {
+		if !d.Day.Equal(d.Day.Truncate(24 * time.Hour)) {
+			t.Errorf("day %v is not a UTC midnight", d.Day)
+		}
+		sums[d.Table] += d.Events
+	}
+	if sums["DeviceProcessEvents"] != 24000 || sums["IdentityLogonEvents"] != 1800 || len(sums) != 2 {
+		t.Fatalf("daily sums = %v", sums)
+	}
+
+	last, ok, err := c.LastLogReceived(ctx, contosoCustomer, "DeviceProcessEvents")
+	if err != nil || !ok || now.Sub(last) > 5*time.Minute {
+		t.Fatalf("last log = %v %v %v", last, ok, err)
+	}
+	// DeviceNetworkEvents was never streamed: the workspace has no such table.
+	if last, ok, err := c.LastLogReceived(ctx, contosoCustomer, "DeviceNetworkEvents"); err != nil || ok || !last.IsZero() {
+		t.Fatalf("never-streamed table: %v %v %v", last, ok, err)
+	}
+}
+
+func TestPartialErrorIsAnError(t *testing.T) {
+	env := simtest.Start(t, simtest.Config{})
+	stream(t, env, "DeviceProcessEvents")
+	env.Sim.AdvanceClock(time.Hour)
+	env.Sim.SetQueryPartialError(contosoCustomer, &azuresim.QueryPartialError{Message: "Query execution has exceeded the allowed limits"})
+	c, _ := newClient(t, env, contosoApp)
+	_, err := c.TableVolumes(context.Background(), contosoCustomer, tables, loganalytics.VolumeWindow)
+	var pe *loganalytics.PartialError
+	if !errors.As(err, &pe) || pe.Code != "PartialError" || len(pe.Tables) != 1 || azerr.Classify(err) != azerr.Unknown {
+		t.Fatalf("err = %v, want a PartialError with its tables", err)
+	}
+	env.Sim.SetQueryPartialError(contosoCustomer, nil)
+	if _, err := c.TableVolumes(context.Background(), contosoCustomer, tables, loganalytics.VolumeWindow); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestQueryErrors(t *testing.T) {
+	env := simtest.Start(t, simtest.Config{})
+	stream(t, env, "DeviceProcessEvents")
+	ctx := context.Background()
+	c, _ := newClient(t, env, contosoApp)
+	_, err := c.Query(ctx, contosoCustomer, "DeviceProcessEvents | join (DeviceInfo) on DeviceId", "")
+	var ae *azerr.Error
+	if !errors.As(err, &ae) || ae.Kind != azerr.InvalidRequest || ae.Code != "BadArgumentError" || ae.StatusCode != http.StatusBadRequest {
+		t.Fatalf("unsupported KQL: %v", err)
+	}
+	analyst, _ := newClient(t, env, simtest.User(simtest.ContosoTenant, simtest.ContosoAnalyst))
+	if _, err := analyst.Query(ctx, contosoCustomer, "DeviceProcessEvents | take 1", ""); azerr.Classify(err) != azerr.Forbidden {
+		t.Fatalf("analyst without query/read: %v", err)
+	}
+	fabrikam, _ := newClient(t, env, simtest.App(simtest.FabrikamTenant))
+	if _, err := fabrikam.Query(ctx, contosoCustomer, "DeviceProcessEvents | take 1", ""); azerr.Classify(err) != azerr.Forbidden {
+		t.Fatalf("other tenant: %v", err)
+	}
+	if _, err := c.Query(ctx, "00000000-0000-4000-8000-000000000000", "DeviceProcessEvents", ""); azerr.Classify(err) != azerr.NotFound {
+		t.Fatalf("unknown workspace: %v", err)
+	}
+}

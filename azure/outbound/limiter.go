@@ -1,0 +1,172 @@
+package outbound
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+
+	"golang.org/x/time/rate"
+)
+
+// OperationClass is the ARM throttling bucket a request draws from.
+type OperationClass int
+
+const (
+	Read OperationClass = iota
+	Write
+	Delete
+	numClasses
+)
+
+func (c OperationClass) String() string {
+	switch c {
+	case Read:
+		return "read"
+	case Write:
+		return "write"
+	case Delete:
+		return "delete"
+	}
+	return "unknown"
+}
+
+// ClassOf maps an HTTP method to its ARM bucket: GET/HEAD/OPTIONS read, DELETE delete,
+// everything else (PUT, PATCH, POST) write.
+func ClassOf(method string) OperationClass {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return Read
+	case http.MethodDelete:
+		return Delete
+	}
+	return Write
+}
+
+// Bucket is one token bucket: Burst tokens, refilled at RefillPerSecond.
+type Bucket struct {
+	Burst           int
+	RefillPerSecond float64
+}
+
+// ARMLimits are the buckets of one scope (a subscription, or the tenant for calls outside any
+// subscription).
+type ARMLimits struct {
+	Read, Write, Delete Bucket
+}
+
+// DefaultARMLimits mirrors ARM's per-region token buckets (azure-api.md §10): reads 250
+// refilled at 25/s, writes 200 at 10/s, deletes 200 at 10/s, the same at subscription and at
+// tenant scope. ARM counts per region; xdrlink counts per subscription across regions, which
+// is stricter, never looser.
+func DefaultARMLimits() ARMLimits {
+	return ARMLimits{
+		Read:   Bucket{Burst: 250, RefillPerSecond: 25},
+		Write:  Bucket{Burst: 200, RefillPerSecond: 10},
+		Delete: Bucket{Burst: 200, RefillPerSecond: 10},
+	}
+}
+
+// scaled applies a headroom factor: burst rounded down (at least 1), refill scaled.
+func (l ARMLimits) scaled(f float64) ARMLimits {
+	sc := func(b Bucket) Bucket {
+		burst := int(float64(b.Burst) * f)
+		if burst < 1 {
+			burst = 1
+		}
+		return Bucket{Burst: burst, RefillPerSecond: b.RefillPerSecond * f}
+	}
+	return ARMLimits{Read: sc(l.Read), Write: sc(l.Write), Delete: sc(l.Delete)}
+}
+
+func (l ARMLimits) bucket(c OperationClass) Bucket {
+	switch c {
+	case Write:
+		return l.Write
+	case Delete:
+		return l.Delete
+	}
+	return l.Read
+}
+
+// Limiter holds the token buckets of every (customer tenant, subscription) scope. It is safe
+// for concurrent use and meant to be shared process-wide.
+type Limiter struct {
+	limits ARMLimits
+	clock  Clock
+
+	mu     sync.Mutex
+	scopes map[scopeKey]*scope
+}
+
+type scopeKey struct{ tenant, subscription string }
+
+type scope struct {
+	buckets [numClasses]*rate.Limiter
+}
+
+// NewLimiter returns a limiter with the given limits; a nil clock means the real one.
+func NewLimiter(limits ARMLimits, clock Clock) *Limiter {
+	if clock == nil {
+		clock = realClock{}
+	}
+	return &Limiter{limits: limits, clock: clock, scopes: map[scopeKey]*scope{}}
+}
+
+func (l *Limiter) scope(tenant, subscription string) *scope {
+	k := scopeKey{tenant: strings.ToLower(tenant), subscription: strings.ToLower(subscription)}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s, ok := l.scopes[k]
+	if !ok {
+		s = &scope{}
+		for c := OperationClass(0); c < numClasses; c++ {
+			b := l.limits.bucket(c)
+			s.buckets[c] = rate.NewLimiter(rate.Limit(b.RefillPerSecond), b.Burst)
+		}
+		l.scopes[k] = s
+	}
+	return s
+}
+
+// Wait blocks until a request of class c may be sent in the scope (tenant, subscription);
+// subscription "" is the tenant scope.
+func (l *Limiter) Wait(ctx context.Context, tenant, subscription string, c OperationClass) error {
+	s := l.scope(tenant, subscription)
+	now := l.clock.Now()
+	r := s.buckets[c].ReserveN(now, 1)
+	if !r.OK() {
+		// Only possible with a zero burst: a configuration error, fail loudly rather than hang.
+		return errZeroBurst
+	}
+	if d := r.DelayFrom(now); d > 0 {
+		if err := l.clock.Sleep(ctx, d); err != nil {
+			r.CancelAt(l.clock.Now())
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+type limiterError string
+
+func (e limiterError) Error() string { return string(e) }
+
+const errZeroBurst = limiterError("outbound: ARM limiter bucket has zero burst")
+
+// subscriptionOf extracts the subscription id from an ARM URL path
+// (".../subscriptions/{id}/..."), or "" for tenant-level calls.
+func subscriptionOf(path string) string {
+	rest := path
+	for {
+		i := strings.Index(strings.ToLower(rest), "/subscriptions/")
+		if i < 0 {
+			return ""
+		}
+		rest = rest[i+len("/subscriptions/"):]
+		id, _, _ := strings.Cut(rest, "/")
+		if id != "" {
+			return id
+		}
+	}
+}

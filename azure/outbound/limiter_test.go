@@ -1,0 +1,178 @@
+package outbound
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock advances only when something sleeps on it.
+type fakeClock struct {
+	mu    sync.Mutex
+	now   time.Time
+	slept []time.Duration
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Unix(1_700_000_000, 0)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	c.slept = append(c.slept, d)
+	return nil
+}
+
+func (c *fakeClock) totalSlept() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var t time.Duration
+	for _, d := range c.slept {
+		t += d
+	}
+	return t
+}
+
+func TestLimiterMirrorsARMBuckets(t *testing.T) {
+	for _, tc := range []struct {
+		class  OperationClass
+		burst  int
+		refill float64
+	}{
+		{Read, 250, 25},
+		{Write, 200, 10},
+		{Delete, 200, 10},
+	} {
+		t.Run(tc.class.String(), func(t *testing.T) {
+			clock := newFakeClock()
+			l := NewLimiter(DefaultARMLimits(), clock)
+			ctx := context.Background()
+			for i := 0; i < tc.burst; i++ {
+				if err := l.Wait(ctx, "t1", "s1", tc.class); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if clock.totalSlept() != 0 {
+				t.Fatalf("burst of %d slept %v", tc.burst, clock.totalSlept())
+			}
+			// The next 10 requests each wait one refill interval.
+			for i := 0; i < 10; i++ {
+				if err := l.Wait(ctx, "t1", "s1", tc.class); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := time.Duration(10 * float64(time.Second) / tc.refill)
+			if got := clock.totalSlept(); got < want-time.Millisecond || got > want+time.Millisecond {
+				t.Fatalf("slept %v after burst, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestLimiterScopesAreIndependent(t *testing.T) {
+	clock := newFakeClock()
+	l := NewLimiter(ARMLimits{Read: Bucket{1, 1}, Write: Bucket{1, 1}, Delete: Bucket{1, 1}}, clock)
+	ctx := context.Background()
+	for _, s := range []struct {
+		tenant, sub string
+		class       OperationClass
+	}{
+		{"t1", "s1", Read}, {"t1", "s1", Write}, {"t1", "s1", Delete}, // classes are separate buckets
+		{"t1", "s2", Read}, {"t2", "s1", Read}, {"t1", "", Read}, // scopes are separate
+	} {
+		if err := l.Wait(ctx, s.tenant, s.sub, s.class); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if clock.totalSlept() != 0 {
+		t.Fatalf("independent scopes slept %v", clock.totalSlept())
+	}
+	// Same scope, different case: shared bucket.
+	if err := l.Wait(ctx, "T1", "S1", Read); err != nil {
+		t.Fatal(err)
+	}
+	if clock.totalSlept() != time.Second {
+		t.Fatalf("case-insensitive scope slept %v, want 1s", clock.totalSlept())
+	}
+}
+
+func TestRetryAfterGates(t *testing.T) {
+	clock := newFakeClock()
+	g := NewRetryAfterGates(clock)
+	k := GateKey{Tenant: "t1", API: APIResourceManager, Scope: "s1"}
+	g.Close(k, clock.Now().Add(7*time.Second))
+	g.Close(GateKey{Tenant: "T1", API: APIResourceManager, Scope: "S1"}, clock.Now().Add(3*time.Second)) // same scope; shorter never shortens
+	if err := g.Wait(context.Background(), k); err != nil {
+		t.Fatal(err)
+	}
+	if clock.totalSlept() != 7*time.Second {
+		t.Fatalf("slept %v, want 7s", clock.totalSlept())
+	}
+	// Other scopes and APIs are not held.
+	g.Close(k, clock.Now().Add(time.Hour))
+	before := clock.totalSlept()
+	for _, other := range []GateKey{{"t1", APIResourceManager, "s2"}, {"t2", APIResourceManager, "s1"}, {"t1", APIGraph, "s1"}} {
+		if err := g.Wait(context.Background(), other); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if clock.totalSlept() != before {
+		t.Fatal("gate leaked into another scope")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := g.Wait(ctx, k); !errors.Is(err, context.Canceled) {
+		t.Fatalf("closed gate with canceled ctx: %v", err)
+	}
+}
+
+func TestLimiterHonoursContext(t *testing.T) {
+	l := NewLimiter(ARMLimits{Read: Bucket{1, 0.001}, Write: Bucket{1, 1}, Delete: Bucket{1, 1}}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := l.Wait(ctx, "t", "s", Read); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err := l.Wait(ctx, "t", "s", Read)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatal("did not return at the deadline")
+	}
+}
+
+func TestSubscriptionOf(t *testing.T) {
+	for path, want := range map[string]string{
+		"/subscriptions/0000-1/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/w": "0000-1",
+		"/SUBSCRIPTIONS/abc/providers/Microsoft.SecurityInsights/register":                             "abc",
+		"/arm/subscriptions/abc":                        "abc",
+		"/providers/Microsoft.Authorization/operations": "",
+		"/subscriptions//x/subscriptions/y":             "y",
+		"":                                              "",
+	} {
+		if got := subscriptionOf(path); got != want {
+			t.Errorf("subscriptionOf(%q) = %q, want %q", path, got, want)
+		}
+	}
+}
+
+func TestClassOf(t *testing.T) {
+	for m, want := range map[string]OperationClass{"GET": Read, "HEAD": Read, "PUT": Write, "POST": Write, "PATCH": Write, "DELETE": Delete} {
+		if ClassOf(m) != want {
+			t.Errorf("ClassOf(%s) = %s", m, ClassOf(m))
+		}
+	}
+}

@@ -1,0 +1,190 @@
+package outbound
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/xdrlink/xdrlink/azure/azerr"
+)
+
+// API names the Azure API family of a call; it is the "azure.api" attribute.
+type API string
+
+const (
+	APIResourceManager   API = "arm"
+	APIGraph             API = "graph"
+	APIDefenderStreaming API = "defender_streaming"
+	APILogAnalytics      API = "log_analytics"
+	APIEntra             API = "entra"
+)
+
+// Attribute keys. Nothing here ever carries a header, a body or a query string: those are
+// where tokens and secrets travel.
+const (
+	AttrAPI          = attribute.Key("azure.api")
+	AttrTenant       = attribute.Key("azure.tenant_id")
+	AttrSubscription = attribute.Key("azure.subscription_id")
+	AttrOperation    = attribute.Key("azure.operation")
+	AttrAttempts     = attribute.Key("azure.attempts")
+	AttrMethod       = attribute.Key("http.request.method")
+	AttrStatusCode   = attribute.Key("http.response.status_code")
+	AttrErrorType    = attribute.Key("error.type")
+	AttrServer       = attribute.Key("server.address")
+	AttrURLPath      = attribute.Key("url.path")
+)
+
+// Metric names.
+const (
+	MetricRequestDuration    = "xdrlink.azure.client.request.duration"
+	MetricThrottledResponses = "xdrlink.azure.client.throttled_responses"
+)
+
+const instrumentationName = "github.com/xdrlink/xdrlink/azure/outbound"
+
+type operationKey struct{}
+
+// WithOperation names the logical operation of the calls made with ctx (for example
+// "sentinel.dataConnectors.put"); it becomes the span name and the azure.operation attribute.
+// Keep names low-cardinality: no resource names.
+func WithOperation(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, operationKey{}, name)
+}
+
+func operationFrom(ctx context.Context) string {
+	s, _ := ctx.Value(operationKey{}).(string)
+	return s
+}
+
+type instruments struct {
+	tracer    trace.Tracer
+	duration  metric.Float64Histogram
+	throttled metric.Int64Counter
+}
+
+func newInstruments(tp trace.TracerProvider, mp metric.MeterProvider) (*instruments, error) {
+	meter := mp.Meter(instrumentationName)
+	duration, err := meter.Float64Histogram(MetricRequestDuration,
+		metric.WithUnit("s"),
+		metric.WithDescription("Duration of calls to Azure APIs, retries included."),
+		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120))
+	if err != nil {
+		return nil, err
+	}
+	throttled, err := meter.Int64Counter(MetricThrottledResponses,
+		metric.WithDescription("HTTP 429 responses received from Azure APIs, per try."))
+	if err != nil {
+		return nil, err
+	}
+	return &instruments{tracer: tp.Tracer(instrumentationName), duration: duration, throttled: throttled}, nil
+}
+
+// tries counts the tries of one call; shared between the per-call and per-try policies
+// through azcore's per-operation values.
+type tries struct{ n atomic.Int32 }
+
+// telemetryPolicy runs once per call: one client span and one histogram sample covering all
+// retries, with the final status.
+type telemetryPolicy struct {
+	ins          *instruments
+	api          API
+	tenant       string
+	subscription string
+}
+
+func (p telemetryPolicy) Do(req *policy.Request) (*http.Response, error) {
+	raw := req.Raw()
+	tenant := p.tenant
+	if tenant == "" && p.api == APIEntra {
+		tenant = tenantFromAuthorityPath(raw.URL.Path)
+	}
+	op := operationFrom(raw.Context())
+	common := []attribute.KeyValue{
+		AttrAPI.String(string(p.api)),
+		AttrMethod.String(raw.Method),
+		AttrTenant.String(tenant),
+	}
+	if op != "" {
+		common = append(common, AttrOperation.String(op))
+	}
+	spanName := string(p.api) + " " + raw.Method
+	if op != "" {
+		spanName = string(p.api) + " " + op
+	}
+	spanAttrs := append([]attribute.KeyValue{
+		AttrServer.String(raw.URL.Hostname()),
+		AttrURLPath.String(raw.URL.Path), // the path only: never the query
+	}, common...)
+	if p.subscription != "" {
+		spanAttrs = append(spanAttrs, AttrSubscription.String(p.subscription))
+	}
+	ctx, span := p.ins.tracer.Start(raw.Context(), spanName,
+		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(spanAttrs...))
+	defer span.End()
+
+	t := &tries{}
+	req.SetOperationValue(t)
+	start := time.Now()
+	resp, err := req.WithContext(ctx).Next()
+	elapsed := time.Since(start)
+
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+	}
+	attrs := append(common, AttrStatusCode.Int(status))
+	switch {
+	case err != nil:
+		kind := azerr.Classify(err)
+		attrs = append(attrs, AttrErrorType.String(string(kind)))
+		span.SetStatus(codes.Error, string(kind))
+	case status >= 400:
+		attrs = append(attrs, AttrErrorType.String(strconv.Itoa(status)))
+		span.SetStatus(codes.Error, http.StatusText(status))
+	}
+	span.SetAttributes(AttrStatusCode.Int(status), AttrAttempts.Int(int(t.n.Load())))
+	if err != nil || status >= 400 {
+		span.SetAttributes(attrs[len(attrs)-1])
+	}
+	p.ins.duration.Record(ctx, elapsed.Seconds(), metric.WithAttributes(attrs...))
+	return resp, err
+}
+
+// tryPolicy runs once per try: counts tries and 429s.
+type tryPolicy struct {
+	ins    *instruments
+	api    API
+	tenant string
+}
+
+func (p tryPolicy) Do(req *policy.Request) (*http.Response, error) {
+	var t *tries
+	if req.OperationValue(&t) {
+		t.n.Add(1)
+	}
+	resp, err := req.Next()
+	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
+		p.ins.throttled.Add(req.Raw().Context(), 1, metric.WithAttributes(
+			AttrAPI.String(string(p.api)), AttrTenant.String(p.tenant)))
+	}
+	return resp, err
+}
+
+// tenantFromAuthorityPath reads the tenant of a token request ("/{tenant}/oauth2/v2.0/token").
+func tenantFromAuthorityPath(path string) string {
+	first, rest, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	if strings.HasPrefix(rest, "oauth2/") {
+		return first
+	}
+	return ""
+}

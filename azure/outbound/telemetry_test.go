@@ -1,0 +1,124 @@
+package outbound
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+)
+
+func TestTelemetrySpanAndHistogram(t *testing.T) {
+	calls := 0
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if calls == 1 {
+			w.Header().Set("retry-after-ms", "10")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		w.WriteHeader(http.StatusNotFound)
+	}))
+	defer srv.Close()
+
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer func() { _ = tp.Shutdown(context.Background()); _ = mp.Shutdown(context.Background()) }()
+
+	o := newTestOutbound(t, srv, func(c *Config) { c.TracerProvider = tp; c.MeterProvider = mp })
+	opts := o.ARMClientOptions("tenant-1", "sub-1").ClientOptions
+	pl := runtime.NewPipeline("xdrlinktest", "v0.0.1", runtime.PipelineOptions{}, &opts)
+	ctx := WithOperation(context.Background(), "sentinel.dataConnectors.get")
+	req, err := runtime.NewRequest(ctx, http.MethodGet, srv.URL+"/subscriptions/sub-1/dc?api-version=2025-10-01-preview&sig=SECRETQUERY")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := pl.Do(req)
+	if err != nil || resp.StatusCode != 404 {
+		t.Fatalf("%v %v", resp, err)
+	}
+
+	ended := spans.Ended()
+	if len(ended) != 1 {
+		t.Fatalf("%d spans, want one per call", len(ended))
+	}
+	s := ended[0]
+	if s.Name() != "arm sentinel.dataConnectors.get" || s.SpanKind() != trace.SpanKindClient {
+		t.Fatalf("span %q kind %v", s.Name(), s.SpanKind())
+	}
+	attrs := map[attribute.Key]attribute.Value{}
+	for _, kv := range s.Attributes() {
+		attrs[kv.Key] = kv.Value
+		if strings.Contains(kv.Value.Emit(), "SECRETQUERY") || strings.Contains(kv.Value.Emit(), "api-version") {
+			t.Fatalf("span attribute %s carries the query string: %s", kv.Key, kv.Value.Emit())
+		}
+	}
+	for k, want := range map[attribute.Key]string{
+		AttrAPI: "arm", AttrMethod: "GET", AttrTenant: "tenant-1", AttrSubscription: "sub-1",
+		AttrOperation: "sentinel.dataConnectors.get", AttrStatusCode: "404", AttrAttempts: "2",
+		AttrErrorType: "404", AttrURLPath: "/subscriptions/sub-1/dc",
+	} {
+		if got := attrs[k].Emit(); got != want {
+			t.Errorf("span %s = %q, want %q", k, got, want)
+		}
+	}
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			found[m.Name] = true
+			switch m.Name {
+			case MetricRequestDuration:
+				h := m.Data.(metricdata.Histogram[float64])
+				if len(h.DataPoints) != 1 || h.DataPoints[0].Count != 1 {
+					t.Fatalf("histogram points %+v", h.DataPoints)
+				}
+				set := h.DataPoints[0].Attributes
+				for k, want := range map[attribute.Key]string{AttrAPI: "arm", AttrMethod: "GET", AttrStatusCode: "404", AttrTenant: "tenant-1", AttrOperation: "sentinel.dataConnectors.get"} {
+					if v, ok := set.Value(k); !ok || v.Emit() != want {
+						t.Errorf("histogram %s = %q, want %q", k, v.Emit(), want)
+					}
+				}
+				if _, ok := set.Value(AttrURLPath); ok {
+					t.Error("url.path on a metric: unbounded cardinality")
+				}
+			case MetricThrottledResponses:
+				sum := m.Data.(metricdata.Sum[int64])
+				if len(sum.DataPoints) != 1 || sum.DataPoints[0].Value != 1 {
+					t.Fatalf("throttled %+v", sum.DataPoints)
+				}
+			}
+		}
+	}
+	if !found[MetricRequestDuration] || !found[MetricThrottledResponses] {
+		t.Fatalf("metrics %v", found)
+	}
+}
+
+func TestTenantFromAuthorityPath(t *testing.T) {
+	for path, want := range map[string]string{
+		"/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+		"/organizations/oauth2/v2.0/devicecode":                   "organizations",
+		"/common/discovery/instance":                              "",
+		"/":                                                       "",
+	} {
+		if got := tenantFromAuthorityPath(path); got != want {
+			t.Errorf("%q: %q", path, got)
+		}
+	}
+}

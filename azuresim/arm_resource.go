@@ -1,0 +1,178 @@
+package azuresim
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// armResource is a stored Sentinel child resource in its wire shape.
+type armResource struct {
+	ID         string         `json:"id"`
+	Name       string         `json:"name"`
+	Type       string         `json:"type"`
+	Kind       string         `json:"kind,omitempty"`
+	Etag       string         `json:"etag,omitempty"`
+	Properties map[string]any `json:"properties"`
+}
+
+// clone deep-copies a resource so callers never share maps with the store.
+func (r *armResource) clone() *armResource {
+	if r == nil {
+		return nil
+	}
+	b, _ := json.Marshal(r)
+	var c armResource
+	_ = json.Unmarshal(b, &c)
+	if c.Properties == nil {
+		c.Properties = map[string]any{}
+	}
+	return &c
+}
+
+// Resource is a Sentinel child resource as the admin API and Go accessors
+// return it (a copy; changing it changes nothing).
+type Resource = armResource
+
+// putBody is the common shape of PUT bodies for Sentinel child resources.
+type putBody struct {
+	Kind       string         `json:"kind"`
+	Etag       string         `json:"etag"`
+	Properties map[string]any `json:"properties"`
+}
+
+// normalizeETag strips quoting and the weak prefix so "\"x\"" == "x".
+func normalizeETag(e string) string {
+	e = strings.TrimSpace(e)
+	e = strings.TrimPrefix(e, "W/")
+	return strings.Trim(e, `"`)
+}
+
+// checkETag enforces the optimistic-concurrency rule on update: when the
+// client sends an etag (body or If-Match) it must match the stored one.
+func (rq *armRequest) checkETag(bodyETag string, existing *armResource, kind, name string) error {
+	want := bodyETag
+	if im := rq.r.Header.Get("If-Match"); im != "" && im != "*" {
+		want = im
+	}
+	if want == "" {
+		return nil
+	}
+	if existing == nil || normalizeETag(existing.Etag) != normalizeETag(want) {
+		return NewAPIError(etagMismatchStatus, etagMismatchCode,
+			"The etag '%s' provided for %s '%s' does not match the current etag of the resource. Read the resource again and retry with its etag.", want, kind, name)
+	}
+	return nil
+}
+
+// sortedResources returns clones sorted by name.
+func sortedResources(m map[string]*armResource) []*armResource {
+	out := make([]*armResource, 0, len(m))
+	for _, r := range m {
+		out = append(out, r.clone())
+	}
+	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].Name) < strings.ToLower(out[j].Name) })
+	return out
+}
+
+// sortedChildren is sortedResources of one of the workspace's child
+// resource maps, read under the tenant lock.
+func (rq *armRequest) sortedChildren(m map[string]*armResource) []*armResource {
+	rq.tenant.mu.Lock()
+	defer rq.tenant.mu.Unlock()
+	return sortedResources(m)
+}
+
+// page answers a list with ARM paging: {value, nextLink}; nextLink repeats
+// the request URL with $skipToken set to the next offset.
+func (rq *armRequest) page(s *Sim, items []*armResource) error {
+	off := 0
+	if tok := rq.r.URL.Query().Get("$skipToken"); tok != "" {
+		n, err := strconv.Atoi(tok)
+		if err != nil || n < 0 {
+			return errBadRequest("The $skipToken '%s' is invalid.", tok)
+		}
+		off = n
+	}
+	if top := rq.r.URL.Query().Get("$top"); top != "" {
+		if n, err := strconv.Atoi(top); err == nil && n >= 0 && off+n < len(items) {
+			items = items[:off+n]
+		}
+	}
+	if off > len(items) {
+		off = len(items)
+	}
+	end := min(off+armPageSize, len(items))
+	body := map[string]any{"value": items[off:end]}
+	if end < len(items) {
+		q := rq.r.URL.Query()
+		q.Set("$skipToken", strconv.Itoa(end))
+		u := url.URL{Path: rq.r.URL.Path, RawQuery: q.Encode()}
+		body["nextLink"] = s.URL() + u.String()
+	}
+	return rq.reply(http.StatusOK, body)
+}
+
+// childID is the ARM id of a SecurityInsights child resource.
+func childID(ws *WorkspaceState, typ, name string) string {
+	return ws.Spec.ResourceID() + "/providers/Microsoft.SecurityInsights/" + typ + "/" + name
+}
+
+// childHooks are what one type of Sentinel child resource adds to the shared
+// GET and DELETE handling of getOrDeleteChild; the zero value adds nothing.
+type childHooks struct {
+	// readable, when set, may refuse to return a found resource on GET.
+	readable func(cur *armResource) error
+	// deletable, when set, may refuse to delete a found resource. It runs
+	// outside the tenant lock, so lookup and removal are then two sections.
+	deletable func(cur *armResource) error
+	// deleted, when set, runs after a removal and before the 200 reply.
+	deleted func()
+}
+
+// getOrDeleteChild answers a GET or DELETE (any method but GET is taken for
+// DELETE; the type's handler keeps PUT) of the child resource m[key]: GET
+// replies 200 with a copy, or 404 NotFound "<noun> '<name>' was not found."
+// when absent; DELETE removes it and replies 200 {}, or 204 when absent.
+func (rq *armRequest) getOrDeleteChild(m map[string]*armResource, key, noun, name string, h childHooks) error {
+	t := rq.tenant
+	if rq.r.Method == http.MethodGet {
+		t.mu.Lock()
+		cur := m[key].clone()
+		t.mu.Unlock()
+		if cur == nil {
+			return errNotFound(noun, name)
+		}
+		if h.readable != nil {
+			if err := h.readable(cur); err != nil {
+				return err
+			}
+		}
+		return rq.reply(http.StatusOK, cur)
+	}
+	t.mu.Lock()
+	cur := m[key]
+	if h.deletable == nil { // no guard: look up and remove in one section
+		delete(m, key)
+	}
+	t.mu.Unlock()
+	if cur == nil {
+		rq.w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	if h.deletable != nil {
+		if err := h.deletable(cur); err != nil {
+			return err
+		}
+		t.mu.Lock()
+		delete(m, key)
+		t.mu.Unlock()
+	}
+	if h.deleted != nil {
+		h.deleted()
+	}
+	return rq.reply(http.StatusOK, map[string]any{})
+}

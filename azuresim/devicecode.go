@@ -1,0 +1,138 @@
+package azuresim
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// deviceCodeLifetime is how long a device code may be redeemed (Entra: 15 min).
+const deviceCodeLifetime = 15 * time.Minute
+
+// DeviceCode is a pending or finished device-code sign-in.
+type DeviceCode struct {
+	UserCode   string    `json:"userCode"`
+	TenantID   string    `json:"tenantId"`
+	ClientID   string    `json:"clientId"`
+	Scopes     []string  `json:"scopes"`
+	ExpiresAt  time.Time `json:"expiresAt"`
+	ApprovedBy string    `json:"approvedBy,omitempty"` // user object id once approved
+	Declined   bool      `json:"declined,omitempty"`
+	Redeemed   bool      `json:"redeemed,omitempty"`
+	deviceCode string
+}
+
+type deviceCodeStore struct {
+	mu       sync.Mutex
+	byDevice map[string]*DeviceCode
+	byUser   map[string]*DeviceCode
+}
+
+func newDeviceCodeStore() *deviceCodeStore {
+	return &deviceCodeStore{byDevice: map[string]*DeviceCode{}, byUser: map[string]*DeviceCode{}}
+}
+
+const userCodeAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+func newUserCode() string {
+	var b [9]byte
+	_, _ = rand.Read(b[:])
+	out := make([]byte, 9)
+	for i := range b {
+		out[i] = userCodeAlphabet[int(b[i])%len(userCodeAlphabet)]
+	}
+	return string(out)
+}
+
+func (st *deviceCodeStore) add(dc *DeviceCode) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for {
+		dc.UserCode = newUserCode()
+		if _, dup := st.byUser[dc.UserCode]; !dup {
+			break
+		}
+	}
+	dc.deviceCode = newUUID() + newUUID()
+	st.byDevice[dc.deviceCode] = dc
+	st.byUser[dc.UserCode] = dc
+}
+
+// PendingDeviceCodes lists device codes not yet approved, declined or expired.
+func (s *Sim) PendingDeviceCodes() []DeviceCode {
+	now := s.clock.Now()
+	st := s.deviceCodes
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var out []DeviceCode
+	for _, dc := range st.byUser {
+		if dc.ApprovedBy == "" && !dc.Declined && now.Before(dc.ExpiresAt) {
+			out = append(out, *dc)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].UserCode < out[j].UserCode })
+	return out
+}
+
+// ApproveDeviceCode signs in the emulated user (object id or UPN) for a
+// pending device code, as if they entered the code in a browser. The user
+// must exist in the tenant the code was requested for.
+func (s *Sim) ApproveDeviceCode(userCode, user string) error {
+	return s.finishDeviceCode(userCode, user, false)
+}
+
+// DeclineDeviceCode makes the next poll answer authorization_declined.
+func (s *Sim) DeclineDeviceCode(userCode string) error {
+	return s.finishDeviceCode(userCode, "", true)
+}
+
+func (s *Sim) finishDeviceCode(userCode, user string, decline bool) error {
+	st := s.deviceCodes
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	dc, ok := st.byUser[strings.ToUpper(strings.TrimSpace(userCode))]
+	if !ok {
+		return NewAPIError(http.StatusNotFound, "NotFound", "device code %q not found", userCode)
+	}
+	if !s.clock.Now().Before(dc.ExpiresAt) {
+		return NewAPIError(http.StatusConflict, "Expired", "device code %q expired", userCode)
+	}
+	if dc.ApprovedBy != "" || dc.Declined {
+		return NewAPIError(http.StatusConflict, "Conflict", "device code %q already completed", userCode)
+	}
+	if decline {
+		dc.Declined = true
+		return nil
+	}
+	t := s.world.tenant(dc.TenantID)
+	if t == nil {
+		return NewAPIError(http.StatusNotFound, "NotFound", "tenant %q not found", dc.TenantID)
+	}
+	u := t.user(user)
+	if u == nil {
+		return NewAPIError(http.StatusNotFound, "NotFound", "user %q is not in tenant %s", user, t.Spec.ID)
+	}
+	dc.ApprovedBy = u.ID
+	return nil
+}
+
+// redeem looks up a device code for the token endpoint.
+func (st *deviceCodeStore) redeem(deviceCode, clientID string) (DeviceCode, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	dc, ok := st.byDevice[deviceCode]
+	if !ok || !strings.EqualFold(dc.ClientID, clientID) {
+		return DeviceCode{}, fmt.Errorf("invalid_grant")
+	}
+	c := *dc
+	if dc.ApprovedBy != "" {
+		dc.Redeemed = true
+		delete(st.byDevice, deviceCode) // one redemption, like Entra
+		delete(st.byUser, dc.UserCode)
+	}
+	return c, nil
+}

@@ -1,0 +1,70 @@
+// Package azuresim is an emulator of the Azure HTTP APIs xdrlink drives:
+// Entra ID token issuance, Azure Resource Manager (Microsoft.SecurityInsights,
+// Microsoft.OperationalInsights workspaces, Microsoft.Authorization
+// permissions, resource providers, Microsoft.Resources deployments),
+// Microsoft Graph, the Defender XDR streaming API and the Log Analytics query
+// API. It is part of the product (sandbox mode: cmd/azuresim, `xdrlinkd sim`)
+// and of its tests and benchmarks.
+//
+// It is an emulator, not a mock: real clients (azidentity credentials, azcore
+// arm.Client pipelines and pollers, azquery) talk real HTTPS to it, and every
+// answer comes from an emulated world state (World: tenants, licences, users,
+// service principals, subscriptions, workspaces, RBAC, app registrations)
+// under the services' documented rules.
+//
+// # Serving
+//
+// Start opens one HTTPS listener (self-signed ECDSA certificate for
+// 127.0.0.1/localhost; trust it via CertPool, CACertPEM or HTTPClient). API
+// families share it by path: Entra /{tenant}/oauth2/v2.0/..., /{tenant}/v2.0/
+// .well-known/openid-configuration; ARM /subscriptions/...; Graph /v1.0/...;
+// Defender /api/...; Log Analytics /v1/...; the admin API /_sim/... (no token).
+// Cloud and ClientOptions give azcore the sim's endpoints with the real
+// audiences (AudienceARM, AudienceGraph, AudienceDefender,
+// AudienceLogAnalytics); azidentity needs DisableInstanceDiscovery.
+//
+// # Rules enforced
+//
+//   - Tokens: RS256 signed by a per-sim key (JWKS served), expiry on the sim
+//     Clock, audience per API, token kind per API (RequireToken), tenant of the
+//     resource (Caller.RequireTenant: 401 InvalidAuthenticationTokenTenant).
+//   - Entra grants: client_credentials (secret or certificate assertion; the
+//     app needs a service principal in the tenant), device code (pending until
+//     ApproveDeviceCode), refresh token, on-behalf-of (assertion audience must
+//     be the calling app).
+//   - ARM: api-version required and supported per type; RBAC from role
+//     assignments (403 AuthorizationFailed; permissions API computed the same
+//     way); resource provider registration (409 MissingSubscriptionRegistration,
+//     registration completes after Options.RPRegistrationDelay); ETags on
+//     update; 200 on update vs 201 on create; 200 vs 204 on delete; ARM
+//     error bodies; x-ms-request-id and x-ms-ratelimit-remaining-* headers;
+//     nextLink paging.
+//   - Sentinel: MicrosoftThreatProtection connector only at preview
+//     api-versions ("Connector kind ... is not supported in api-version"),
+//     tenantId must be the workspace's tenant, Defender XDR licence (MTP
+//     service plan), one MTP connector per workspace, unified-portal lockout
+//     message, "Missing consent" for app-only tokens until a member Security
+//     Administrator / Global Administrator connects with a delegated token;
+//     checkRequirements from licences and RBAC; incident-creation rules
+//     seeded per workspace; settings names, kinds and enums, EntityAnalytics
+//     ActiveDirectory needs MDI sensors; Content Hub catalog with $filter;
+//     deployments as a real LRO (Azure-AsyncOperation) whose success installs
+//     the solution.
+//   - Faults (FaultConfig): latency (fixed, jitter, log-normal), random
+//     5xx and 429 (seeded), ARM token buckets per (subscription or tenant,
+//     principal, reads/writes/deletes) plus the 15x all-principals bucket,
+//     Retry-After, and a count of requests that arrive before a previous
+//     Retry-After elapsed (EarlyRetries).
+//
+// Where azure-api.md marks a behaviour UNCONFIRMED, the emulator's choice is
+// a constant in unconfirmed.go with an "UNCONFIRMED:" comment; that file is
+// the list of them.
+//
+// # Extending
+//
+// Other API families live in this package (graph*.go, streaming*.go,
+// loganalytics*.go). Each registers itself from init with registerAPIFamily
+// and adds routes with Sim.Handle; handlers call RequireToken, use
+// TenantState / WorkspaceState for world data (per-tenant mutex, short
+// sections) and answer errors with APIError / WriteError.
+package azuresim

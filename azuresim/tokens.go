@@ -1,0 +1,197 @@
+package azuresim
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// The real audiences. The sim serves every API on its own URL, but tokens
+// carry the audiences the real services expect, so the product's cloud
+// configuration for the sim changes endpoints and keeps audiences.
+const (
+	AudienceARM          = "https://management.azure.com"
+	AudienceGraph        = "https://graph.microsoft.com"
+	AudienceDefender     = "https://api.securitycenter.microsoft.com"
+	AudienceLogAnalytics = "https://api.loganalytics.io"
+)
+
+// knownAudiences maps accepted resource identifiers to the canonical audience.
+var knownAudiences = map[string]string{
+	"https://management.azure.com":             AudienceARM,
+	"https://management.core.windows.net":      AudienceARM,
+	"https://graph.microsoft.com":              AudienceGraph,
+	"https://api.securitycenter.microsoft.com": AudienceDefender,
+	"https://api.security.microsoft.com":       AudienceDefender,
+	"https://api.loganalytics.io":              AudienceLogAnalytics,
+}
+
+// TokenKind is the kind of principal a token represents.
+type TokenKind int
+
+const (
+	// TokenAny accepts app-only and delegated tokens.
+	TokenAny TokenKind = iota
+	// TokenApp is an app-only token (client credentials): idtyp=app, roles.
+	TokenApp
+	// TokenDelegated is a user token (device code, on-behalf-of): scp, upn.
+	TokenDelegated
+)
+
+func (k TokenKind) String() string {
+	switch k {
+	case TokenApp:
+		return "app"
+	case TokenDelegated:
+		return "user"
+	default:
+		return "any"
+	}
+}
+
+// tokenClaims are the claims the sim puts in its access tokens, a subset of
+// Entra's v1 access token claims.
+type tokenClaims struct {
+	jwt.RegisteredClaims
+	// Aud shadows RegisteredClaims.Audience so a single audience is written
+	// as a string, as Entra does (golang-jwt would write an array).
+	Aud      string   `json:"aud"`
+	TenantID string   `json:"tid"`
+	ObjectID string   `json:"oid"`
+	AppID    string   `json:"appid,omitempty"`
+	AZP      string   `json:"azp,omitempty"`
+	IDType   string   `json:"idtyp"`
+	Roles    []string `json:"roles,omitempty"`
+	Scp      string   `json:"scp,omitempty"`
+	UPN      string   `json:"upn,omitempty"`
+	Name     string   `json:"name,omitempty"`
+	Acct     *int     `json:"acct,omitempty"` // 0 member, 1 guest
+	Ver      string   `json:"ver,omitempty"`
+}
+
+// Caller is the verified identity behind a request's bearer token.
+type Caller struct {
+	TenantID  string
+	ObjectID  string
+	AppID     string
+	Kind      TokenKind
+	UPN       string // delegated tokens only
+	Guest     bool   // delegated tokens only: the user is a B2B guest in TenantID
+	Roles     []string
+	Scopes    []string
+	Audience  string
+	ExpiresAt time.Time
+	Token     string
+}
+
+// tokenIssuer signs and verifies the sim's tokens with a per-sim RSA key.
+type tokenIssuer struct {
+	key   *rsa.PrivateKey
+	kid   string
+	clock *Clock
+	base  func() string // sim URL, for iss
+}
+
+func newTokenIssuer(clock *Clock, base func() string) (*tokenIssuer, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(key.PublicKey.N.Bytes())
+	return &tokenIssuer{key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:12]), clock: clock, base: base}, nil
+}
+
+func (ti *tokenIssuer) issuer(tenantID string) string {
+	return ti.base() + "/" + tenantID + "/v2.0"
+}
+
+func (ti *tokenIssuer) sign(c *tokenClaims, lifetime time.Duration) (string, time.Time, error) {
+	now := ti.clock.Now()
+	exp := now.Add(lifetime)
+	c.Issuer = ti.issuer(c.TenantID)
+	c.IssuedAt = jwt.NewNumericDate(now)
+	c.NotBefore = jwt.NewNumericDate(now.Add(-5 * time.Minute))
+	c.ExpiresAt = jwt.NewNumericDate(exp)
+	if c.Subject == "" {
+		c.Subject = c.ObjectID
+	}
+	if c.ID == "" {
+		c.ID = newUUID()
+	}
+	c.Ver = "1.0"
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
+	tok.Header["kid"] = ti.kid
+	s, err := tok.SignedString(ti.key)
+	return s, exp, err
+}
+
+// errTokenExpired distinguishes expiry from other verification failures.
+var errTokenExpired = errors.New("token expired")
+
+// parse verifies signature and expiry (on the sim clock) and returns the claims.
+func (ti *tokenIssuer) parse(raw string) (*tokenClaims, error) {
+	var c tokenClaims
+	_, err := jwt.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
+		return &ti.key.PublicKey, nil
+	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithTimeFunc(ti.clock.Now), jwt.WithExpirationRequired())
+	if err != nil {
+		if errors.Is(err, jwt.ErrTokenExpired) {
+			return &c, errTokenExpired
+		}
+		return nil, err
+	}
+	return &c, nil
+}
+
+// jwks is the JSON Web Key Set for the signing key.
+func (ti *tokenIssuer) jwks() map[string]any {
+	pub := ti.key.PublicKey
+	return map[string]any{"keys": []map[string]any{{
+		"kty": "RSA", "use": "sig", "alg": "RS256", "kid": ti.kid,
+		"n": base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+		"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+	}}}
+}
+
+// normalizeAudience maps a resource or audience string to the canonical
+// audience; ok is false for resources the sim does not know.
+func normalizeAudience(resource string, apps func(string) *AppRegistration) (string, bool) {
+	r := strings.TrimRight(strings.TrimSpace(resource), "/")
+	if a, ok := knownAudiences[strings.ToLower(r)]; ok {
+		return a, true
+	}
+	// Tokens for a registered app (the middle tier of on-behalf-of).
+	id := strings.TrimPrefix(strings.ToLower(r), "api://")
+	if isGUID(id) && apps(id) != nil {
+		return id, true
+	}
+	return "", false
+}
+
+func (c *tokenClaims) caller(raw string) *Caller {
+	k := TokenApp
+	if c.IDType == "user" {
+		k = TokenDelegated
+	}
+	aud := c.Aud
+	var scopes []string
+	if c.Scp != "" {
+		scopes = strings.Fields(c.Scp)
+	}
+	var exp time.Time
+	if c.ExpiresAt != nil {
+		exp = c.ExpiresAt.Time
+	}
+	return &Caller{
+		TenantID: c.TenantID, ObjectID: c.ObjectID, AppID: c.AppID, Kind: k, UPN: c.UPN,
+		Guest: c.Acct != nil && *c.Acct == 1, Roles: c.Roles, Scopes: scopes,
+		Audience: aud, ExpiresAt: exp, Token: raw,
+	}
+}
