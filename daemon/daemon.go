@@ -37,9 +37,16 @@ type Config struct {
 	ReadinessInterval time.Duration
 	// ShutdownTimeout bounds the graceful part of shutdown.
 	ShutdownTimeout time.Duration
-	// CredentialProfiles are the names tenants may reference; empty accepts any.
-	CredentialProfiles []string
-	Logger             *slog.Logger
+	// AzureConfigFile is the --azure-config file (cloud and credential
+	// profiles). Empty means sandbox mode: an embedded azuresim.
+	AzureConfigFile string
+	// SandboxTenants is the size of the sandbox's generated world.
+	SandboxTenants int
+	// SandboxAddr is the sandbox emulator's listen address.
+	SandboxAddr string
+	// SandboxCAOut, when set, receives the sandbox emulator's CA certificate.
+	SandboxCAOut string
+	Logger       *slog.Logger
 }
 
 // Defaults returns the configuration of `xdrlinkd serve` without flags.
@@ -52,6 +59,9 @@ func Defaults() Config {
 		MaxBodyBytes:      1 << 20,
 		ReadinessInterval: 5 * time.Second,
 		ShutdownTimeout:   15 * time.Second,
+		SandboxTenants:    10,
+		SandboxAddr:       "127.0.0.1:8443",
+		SandboxCAOut:      "./data/sandbox-ca.pem",
 	}
 }
 
@@ -60,6 +70,7 @@ type Daemon struct {
 	cfg      Config
 	log      *slog.Logger
 	store    storeopen.Backend
+	azure    *azureAccess
 	grpc     *grpc.Server
 	health   *health.Server
 	http     *http.Server
@@ -92,10 +103,14 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		}
 	}
 
+	if d.azure, err = newAzureAccess(cfg, log); err != nil {
+		return nil, fmt.Errorf("azure: %w", err)
+	}
+
 	if d.grpc, err = server.New(server.Options{Logger: log, MaxRecvBytes: int(cfg.MaxBodyBytes)}); err != nil {
 		return nil, err
 	}
-	xdrlinkv1.RegisterTenantServiceServer(d.grpc, tenantsvc.New(d.store, cfg.CredentialProfiles))
+	xdrlinkv1.RegisterTenantServiceServer(d.grpc, tenantsvc.New(d.store, d.azure.profileNames()))
 	pending.Register(d.grpc)
 	d.health = health.NewServer()
 	healthpb.RegisterHealthServer(d.grpc, d.health)
@@ -194,6 +209,9 @@ func (d *Daemon) close() error {
 		if l != nil && d.http == nil {
 			_ = l.Close()
 		}
+	}
+	if d.azure != nil {
+		d.azure.close()
 	}
 	if d.store != nil {
 		errs = append(errs, d.store.Close())

@@ -37,6 +37,7 @@ func startDaemon(t testing.TB, mutate ...func(*Config)) *Daemon {
 	cfg.MaxBodyBytes = testMaxBody
 	cfg.ReadinessInterval = 50 * time.Millisecond
 	cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg.SandboxAddr, cfg.SandboxCAOut = "127.0.0.1:0", ""
 	for _, m := range mutate {
 		m(&cfg)
 	}

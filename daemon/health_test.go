@@ -65,6 +65,7 @@ func TestShutdownReportsNotServing(t *testing.T) {
 	cfg := Defaults()
 	cfg.GRPCAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DB = t.TempDir() + "/x.db"
+	cfg.SandboxAddr, cfg.SandboxCAOut = "127.0.0.1:0", ""
 	d, err := Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +85,7 @@ func TestDataSurvivesRestart(t *testing.T) {
 	db := t.TempDir() + "/restart.db"
 	cfg := Defaults()
 	cfg.GRPCAddr, cfg.HTTPAddr, cfg.DB = "127.0.0.1:0", "127.0.0.1:0", db
+	cfg.SandboxAddr, cfg.SandboxCAOut = "127.0.0.1:0", ""
 	first, err := Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -79,7 +79,10 @@ func newServeCommand() *cobra.Command {
 	f.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest accepted request body or message")
 	f.DurationVar(&cfg.ReadinessInterval, "readiness-interval", cfg.ReadinessInterval, "how often health re-checks the store")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "graceful shutdown limit")
-	f.StringSliceVar(&cfg.CredentialProfiles, "credential-profiles", nil, "credential profile names tenants may use (empty: any)")
+	f.StringVar(&cfg.AzureConfigFile, "azure-config", "", "JSON file with the Azure cloud and credential profiles; empty runs in sandbox mode (embedded Azure emulator)")
+	f.IntVar(&cfg.SandboxTenants, "sandbox-tenants", cfg.SandboxTenants, "sandbox mode: customer tenants in the generated emulated world")
+	f.StringVar(&cfg.SandboxAddr, "sandbox-addr", cfg.SandboxAddr, "sandbox mode: the emulator's HTTPS listen address")
+	f.StringVar(&cfg.SandboxCAOut, "sandbox-ca-out", cfg.SandboxCAOut, "sandbox mode: write the emulator's CA certificate here (empty: don't)")
 	return cmd
 }
 
