@@ -208,6 +208,11 @@ func decodeREST(resp *http.Response, out proto.Message) error {
 	return &restError{httpStatus: resp.StatusCode, st: status.FromProto(st)}
 }
 
+// createRequest creates a valid tenant with the given id.
+func createRequest(id string) *xdrlinkv1.CreateTenantRequest {
+	return &xdrlinkv1.CreateTenantRequest{TenantId: id, Tenant: validTenant("Tenant " + id)}
+}
+
 // validTenant returns a complete tenant to create.
 func validTenant(display string) *xdrlinkv1.Tenant {
 	return &xdrlinkv1.Tenant{

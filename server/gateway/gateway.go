@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 
+	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -63,6 +64,9 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 		if err := register(ctx, mux, opts.Conn); err != nil {
 			return nil, err
 		}
+	}
+	if err := mux.HandlePath(http.MethodGet, "/v1/operations", listOperations(mux, longrunningpb.NewOperationsClient(opts.Conn))); err != nil {
+		return nil, err
 	}
 	if err := mux.HandlePath(http.MethodGet, "/openapi.json", serveOpenAPI); err != nil {
 		return nil, err
