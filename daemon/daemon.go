@@ -133,7 +133,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	); err != nil {
 		return nil, err
 	}
-	gw, err := gateway.New(bgCtx, gateway.Options{Conn: d.conn, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log})
+	gw, err := gateway.New(bgCtx, gateway.Options{Conn: d.conn, MaxBodyBytes: cfg.MaxBodyBytes})
 	if err != nil {
 		return nil, err
 	}

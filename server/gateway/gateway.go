@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/textproto"
 	"regexp"
@@ -31,7 +30,6 @@ type Options struct {
 	Conn *grpc.ClientConn
 	// MaxBodyBytes bounds a request body; larger bodies get 413.
 	MaxBodyBytes int64
-	Logger       *slog.Logger
 }
 
 // marshaler is set explicitly: the gateway's default emits every unset field

@@ -15,7 +15,7 @@ func current() *xdrlinkv1.Tenant {
 	return &xdrlinkv1.Tenant{
 		Name: "tenants/a", DisplayName: "A", EntraTenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47",
 		Workspace: &xdrlinkv1.Workspace{SubscriptionId: "s", ResourceGroup: "rg", Name: "ws", Region: "westeurope", CustomerId: "c"},
-		Connector: DefaultConnector(),
+		Connector: defaultConnector(),
 		Labels:    map[string]string{"tier": "gold", "env": "prod"},
 		State:     xdrlinkv1.Tenant_STATE_ONBOARDED,
 	}

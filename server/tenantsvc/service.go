@@ -43,7 +43,7 @@ func (s *Service) CreateTenant(ctx context.Context, req *xdrlinkv1.CreateTenantR
 	clearOutputOnly(t)
 	t.Name = namePrefix + req.GetTenantId()
 	if t.Connector == nil {
-		t.Connector = DefaultConnector()
+		t.Connector = defaultConnector()
 	}
 	t.State = xdrlinkv1.Tenant_STATE_REGISTERED
 	if err := s.checkComplete(t, "tenant."); err != nil {
@@ -154,9 +154,9 @@ func (s *Service) DeleteTenant(ctx context.Context, req *xdrlinkv1.DeleteTenantR
 	return &emptypb.Empty{}, nil
 }
 
-// DefaultConnector is what a tenant created without connector settings gets:
+// defaultConnector is what a tenant created without connector settings gets:
 // incidents and alerts connected, duplicate-incident rules turned off.
-func DefaultConnector() *xdrlinkv1.ConnectorSettings {
+func defaultConnector() *xdrlinkv1.ConnectorSettings {
 	return &xdrlinkv1.ConnectorSettings{Incidents: true, Alerts: true, DisableIncidentCreationRules: true}
 }
 
