@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -126,5 +127,26 @@ func TestAdminApprovesDeviceCode(t *testing.T) {
 	defer tok.Body.Close()
 	if tok.StatusCode != http.StatusOK {
 		t.Fatalf("token after approval: %d", tok.StatusCode)
+	}
+}
+
+// Any token is a valid HTTP method, so the request counters must not grow a
+// key per method a client invents.
+func TestRequestCountersFoldUnknownMethods(t *testing.T) {
+	s := startSim(t, Options{})
+	for i := range 20 {
+		req, _ := http.NewRequest("X-CUSTOM-"+strconv.Itoa(i), s.URL()+"/v1.0/subscribedSkus", nil)
+		resp, err := s.HTTPClient().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	counts := s.RequestCounts()
+	if len(counts) != 1 || counts[0].Method != "OTHER" || counts[0].Count != 20 {
+		t.Fatalf("counters = %+v, want one OTHER counter of 20", counts)
+	}
+	if n := s.CountRequests("", "OTHER", 0); n != 20 {
+		t.Fatalf("CountRequests(OTHER) = %d", n)
 	}
 }

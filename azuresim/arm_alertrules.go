@@ -40,27 +40,30 @@ func (s *Sim) armAlertRule(rq *armRequest) error {
 			return err
 		}
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	existing := rq.ws.alertRules[key]
-	if existing != nil && existing.Kind != in.Kind {
-		return errBadRequest("The kind of alert rule '%s' cannot change from '%s' to '%s'.", name, existing.Kind, in.Kind)
-	}
-	if err := rq.checkETag(in.Etag, existing, "alert rule", name); err != nil {
+	out, created, err := func() (*armResource, bool, error) {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		existing := rq.ws.alertRules[key]
+		if existing != nil && existing.Kind != in.Kind {
+			return nil, false, errBadRequest("The kind of alert rule '%s' cannot change from '%s' to '%s'.", name, existing.Kind, in.Kind)
+		}
+		if err := rq.checkETag(in.Etag, existing, "alert rule", name); err != nil {
+			return nil, false, err
+		}
+		props := in.Properties
+		props["lastModifiedUtc"] = s.clock.Now().Format(time.RFC3339Nano)
+		res := &armResource{ID: childID(rq.ws, "alertRules", name), Name: name, Type: "Microsoft.SecurityInsights/alertRules",
+			Kind: in.Kind, Etag: newETag(), Properties: props}
+		if existing != nil {
+			res.ID, res.Name = existing.ID, existing.Name
+		}
+		rq.ws.alertRules[key] = res
+		return res.clone(), existing == nil, nil
+	}()
+	if err != nil {
 		return err
 	}
-	props := in.Properties
-	props["lastModifiedUtc"] = s.clock.Now().Format(time.RFC3339Nano)
-	res := &armResource{ID: childID(rq.ws, "alertRules", name), Name: name, Type: "Microsoft.SecurityInsights/alertRules",
-		Kind: in.Kind, Etag: newETag(), Properties: props}
-	if existing != nil {
-		res.ID, res.Name = existing.ID, existing.Name
-	}
-	rq.ws.alertRules[key] = res
-	if existing == nil {
-		return rq.reply(http.StatusCreated, res.clone())
-	}
-	return rq.reply(http.StatusOK, res.clone())
+	return rq.replyPut(created, out)
 }
 
 // validateIncidentCreationRule checks MicrosoftSecurityIncidentCreation

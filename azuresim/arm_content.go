@@ -98,16 +98,14 @@ func (s *Sim) armContentPackage(rq *armRequest) error {
 		return errBadRequest("The content '%s' was not found in the Content Hub catalog.", cid)
 	}
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	_, existed := rq.ws.packages[key]
 	res := installPackage(rq.ws, cid, ver, name)
 	if dn, _ := in.Properties["displayName"].(string); dn != "" {
 		res.Properties["displayName"] = dn
 	}
-	if existed {
-		return rq.reply(http.StatusOK, res.clone())
-	}
-	return rq.reply(http.StatusCreated, res.clone())
+	out := res.clone()
+	t.mu.Unlock()
+	return rq.replyPut(!existed, out)
 }
 
 func (s *Sim) armContentPackageList(rq *armRequest) error {

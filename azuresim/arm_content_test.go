@@ -2,8 +2,10 @@ package azuresim
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,4 +153,35 @@ func TestContentPackagePutInstalls(t *testing.T) {
 	if v := mustWS(t, s, contosoSub, contosoRG, contosoWS).InstalledPackageVersion(DefenderXDRContentID); v != "3.0.11" {
 		t.Fatalf("version = %q", v)
 	}
+}
+
+// Template evaluation is bounded: variables that each reference the previous
+// one several times grow exponentially ("billion laughs"; here 8 bytes times
+// 6^8), and deeply nested calls recurse without limit. Both must be refused
+// as invalid templates, not evaluated.
+func TestDeploymentTemplateEvaluationIsBounded(t *testing.T) {
+	s := startSim(t, Options{})
+	c := armClient(t, s, appCredential(t, s, contosoTID), 0)
+	deploy := func(name string, vars map[string]any, value string) result {
+		tpl := map[string]any{"variables": vars, "resources": []any{map[string]any{
+			"type": "Microsoft.Web/sites", "name": "site", "properties": map[string]any{"value": value}}}}
+		return do(t, c, http.MethodPut, "/subscriptions/"+contosoSub+"/resourceGroups/"+contosoRG+"/providers/Microsoft.Resources/deployments/"+name,
+			"2021-04-01", map[string]any{"properties": map[string]any{"mode": "Incremental", "template": tpl}})
+	}
+	vars := map[string]any{"v0": "xxxxxxxx"}
+	for i := 1; i <= 8; i++ {
+		ref := fmt.Sprintf("variables('v%d')", i-1)
+		vars[fmt.Sprintf("v%d", i)] = "[concat(" + strings.Repeat(ref+",", 5) + ref + ")]"
+	}
+	r := deploy("laughs", vars, "[variables('v8')]")
+	wantError(t, r, http.StatusBadRequest, "InvalidTemplate")
+	if !strings.Contains(r.errMessage(), "too large") {
+		t.Fatalf("message = %s", r.errMessage())
+	}
+	wantStatus(t, deploy("laughs-small", vars, "[variables('v2')]"), http.StatusCreated)
+
+	nested := "[" + strings.Repeat("concat(", 100) + "'a'" + strings.Repeat(")", 100) + "]"
+	wantError(t, deploy("nested", nil, nested), http.StatusBadRequest, "InvalidTemplate")
+	shallow := "[" + strings.Repeat("concat(", 10) + "'a'" + strings.Repeat(")", 10) + "]"
+	wantStatus(t, deploy("shallow", nil, shallow), http.StatusCreated)
 }

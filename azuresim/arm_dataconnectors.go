@@ -113,42 +113,45 @@ func (s *Sim) putDataConnector(rq *armRequest, name string) error {
 	}
 
 	key := strings.ToLower(name)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	existing := rq.ws.connectors[key]
-	if existing != nil && !strings.EqualFold(existing.Kind, in.Kind) {
-		return errBadRequest("The kind of data connector '%s' cannot change from '%s' to '%s'.", name, existing.Kind, in.Kind)
-	}
-	if isMTP {
-		for _, c := range rq.ws.connectors {
-			if strings.EqualFold(c.Kind, kindMTP) && !strings.EqualFold(c.Name, name) {
-				return NewAPIError(duplicateMTPStatus, duplicateMTPCode, duplicateMTPMessage, c.Name)
+	// The store is one tenant-locked section; the reply is written after it.
+	out, created, err := func() (*armResource, bool, error) {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		existing := rq.ws.connectors[key]
+		if existing != nil && !strings.EqualFold(existing.Kind, in.Kind) {
+			return nil, false, errBadRequest("The kind of data connector '%s' cannot change from '%s' to '%s'.", name, existing.Kind, in.Kind)
+		}
+		if isMTP {
+			for _, c := range rq.ws.connectors {
+				if strings.EqualFold(c.Kind, kindMTP) && !strings.EqualFold(c.Name, name) {
+					return nil, false, NewAPIError(duplicateMTPStatus, duplicateMTPCode, duplicateMTPMessage, c.Name)
+				}
 			}
 		}
-	}
-	if err := rq.checkETag(in.Etag, existing, "data connector", name); err != nil {
+		if err := rq.checkETag(in.Etag, existing, "data connector", name); err != nil {
+			return nil, false, err
+		}
+		if isMTP && t.consentNeeded && !t.consentGranted {
+			if rq.caller.Kind != TokenDelegated {
+				return nil, false, &APIError{Status: missingConsentStatus, Code: missingConsentCode, Message: missingConsentMessage}
+			}
+			t.consentGranted = true // a member admin's connect clears the consent state
+		}
+		res := &armResource{
+			ID: childID(rq.ws, "dataConnectors", name), Name: name, Type: "Microsoft.SecurityInsights/dataConnectors",
+			Kind: canonicalKind(in.Kind), Etag: newETag(), Properties: in.Properties,
+		}
+		if existing != nil {
+			res.Name = existing.Name
+			res.ID = existing.ID
+		}
+		rq.ws.connectors[key] = res
+		return res.clone(), existing == nil, nil
+	}()
+	if err != nil {
 		return err
 	}
-	if isMTP && t.consentNeeded && !t.consentGranted {
-		if rq.caller.Kind != TokenDelegated {
-			return &APIError{Status: missingConsentStatus, Code: missingConsentCode, Message: missingConsentMessage}
-		}
-		t.consentGranted = true // a member admin's connect clears the consent state
-	}
-	res := &armResource{
-		ID: childID(rq.ws, "dataConnectors", name), Name: name, Type: "Microsoft.SecurityInsights/dataConnectors",
-		Kind: canonicalKind(in.Kind), Etag: newETag(), Properties: in.Properties,
-	}
-	if existing != nil {
-		res.Name = existing.Name
-		res.ID = existing.ID
-	}
-	rq.ws.connectors[key] = res
-	out := res.clone()
-	if existing == nil {
-		return rq.reply(http.StatusCreated, out)
-	}
-	return rq.reply(http.StatusOK, out)
+	return rq.replyPut(created, out)
 }
 
 func canonicalKind(k string) string {
@@ -167,8 +170,7 @@ func validateMTPProperties(p map[string]any) error {
 	if !ok {
 		return errBadRequest("The 'properties.dataTypes' field is required.")
 	}
-	inc, ok := dts["incidents"].(map[string]any)
-	if !ok {
+	if _, ok := dts["incidents"].(map[string]any); !ok {
 		return errBadRequest("The 'properties.dataTypes.incidents' field is required.")
 	}
 	for name, v := range dts {
@@ -178,7 +180,6 @@ func validateMTPProperties(p map[string]any) error {
 			return errBadRequest("The 'properties.dataTypes.%s.state' must be 'Enabled' or 'Disabled'.", name)
 		}
 	}
-	_ = inc
 	if fp, present := p["filteredProviders"]; present && fp != nil {
 		m, ok := fp.(map[string]any)
 		alerts, ok2 := m["alerts"].([]any)

@@ -24,7 +24,6 @@ type deployment struct {
 	polls             int
 	state             string // Running, Succeeded, Failed
 	errCode, errMsg   string
-	outputs           map[string]any
 }
 
 // templateResource is one evaluated template resource.

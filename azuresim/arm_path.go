@@ -1,9 +1,6 @@
 package azuresim
 
-import (
-	"net/url"
-	"strings"
-)
+import "strings"
 
 // armPath is a parsed ARM request path. ARM matches path segments
 // case-insensitively (scripts use "resourcegroups"), so this does too.
@@ -27,11 +24,9 @@ type armPath struct {
 	extSegs []string // segments after ext
 }
 
-// parseARMPath parses an ARM request path (or a resource id).
+// parseARMPath parses an ARM request path (or a resource id). A request
+// path must be r.URL.Path, which net/http has already unescaped once.
 func parseARMPath(p string) (*armPath, bool) {
-	if u, err := url.PathUnescape(p); err == nil {
-		p = u
-	}
 	parts := strings.Split(strings.Trim(p, "/"), "/")
 	ap := &armPath{raw: p}
 	if len(parts) < 2 || !strings.EqualFold(parts[0], "subscriptions") || parts[1] == "" {
@@ -83,12 +78,6 @@ func parseARMPath(p string) (*armPath, bool) {
 		ap.workspace = ap.segs[1]
 	}
 	return ap, true
-}
-
-// workspaceID is the canonical ARM id of the path's workspace.
-func (p *armPath) workspaceID() string {
-	return "/subscriptions/" + p.subscription + "/resourceGroups/" + p.resourceGroup +
-		"/providers/Microsoft.OperationalInsights/workspaces/" + p.workspace
 }
 
 // scope is the path as an ARM scope (for RBAC), without trailing segments

@@ -97,13 +97,15 @@ func (rq *armRequest) page(s *Sim, items []*armResource) error {
 		}
 		off = n
 	}
-	if top := rq.r.URL.Query().Get("$top"); top != "" {
-		if n, err := strconv.Atoi(top); err == nil && n >= 0 && off+n < len(items) {
-			items = items[:off+n]
-		}
-	}
 	if off > len(items) {
 		off = len(items)
+	}
+	// Compared as n < len-off, not off+n < len: both come from the query
+	// and their sum can overflow.
+	if top := rq.r.URL.Query().Get("$top"); top != "" {
+		if n, err := strconv.Atoi(top); err == nil && n >= 0 && n < len(items)-off {
+			items = items[:off+n]
+		}
 	}
 	end := min(off+armPageSize, len(items))
 	body := map[string]any{"value": items[off:end]}

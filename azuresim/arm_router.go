@@ -128,6 +128,15 @@ func (rq *armRequest) reply(status int, v any) error {
 	return nil
 }
 
+// replyPut answers a PUT of a resource: 201 when it was created, else 200.
+// Call it after releasing the tenant lock: writing may block on the client.
+func (rq *armRequest) replyPut(created bool, v any) error {
+	if created {
+		return rq.reply(http.StatusCreated, v)
+	}
+	return rq.reply(http.StatusOK, v)
+}
+
 // armRoute picks the operation for a method and path.
 func (s *Sim) armRoute(method string, p *armPath) (*armOp, *APIError) {
 	notFound := NewAPIError(http.StatusNotFound, "InvalidResourceType",

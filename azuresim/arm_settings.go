@@ -65,19 +65,22 @@ func (s *Sim) armSetting(rq *armRequest) error {
 	default: // Anomalies, EyesOn: isEnabled is read-only; a PUT turns them on
 		props = map[string]any{"isEnabled": true}
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	existing := rq.ws.settings[key]
-	if err := rq.checkETag(in.Etag, existing, "settings", kind); err != nil {
+	out, created, err := func() (*armResource, bool, error) {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		existing := rq.ws.settings[key]
+		if err := rq.checkETag(in.Etag, existing, "settings", kind); err != nil {
+			return nil, false, err
+		}
+		res := &armResource{ID: childID(rq.ws, "settings", kind), Name: kind, Type: "Microsoft.SecurityInsights/settings",
+			Kind: kind, Etag: newETag(), Properties: props}
+		rq.ws.settings[key] = res
+		return res.clone(), existing == nil, nil
+	}()
+	if err != nil {
 		return err
 	}
-	res := &armResource{ID: childID(rq.ws, "settings", kind), Name: kind, Type: "Microsoft.SecurityInsights/settings",
-		Kind: kind, Etag: newETag(), Properties: props}
-	rq.ws.settings[key] = res
-	if existing == nil {
-		return rq.reply(http.StatusCreated, res.clone())
-	}
-	return rq.reply(http.StatusOK, res.clone())
+	return rq.replyPut(created, out)
 }
 
 // enumList reads properties[field] as a list of allowed strings.

@@ -159,3 +159,48 @@ func TestErrorBodyShapeAndHeaders(t *testing.T) {
 		t.Fatalf("write without writes rate-limit header: %v", ok2.header)
 	}
 }
+
+// $skipToken and $top come from the client; their sum once overflowed int
+// and the slice expression panicked (no response at all).
+func TestARMPagingHugeSkipTokenAndTop(t *testing.T) {
+	s := startSim(t, Options{})
+	tok := appToken(t, s, contosoTID, AudienceARM)
+	list := siPath(contosoSub, contosoRG, contosoWS, "alertRules") + "?api-version=" + stableAPI
+	r := rawCall(t, s, tok, http.MethodGet, list+"&$skipToken=9223372036854775807&$top=1", nil)
+	wantStatus(t, r, http.StatusOK)
+	if v, _ := r.body["value"].([]any); len(v) != 0 || r.body["nextLink"] != nil {
+		t.Fatalf("past the end: %s", r.raw)
+	}
+	r = rawCall(t, s, tok, http.MethodGet, list+"&$skipToken=1&$top=9223372036854775807", nil)
+	wantStatus(t, r, http.StatusOK)
+	if v, _ := r.body["value"].([]any); len(v) != len(IncidentCreationProducts)-1 {
+		t.Fatalf("skip 1 of %d seeded rules: %s", len(IncidentCreationProducts), r.raw)
+	}
+	r = rawCall(t, s, tok, http.MethodGet, list+"&$skipToken=1&$top=2", nil)
+	if v, _ := r.body["value"].([]any); len(v) != 2 {
+		t.Fatalf("$top=2 after $skipToken=1: %s", r.raw)
+	}
+}
+
+// Lower-casing can change a string's byte length (invalid UTF-8 becomes
+// U+FFFD), so the permissions scope must not be cut at an index found in
+// strings.ToLower(scope); that once panicked for such resource group names.
+func TestPermissionsScopeWithNonASCIIResourceGroup(t *testing.T) {
+	s := startSim(t, Options{})
+	tok := appToken(t, s, contosoTID, AudienceARM)
+	for _, rg := range []string{strings.Repeat("%FF", 40), strings.Repeat("%C8%BA", 60)} { // invalid UTF-8; "Ⱥ" lower-cases to 3 bytes
+		r := rawCall(t, s, tok, http.MethodGet, "/subscriptions/"+contosoSub+"/resourceGroups/"+rg+
+			"/providers/Microsoft.Authorization/permissions?api-version=2022-04-01", nil)
+		wantError(t, r, http.StatusNotFound, "ResourceGroupNotFound")
+	}
+}
+
+// net/http unescapes the path once; ARM routing must not unescape it again,
+// or "ws%2Dcontoso" (sent as ws%252Dcontoso) would name ws-contoso.
+func TestARMPathIsUnescapedOnce(t *testing.T) {
+	s := startSim(t, Options{})
+	tok := appToken(t, s, contosoTID, AudienceARM)
+	r := rawCall(t, s, tok, http.MethodGet, wsPath(contosoSub, contosoRG, "ws%252Dcontoso")+"?api-version=2022-10-01", nil)
+	wantError(t, r, http.StatusNotFound, "ResourceNotFound")
+	wantStatus(t, rawCall(t, s, tok, http.MethodGet, wsPath(contosoSub, contosoRG, "ws%2Dcontoso")+"?api-version=2022-10-01", nil), http.StatusOK)
+}

@@ -24,8 +24,13 @@ func (s *Sim) armGetWorkspace(rq *armRequest) error {
 // armPermissions lists the caller's effective permissions at the scope, from
 // its role assignments in the world (Microsoft.Authorization/permissions).
 func (s *Sim) armPermissions(rq *armRequest) error {
+	// The route ends in /providers/Microsoft.Authorization/permissions; drop
+	// those three segments. (Indexing into strings.ToLower(scope) would not
+	// do: lower-casing can change the byte length of non-ASCII names.)
 	scope := rq.path.scope()
-	scope = scope[:strings.LastIndex(strings.ToLower(scope), "/providers/microsoft.authorization/permissions")]
+	for range 3 {
+		scope = scope[:strings.LastIndexByte(scope, '/')]
+	}
 	if rq.path.resourceGroup != "" && rq.ws == nil && !s.resourceGroupExists(rq.tenant, rq.path.subscription, rq.path.resourceGroup) {
 		return NewAPIError(http.StatusNotFound, "ResourceGroupNotFound", "Resource group '%s' could not be found.", rq.path.resourceGroup)
 	}

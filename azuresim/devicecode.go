@@ -22,7 +22,6 @@ type DeviceCode struct {
 	ExpiresAt  time.Time `json:"expiresAt"`
 	ApprovedBy string    `json:"approvedBy,omitempty"` // user object id once approved
 	Declined   bool      `json:"declined,omitempty"`
-	Redeemed   bool      `json:"redeemed,omitempty"`
 	deviceCode string
 }
 
@@ -30,7 +29,11 @@ type deviceCodeStore struct {
 	mu       sync.Mutex
 	byDevice map[string]*DeviceCode
 	byUser   map[string]*DeviceCode
+	pruneAt  int // len(byDevice) that triggers the next prune
 }
+
+// minDeviceCodePrune is the store size below which add does not prune.
+const minDeviceCodePrune = 64
 
 func newDeviceCodeStore() *deviceCodeStore {
 	return &deviceCodeStore{byDevice: map[string]*DeviceCode{}, byUser: map[string]*DeviceCode{}}
@@ -48,9 +51,22 @@ func newUserCode() string {
 	return string(out)
 }
 
-func (st *deviceCodeStore) add(dc *DeviceCode) {
+// add stores a new code. Anyone who knows a public client id can request
+// codes, so codes abandoned for deviceCodeLifetime past their expiry (long
+// enough for pollers to read expired_token) are pruned whenever the store
+// has doubled since the last prune.
+func (st *deviceCodeStore) add(dc *DeviceCode, now time.Time) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if len(st.byDevice) >= st.pruneAt {
+		for k, old := range st.byDevice {
+			if !now.Before(old.ExpiresAt.Add(deviceCodeLifetime)) {
+				delete(st.byDevice, k)
+				delete(st.byUser, old.UserCode)
+			}
+		}
+		st.pruneAt = max(minDeviceCodePrune, 2*len(st.byDevice))
+	}
 	for {
 		dc.UserCode = newUserCode()
 		if _, dup := st.byUser[dc.UserCode]; !dup {
@@ -130,7 +146,6 @@ func (st *deviceCodeStore) redeem(deviceCode, clientID string) (DeviceCode, erro
 	}
 	c := *dc
 	if dc.ApprovedBy != "" {
-		dc.Redeemed = true
 		delete(st.byDevice, deviceCode) // one redemption, like Entra
 		delete(st.byUser, dc.UserCode)
 	}

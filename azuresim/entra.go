@@ -111,7 +111,7 @@ func (s *Sim) serveDeviceCode(w http.ResponseWriter, r *http.Request, seg string
 	}
 	dc := &DeviceCode{TenantID: t.Spec.ID, ClientID: app.ClientID, Scopes: strings.Fields(r.PostForm.Get("scope")),
 		ExpiresAt: s.clock.Now().Add(deviceCodeLifetime)}
-	s.deviceCodes.add(dc)
+	s.deviceCodes.add(dc, s.clock.Now())
 	verify := s.URL() + "/devicelogin"
 	WriteJSON(w, http.StatusOK, map[string]any{
 		"user_code":        dc.UserCode,

@@ -277,3 +277,41 @@ func TestJWKSPublishesSigningKey(t *testing.T) {
 		t.Fatalf("token kid %v not in JWKS %v", parsed.Header["kid"], jwks.Keys[0].Kid)
 	}
 }
+
+// Anyone who knows a public client id can request device codes, so codes
+// abandoned long enough are pruned; a code that expired recently is kept,
+// so a late poll still gets expired_token.
+func TestAbandonedDeviceCodesArePruned(t *testing.T) {
+	st := newDeviceCodeStore()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	add := func(n int, at time.Time) map[string]bool {
+		codes := map[string]bool{}
+		for range n {
+			dc := &DeviceCode{ExpiresAt: at.Add(deviceCodeLifetime)}
+			st.add(dc, at)
+			codes[dc.deviceCode] = true
+		}
+		return codes
+	}
+	abandoned := add(300, t0)
+	recent := add(300, t0.Add(deviceCodeLifetime+time.Minute)) // the first 300 have just expired
+	for c := range abandoned {
+		if st.byDevice[c] == nil {
+			t.Fatal("a code expired a minute ago was pruned")
+		}
+	}
+	add(1500, t0.Add(2*deviceCodeLifetime+time.Minute)) // the store doubles at least once
+	for c := range abandoned {
+		if st.byDevice[c] != nil {
+			t.Fatalf("a code abandoned for %v is still stored (%d codes)", deviceCodeLifetime+time.Minute, len(st.byDevice))
+		}
+	}
+	for c := range recent {
+		if st.byDevice[c] == nil {
+			t.Fatal("a code within its grace period was pruned")
+		}
+	}
+	if len(st.byUser) != len(st.byDevice) {
+		t.Fatalf("byUser %d, byDevice %d", len(st.byUser), len(st.byDevice))
+	}
+}

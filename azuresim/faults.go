@@ -110,7 +110,12 @@ type faultState struct {
 	buckets   map[string]*tokenBucket
 	deadlines map[string]time.Time // throttle key -> Retry-After deadline (sim clock)
 	early     map[string]int64     // throttle key -> requests that arrived before the deadline
+	pruneAt   int                  // len(buckets)+len(deadlines) that triggers the next prune
 }
+
+// minFaultPrune is the number of buckets and deadlines below which the
+// fault state is not pruned.
+const minFaultPrune = 1024
 
 func newFaultState(cfg FaultConfig, seed uint64) (*faultState, error) {
 	if err := cfg.validate(); err != nil {
@@ -251,6 +256,7 @@ func (f *faultState) inject(w http.ResponseWriter, r *http.Request, ri *requestI
 			retryAfter = int(math.Ceil(wait.Seconds()))
 			f.deadlines[key] = now.Add(time.Duration(retryAfter) * time.Second)
 		}
+		f.pruneLocked(now)
 		f.mu.Unlock()
 		suffix := op
 		if op == "deletes" {
@@ -288,6 +294,7 @@ func (f *faultState) inject(w http.ResponseWriter, r *http.Request, ri *requestI
 		secs := int(math.Ceil(ra.Seconds()))
 		f.mu.Lock()
 		f.deadlines[key] = now.Add(time.Duration(secs) * time.Second)
+		f.pruneLocked(now)
 		f.mu.Unlock()
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		WriteError(w, http.StatusTooManyRequests, "TooManyRequests", "The request was throttled. (injected by azuresim)")
@@ -318,8 +325,9 @@ func (f *faultState) latencyLocked(l Latency) time.Duration {
 }
 
 type tokenBucket struct {
-	tokens float64
-	last   time.Time
+	tokens           float64
+	last             time.Time
+	capacity, refill float64 // as of the last take
 }
 
 // takeLocked takes one token; it returns the tokens left and, when empty,
@@ -330,6 +338,7 @@ func (f *faultState) takeLocked(key string, capacity, refill float64, now time.T
 		b = &tokenBucket{tokens: capacity, last: now}
 		f.buckets[key] = b
 	}
+	b.capacity, b.refill = capacity, refill
 	if el := now.Sub(b.last).Seconds(); el > 0 {
 		b.tokens = math.Min(capacity, b.tokens+el*refill)
 		b.last = now
@@ -342,6 +351,28 @@ func (f *faultState) takeLocked(key string, capacity, refill float64, now time.T
 		return 0, time.Hour
 	}
 	return 0, time.Duration((1 - b.tokens) / refill * float64(time.Second))
+}
+
+// pruneLocked drops what a fresh start would recreate identically: buckets
+// that have refilled to capacity and Retry-After deadlines that have passed.
+// Keys hold the subscription id from the request path, so without it any
+// caller could grow the maps without bound. It runs when they have doubled
+// since the last prune, which keeps its cost amortized O(1) per request.
+func (f *faultState) pruneLocked(now time.Time) {
+	if len(f.buckets)+len(f.deadlines) < f.pruneAt {
+		return
+	}
+	for k, b := range f.buckets {
+		if b.tokens+now.Sub(b.last).Seconds()*b.refill >= b.capacity {
+			delete(f.buckets, k)
+		}
+	}
+	for k, dl := range f.deadlines {
+		if !now.Before(dl) {
+			delete(f.deadlines, k)
+		}
+	}
+	f.pruneAt = max(minFaultPrune, 2*(len(f.buckets)+len(f.deadlines)))
 }
 
 func (f *faultState) refundLocked(key string) {

@@ -2,7 +2,9 @@ package azuresim
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -206,5 +208,43 @@ func TestFaultConfigValidated(t *testing.T) {
 	s := startSim(t, Options{})
 	if err := s.SetFaults(FaultConfig{Latency: Latency{Fixed: Duration(-1)}}); err == nil {
 		t.Fatal("negative latency accepted")
+	}
+}
+
+// Bucket and Retry-After keys hold the subscription id from the request
+// path, which any caller chooses; what a fresh start would recreate (full
+// buckets, passed deadlines) must not pile up.
+func TestFaultStateDropsRefilledBucketsAndPassedDeadlines(t *testing.T) {
+	s := startSim(t, Options{Faults: FaultConfig{ThrottleRate: 1}}) // every ARM request: 2 buckets and a deadline
+	tok := appToken(t, s, contosoTID, AudienceARM)
+	const n = 1500
+	send := func(prefix string) {
+		for i := range n {
+			r := httptest.NewRequest(http.MethodGet, "/subscriptions/"+prefix+strconv.Itoa(i)+"/providers?api-version=2019-05-01", nil)
+			r.Header.Set("Authorization", "Bearer "+tok)
+			w := httptest.NewRecorder()
+			if !s.faults.inject(w, r, &requestInfo{family: FamilyARM}, s) || w.Code != http.StatusTooManyRequests {
+				t.Fatalf("request %s%d: %d, want an injected 429", prefix, i, w.Code)
+			}
+		}
+	}
+	send("old-")
+	s.AdvanceClock(time.Minute) // every bucket refills, every Retry-After passes
+	send("new-")
+	f := s.faults
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k := range f.buckets {
+		if strings.Contains(k, "|old-") {
+			t.Fatalf("refilled bucket %s kept (%d buckets)", k, len(f.buckets))
+		}
+	}
+	for k := range f.deadlines {
+		if strings.Contains(k, "|old-") {
+			t.Fatalf("passed deadline %s kept (%d deadlines)", k, len(f.deadlines))
+		}
+	}
+	if len(f.buckets) > 2*n || len(f.deadlines) > n {
+		t.Fatalf("%d buckets, %d deadlines for %d live subscriptions", len(f.buckets), len(f.deadlines), n)
 	}
 }

@@ -50,14 +50,6 @@ func (w *workspaceLedger) set(table string, on bool, t time.Time) {
 	}
 }
 
-// connected reports whether the table currently receives data.
-func (w *workspaceLedger) connected(table string) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	spans := w.tables[table]
-	return len(spans) > 0 && spans[len(spans)-1].to.IsZero()
-}
-
 // spans returns a copy of the table's spans (nil when never connected).
 func (w *workspaceLedger) spans(table string) []span {
 	w.mu.Lock()

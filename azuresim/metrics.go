@@ -1,6 +1,7 @@
 package azuresim
 
 import (
+	"net/http"
 	"sort"
 	"sync"
 )
@@ -29,10 +30,18 @@ func newRequestMetrics() *requestMetrics {
 }
 
 func (m *requestMetrics) record(family, api, method string, status int) {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+	default:
+		method = otherMethod // any token is a valid method; keep the keys bounded
+	}
 	m.mu.Lock()
 	m.counts[metricKey{family, api, method, status}]++
 	m.mu.Unlock()
 }
+
+// otherMethod is the counters' name for every non-standard request method.
+const otherMethod = "OTHER"
 
 func (m *requestMetrics) snapshot() []RequestCount {
 	m.mu.Lock()

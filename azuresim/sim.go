@@ -258,12 +258,3 @@ func (s *Sim) WorkspaceByCustomerID(customerID string) (*WorkspaceState, bool) {
 	w := s.world.byCustomerID[strings.ToLower(customerID)]
 	return w, w != nil
 }
-
-// WorkspaceByResourceID finds a workspace by its ARM resource id.
-func (s *Sim) WorkspaceByResourceID(id string) (*WorkspaceState, bool) {
-	p, ok := parseARMPath(id)
-	if !ok || p.workspace == "" {
-		return nil, false
-	}
-	return s.Workspace(p.subscription, p.resourceGroup, p.workspace)
-}

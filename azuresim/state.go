@@ -31,7 +31,6 @@ type TenantState struct {
 
 	users       map[string]*User             // lower oid and lower upn
 	sps         map[string]*ServicePrincipal // lower appId
-	spsByID     map[string]*ServicePrincipal // lower object id
 	assignments map[string][]*RoleAssignment // lower principal id
 	workspaces  []*WorkspaceState
 
@@ -153,7 +152,6 @@ func (ws *worldState) addTenantLocked(t *Tenant) error {
 		Spec:          t,
 		users:         make(map[string]*User, len(t.Users)*2),
 		sps:           make(map[string]*ServicePrincipal, len(t.ServicePrincipals)),
-		spsByID:       make(map[string]*ServicePrincipal, len(t.ServicePrincipals)),
 		assignments:   make(map[string][]*RoleAssignment, len(t.RoleAssignments)),
 		consentNeeded: t.ConsentNeeded,
 		unifiedPortal: t.UnifiedPortal,
@@ -173,7 +171,6 @@ func (ws *worldState) addTenantLocked(t *Tenant) error {
 			return fmt.Errorf("azuresim: tenant %s: service principal %q needs GUID id and appId", t.ID, sp.DisplayName)
 		}
 		ts.sps[strings.ToLower(sp.AppID)] = sp
-		ts.spsByID[strings.ToLower(sp.ID)] = sp
 	}
 	for _, ra := range t.RoleAssignments {
 		if _, ok := ws.roleDefs[strings.ToLower(ra.RoleDefinition)]; !ok {
@@ -281,12 +278,6 @@ func (t *TenantState) servicePrincipal(appID string) *ServicePrincipal {
 
 // User returns the tenant's user by object id or UPN.
 func (t *TenantState) User(idOrUPN string) (*User, bool) { u := t.user(idOrUPN); return u, u != nil }
-
-// ServicePrincipalByObjectID returns the tenant's service principal by object id.
-func (t *TenantState) ServicePrincipalByObjectID(oid string) (*ServicePrincipal, bool) {
-	sp := t.spsByID[strings.ToLower(oid)]
-	return sp, sp != nil
-}
 
 // Workspaces returns the tenant's workspaces.
 func (t *TenantState) Workspaces() []*WorkspaceState { return t.workspaces }

@@ -96,15 +96,17 @@ func (s *Sim) streamingUpsert(w http.ResponseWriter, r *http.Request) {
 	}
 	key := strings.ToLower(entry.ID)
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if _, exists := t.streaming[key]; !exists && len(t.streaming) >= streamingMaxEntries {
+		t.mu.Unlock()
 		WriteAPIError(w, NewAPIError(streamingLimitStatus, streamingLimitCode, streamingLimitMessage, streamingMaxEntries, entry.ID))
 		return
 	}
 	entry.LastModified = s.Now()
 	t.streaming[key] = entry
 	s.syncStreamingLedger(t)
-	WriteJSON(w, streamingUpsertStatus, copyStreamingSetting(entry))
+	out := copyStreamingSetting(entry)
+	t.mu.Unlock() // before writing: the write may block on the client
+	WriteJSON(w, streamingUpsertStatus, out)
 }
 
 // validateStreamingBody checks the entry against the documented rules and
@@ -177,13 +179,16 @@ func (s *Sim) streamingDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if _, ok := t.streaming[strings.ToLower(id)]; !ok {
+	_, found := t.streaming[strings.ToLower(id)]
+	if found {
+		delete(t.streaming, strings.ToLower(id))
+		s.syncStreamingLedger(t)
+	}
+	t.mu.Unlock()
+	if !found {
 		WriteAPIError(w, NewAPIError(http.StatusNotFound, "NotFound", "Data export setting '%s' was not found.", id))
 		return
 	}
-	delete(t.streaming, strings.ToLower(id))
-	s.syncStreamingLedger(t)
 	w.WriteHeader(streamingDeleteStatus)
 }
 

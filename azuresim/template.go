@@ -1,6 +1,7 @@
 package azuresim
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -15,6 +16,26 @@ type templateEval struct {
 	params map[string]any
 	vars   map[string]any
 	depth  int
+	work   int // see templateWorkBudget
+}
+
+// templateWorkBudget bounds one template's evaluation: bytes of expression
+// text parsed, JSON values copied and bytes concat() builds. A variable is
+// evaluated again at every reference, so variables that reference each
+// other several times would otherwise grow exponentially ("billion laughs").
+// Real templates (at most 4 MB, like the request body) stay far below it.
+const templateWorkBudget = 32 << 20
+
+// maxExprDepth bounds function-call nesting within one expression.
+const maxExprDepth = 64
+
+var errTemplateTooLarge = errors.New("the template is too large once its expressions are evaluated")
+
+func (e *templateEval) charge(n int) error {
+	if e.work += n; e.work > templateWorkBudget {
+		return errTemplateTooLarge
+	}
+	return nil
 }
 
 // evalValue evaluates expressions inside any JSON value.
@@ -23,6 +44,9 @@ func (e *templateEval) evalValue(v any) (any, error) {
 	case string:
 		return e.evalString(x)
 	case map[string]any:
+		if err := e.charge(len(x)); err != nil {
+			return nil, err
+		}
 		out := make(map[string]any, len(x))
 		for k, vv := range x {
 			r, err := e.evalValue(vv)
@@ -33,6 +57,9 @@ func (e *templateEval) evalValue(v any) (any, error) {
 		}
 		return out, nil
 	case []any:
+		if err := e.charge(len(x)); err != nil {
+			return nil, err
+		}
 		out := make([]any, len(x))
 		for i, vv := range x {
 			r, err := e.evalValue(vv)
@@ -53,8 +80,14 @@ func (e *templateEval) evalString(s string) (any, error) {
 	if strings.HasPrefix(s, "[[") { // escaped literal
 		return s[1:], nil
 	}
+	if err := e.charge(len(s)); err != nil {
+		return nil, err
+	}
 	p := &exprParser{src: s[1 : len(s)-1]}
 	v, err := p.parse(e)
+	if errors.Is(err, errTemplateTooLarge) {
+		return nil, err // not wrapped: the expression may be huge
+	}
 	if err != nil {
 		return nil, fmt.Errorf("the template expression '%s' is not valid: %w", s, err)
 	}
@@ -62,8 +95,9 @@ func (e *templateEval) evalString(s string) (any, error) {
 }
 
 type exprParser struct {
-	src string
-	pos int
+	src   string
+	pos   int
+	depth int
 }
 
 func (p *exprParser) skip() {
@@ -85,6 +119,10 @@ func (p *exprParser) parse(e *templateEval) (any, error) {
 }
 
 func (p *exprParser) expr(e *templateEval) (any, error) {
+	if p.depth++; p.depth > maxExprDepth {
+		return nil, fmt.Errorf("expression nested too deeply")
+	}
+	defer func() { p.depth-- }()
 	p.skip()
 	if p.pos >= len(p.src) {
 		return nil, fmt.Errorf("unexpected end of expression")
@@ -168,6 +206,9 @@ func (e *templateEval) call(name string, args []any) (any, error) {
 		var b strings.Builder
 		for _, a := range args {
 			fmt.Fprint(&b, a)
+		}
+		if err := e.charge(b.Len()); err != nil {
+			return nil, err
 		}
 		return b.String(), nil
 	}

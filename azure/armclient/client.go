@@ -39,9 +39,6 @@ func New(cred azcore.TokenCredential, opts *arm.ClientOptions) (*Client, error) 
 	return &Client{arm: c}, nil
 }
 
-// Endpoint is the ARM base URL.
-func (c *Client) Endpoint() string { return c.arm.Endpoint() }
-
 // Pipeline is the azcore pipeline (for pollers).
 func (c *Client) Pipeline() runtime.Pipeline { return c.arm.Pipeline() }
 
@@ -228,19 +225,6 @@ func (w Workspace) ResourceGroupPath() string {
 // Path is the workspace's ARM resource id.
 func (w Workspace) Path() string {
 	return w.ResourceGroupPath() + "/providers/Microsoft.OperationalInsights/workspaces/" + url.PathEscape(w.Name)
-}
-
-// ParseWorkspaceID reads a workspace resource id.
-func ParseWorkspaceID(id string) (Workspace, error) {
-	rid, err := arm.ParseResourceID(id)
-	if err != nil {
-		return Workspace{}, err
-	}
-	if !strings.EqualFold(rid.ResourceType.String(), "Microsoft.OperationalInsights/workspaces") {
-		return Workspace{}, fmt.Errorf("armclient: %q is not a Log Analytics workspace id", id)
-	}
-	w := Workspace{SubscriptionID: rid.SubscriptionID, ResourceGroup: rid.ResourceGroupName, Name: rid.Name}
-	return w, w.Validate()
 }
 
 // ChildName validates the name of a child resource (connector, rule, setting, package)

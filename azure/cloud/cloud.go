@@ -117,7 +117,8 @@ type Setting struct {
 	URL string `json:"url,omitempty" yaml:"url,omitempty"`
 	// Overrides replace single endpoints of any cloud, e.g. the Defender streaming API of a GCC
 	// tenant whose Azure resources live in the public cloud. Audiences are not overridable
-	// here on purpose: an audience mismatch is a silent 401 in production.
+	// here on purpose: an audience mismatch is a silent 401 in production. An override to a
+	// host with a documented audience of its own (knownAudiences) takes that audience.
 	Overrides EndpointOverrides `json:"overrides,omitempty" yaml:"overrides,omitempty"`
 }
 
@@ -247,9 +248,18 @@ const (
 	tokenExchangeAudienceChina  = "api://AzureADTokenExchangeChina"
 )
 
+// knownAudiences are hosts whose token audience differs from their cloud's default for the
+// service: azure-api.md §3.1 gives GCC's streaming API base URL and audience as one value.
+var knownAudiences = map[string]string{
+	"https://api-gcc.securitycenter.microsoft.us": "https://api-gcc.securitycenter.microsoft.us",
+}
+
 func override(s *Service, endpoint string) {
 	if endpoint != "" {
 		s.Endpoint = strings.TrimSuffix(endpoint, "/")
+		if aud, ok := knownAudiences[strings.ToLower(s.Endpoint)]; ok {
+			s.Audience = aud
+		}
 	}
 }
 

@@ -108,8 +108,18 @@ func TestOverrides(t *testing.T) {
 	if e.DefenderStreaming.Endpoint != "https://api-gcc.securitycenter.microsoft.us" || e.AuthorityHost != "https://login.example.test/" {
 		t.Fatalf("%+v", e)
 	}
-	if e.DefenderStreaming.Audience != AudienceDefenderStreaming {
-		t.Fatal("override changed the audience")
+	// azure-api.md §3.1: GCC's streaming audience is its base URL, not the commercial one.
+	if e.DefenderStreaming.Audience != "https://api-gcc.securitycenter.microsoft.us" ||
+		e.DefenderStreaming.Scope() != "https://api-gcc.securitycenter.microsoft.us/.default" {
+		t.Fatalf("GCC streaming audience %q", e.DefenderStreaming.Audience)
+	}
+	// Any other host keeps the cloud's audience.
+	other, err := Resolve(Setting{Name: Public, Overrides: EndpointOverrides{DefenderStreaming: "https://streaming.example.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.DefenderStreaming.Audience != AudienceDefenderStreaming {
+		t.Fatal("override of an unknown host changed the audience")
 	}
 }
 

@@ -134,10 +134,13 @@ func DeploymentName(contentID, version string) string {
 	}
 	name := nonName.ReplaceAllString("xdrlink-"+id, "-")
 	v := nonName.ReplaceAllString(version, "-")
-	if max := 64 - len(v) - 1; len(name) > max {
-		name = name[:max]
+	// ARM allows 64 characters. The id part gives way first; a version that alone exceeds
+	// the limit (a malformed catalog entry) is cut too instead of panicking.
+	if limit := 64 - len(v) - 1; len(name) > limit {
+		name = name[:max(limit, 0)]
 	}
-	return name + "-" + v
+	full := name + "-" + v
+	return full[:min(len(full), 64)]
 }
 
 // StripPostDeployment removes every metadata.postDeployment from the template, nested

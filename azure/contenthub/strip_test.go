@@ -46,4 +46,9 @@ func TestDeploymentName(t *testing.T) {
 	if len(long) > 64 || !strings.HasSuffix(long, "-1.2.3") || strings.ContainsAny(long, "/ ") {
 		t.Fatal(long)
 	}
+	// A version longer than ARM's limit comes from the catalog (service data): no panic.
+	huge := DeploymentName(DefenderXDRContentID, strings.Repeat("9", 70))
+	if len(huge) != 64 || strings.Trim(huge, "-9") != "" {
+		t.Fatal(huge)
+	}
 }

@@ -155,18 +155,15 @@ func (e limiterError) Error() string { return string(e) }
 const errZeroBurst = limiterError("outbound: ARM limiter bucket has zero burst")
 
 // subscriptionOf extracts the subscription id from an ARM URL path
-// (".../subscriptions/{id}/..."), or "" for tenant-level calls.
+// (".../subscriptions/{id}/..."), or "" for tenant-level calls. It compares whole segments:
+// an index into strings.ToLower(path) is not an index into path once the path holds bytes
+// whose lower case has another length (invalid UTF-8, 'Ⱥ'...).
 func subscriptionOf(path string) string {
-	rest := path
-	for {
-		i := strings.Index(strings.ToLower(rest), "/subscriptions/")
-		if i < 0 {
-			return ""
-		}
-		rest = rest[i+len("/subscriptions/"):]
-		id, _, _ := strings.Cut(rest, "/")
-		if id != "" {
-			return id
+	segs := strings.Split(path, "/")
+	for i := 0; i+1 < len(segs); i++ {
+		if strings.EqualFold(segs[i], "subscriptions") && segs[i+1] != "" {
+			return segs[i+1]
 		}
 	}
+	return ""
 }

@@ -162,6 +162,9 @@ func TestSubscriptionOf(t *testing.T) {
 		"/providers/Microsoft.Authorization/operations": "",
 		"/subscriptions//x/subscriptions/y":             "y",
 		"":                                              "",
+		// Lower-casing changes these bytes' length; the id must still be the right one.
+		"/resourceGroups/ȺȺȺȺȺȺ/subscriptions/abc/x":  "abc",
+		"/resourceGroups/\xff\xff\xff/subscriptions/": "",
 	} {
 		if got := subscriptionOf(path); got != want {
 			t.Errorf("subscriptionOf(%q) = %q, want %q", path, got, want)

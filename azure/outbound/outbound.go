@@ -2,6 +2,7 @@ package outbound
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -146,23 +147,11 @@ func New(cfg Config) (*Outbound, error) {
 	}, nil
 }
 
-// Cloud is the cloud this Outbound was built for.
-func (o *Outbound) Cloud() cloud.Endpoints { return o.cfg.Cloud }
-
-// Limiter is the shared ARM limiter (exposed for tests and diagnostics).
-func (o *Outbound) Limiter() *Limiter { return o.limiter }
-
-// Gates are the shared Retry-After gates (exposed for tests and diagnostics).
-func (o *Outbound) Gates() *RetryAfterGates { return o.gates }
-
-// Transport is the configured transport (nil means azcore's default).
-func (o *Outbound) Transport() policy.Transporter { return o.cfg.Transport }
-
 // ARMClientOptions are the options for arm.NewClient for calls into one customer tenant and
 // subscription: the cloud's ARM endpoint and audience, retries, the ARM limiter, concurrency
 // limits and telemetry.
 //
-// Pipeline order (azcore): telemetry (per call) → RP registration → retry → bearer token →
+// Pipeline order (azcore): RP registration → telemetry (per call) → retry → bearer token →
 // scope (slot, Retry-After gate, ARM bucket) → tries counter → tenant and global
 // concurrency → transport. Everything below the retry policy runs per try, so each try is
 // counted and gated and no slot is held while sleeping before a retry.
@@ -194,7 +183,8 @@ func (o *Outbound) TokenClientOptions() azcore.ClientOptions {
 func (o *Outbound) clientOptions(api API, tenantID, subscriptionID string) policy.ClientOptions {
 	var tenantSlots *Semaphore // token requests (no tenant) are bound by the global limit only
 	if tenantID != "" {
-		tenantSlots = o.perTenant.get(tenantID)
+		// Case-folded like the limiter and gate keys: "ABC…" and "abc…" are one tenant.
+		tenantSlots = o.perTenant.get(strings.ToLower(tenantID))
 	}
 	return policy.ClientOptions{
 		Cloud:     o.cfg.Cloud.AzCore(),

@@ -88,11 +88,11 @@ func TestAzcoreRetryHonoursRetryAfter(t *testing.T) {
 	} {
 		t.Run(tc.header, func(t *testing.T) {
 			srv, arrivalTimes := throttledOnce(t, tc.header, tc.value)
-			o := newTestOutbound(t, srv, func(c *Config) {
-				c.Retry = DefaultRetryOptions()
-				c.Retry.RetryDelay = 5 * time.Millisecond // would retry almost at once without the header
-			})
-			resp, err := do(t, o.ClientOptions(APIGraph, "t1"), http.MethodGet, srv.URL+"/x")
+			retry := DefaultRetryOptions()
+			retry.RetryDelay = 5 * time.Millisecond // would retry almost at once without the header
+			// Bare azcore options: outbound's Retry-After gate alone would hold the retry back
+			// and hide an azcore that ignored the header.
+			resp, err := do(t, policy.ClientOptions{Transport: srv.Client(), Retry: retry}, http.MethodGet, srv.URL+"/x")
 			if err != nil || resp.StatusCode != 200 {
 				t.Fatalf("resp %v err %v", resp, err)
 			}
@@ -158,12 +158,20 @@ func TestARMLimiterPausesScopeAfter429(t *testing.T) {
 	}
 }
 
+// sentAtTransport stamps each request with the time the transport was handed it, after
+// every outbound policy (gate, limiter, slots) has let it through.
+type sentAtTransport struct{ next policy.Transporter }
+
+func (s sentAtTransport) Do(r *http.Request) (*http.Response, error) {
+	r.Header.Set("X-Sent-At", strconv.FormatInt(time.Now().UnixNano(), 10))
+	return s.next.Do(r)
+}
+
 // TestNoRequestBeforeRetryAfter runs concurrent callers against a server that throttles
-// every 10th request for 1s and counts requests arriving inside a throttle window. Requests
-// already on the wire when the 429 is sent cannot be recalled; they arrive within
-// milliseconds, so only arrivals later than inFlightGrace after the 429 count as early.
+// every 10th request for 1s and counts requests arriving inside a throttle window that were
+// sent after the 429 was answered. A request already on the wire when the 429 goes out
+// cannot be recalled, so the send time, not the arrival, tells an early request apart.
 func TestNoRequestBeforeRetryAfter(t *testing.T) {
-	const inFlightGrace = 100 * time.Millisecond
 	var mu sync.Mutex
 	var blockedAt, blockedUntil time.Time
 	var served, early int
@@ -172,9 +180,10 @@ func TestNoRequestBeforeRetryAfter(t *testing.T) {
 		defer mu.Unlock()
 		now := time.Now()
 		if now.Before(blockedUntil) {
-			if now.Sub(blockedAt) > inFlightGrace {
+			sentNanos, _ := strconv.ParseInt(r.Header.Get("X-Sent-At"), 10, 64)
+			if sent := time.Unix(0, sentNanos); sent.After(blockedAt) {
 				early++
-				t.Logf("early by %v after the 429, proto %s", now.Sub(blockedAt), r.Proto)
+				t.Logf("sent %v after the 429, %v before Retry-After elapsed", sent.Sub(blockedAt), blockedUntil.Sub(now))
 			}
 			w.Header().Set("Retry-After", strconv.Itoa(int(time.Until(blockedUntil)/time.Second)+1))
 			w.WriteHeader(http.StatusTooManyRequests)
@@ -190,7 +199,7 @@ func TestNoRequestBeforeRetryAfter(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	defer srv.Close()
-	o := newTestOutbound(t, srv, nil)
+	o := newTestOutbound(t, srv, func(c *Config) { c.Transport = sentAtTransport{next: srv.Client()} })
 	opts := o.ARMClientOptions("t1", "sub1").ClientOptions
 	var wg sync.WaitGroup
 	var failures atomic.Int32
@@ -226,6 +235,7 @@ func TestConcurrencyLimits(t *testing.T) {
 	}{
 		{"global", 3, 0, -1, []string{"a", "b", "c", "d"}, 3},
 		{"per tenant", 100, 2, -1, []string{"a"}, 2},
+		{"per tenant, any case", 100, 1, -1, []string{"tenant-a", "TENANT-A"}, 1},
 		{"per scope (default)", 100, 0, 0, []string{"a"}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

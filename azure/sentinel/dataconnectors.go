@@ -38,19 +38,99 @@ type MTPDataConnector struct {
 	Properties MTPProperties `json:"properties"`
 }
 
-// MTPProperties is MTPDataConnectorProperties.
+// MTPProperties is MTPDataConnectorProperties. Properties this type does not model are
+// kept as read, so PutMTPDataConnector with properties from FindMTPDataConnector sends
+// them back.
 type MTPProperties struct {
 	// TenantID is the customer tenant the incidents and alerts come from (required).
 	TenantID  string       `json:"tenantId"`
 	DataTypes MTPDataTypes `json:"dataTypes"`
 	// FilteredProviders limits which products' alerts flow; nil means all (§2.3).
 	FilteredProviders *MTPFilteredProviders `json:"filteredProviders,omitempty"`
+
+	unknown map[string]json.RawMessage
 }
 
-// MTPDataTypes selects incidents (required) and alerts (optional).
+// MTPDataTypes selects incidents (required) and alerts (optional). Data types this type
+// does not model are kept as read: dropping one from the PUT would turn it off.
 type MTPDataTypes struct {
 	Incidents DataTypeState  `json:"incidents"`
 	Alerts    *DataTypeState `json:"alerts,omitempty"`
+
+	unknown map[string]json.RawMessage
+}
+
+// UnmarshalJSON implements json.Unmarshaler, keeping unmodelled properties.
+func (p *MTPProperties) UnmarshalJSON(b []byte) error {
+	type plain MTPProperties
+	if err := json.Unmarshal(b, (*plain)(p)); err != nil {
+		return err
+	}
+	var err error
+	p.unknown, err = unknownMembers(b, "tenantId", "dataTypes", "filteredProviders")
+	return err
+}
+
+// MarshalJSON implements json.Marshaler, sending unmodelled properties back.
+func (p MTPProperties) MarshalJSON() ([]byte, error) {
+	type plain MTPProperties
+	return withMembers(plain(p), p.unknown)
+}
+
+// UnmarshalJSON implements json.Unmarshaler, keeping unmodelled data types.
+func (d *MTPDataTypes) UnmarshalJSON(b []byte) error {
+	type plain MTPDataTypes
+	if err := json.Unmarshal(b, (*plain)(d)); err != nil {
+		return err
+	}
+	var err error
+	d.unknown, err = unknownMembers(b, "incidents", "alerts")
+	return err
+}
+
+// MarshalJSON implements json.Marshaler, sending unmodelled data types back.
+func (d MTPDataTypes) MarshalJSON() ([]byte, error) {
+	type plain MTPDataTypes
+	return withMembers(plain(d), d.unknown)
+}
+
+// unknownMembers returns the members of the JSON object b whose names are not in known,
+// compared case-insensitively as encoding/json matches them to fields.
+func unknownMembers(b []byte, known ...string) (map[string]json.RawMessage, error) {
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(b, &all); err != nil {
+		return nil, err
+	}
+	for name := range all {
+		for _, k := range known {
+			if strings.EqualFold(name, k) {
+				delete(all, name)
+				break
+			}
+		}
+	}
+	if len(all) == 0 {
+		return nil, nil
+	}
+	return all, nil
+}
+
+// withMembers marshals v (a struct) and adds extra members it did not write.
+func withMembers(v any, extra map[string]json.RawMessage) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil || len(extra) == 0 {
+		return b, err
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return nil, err
+	}
+	for name, raw := range extra {
+		if _, ok := obj[name]; !ok {
+			obj[name] = raw
+		}
+	}
+	return json.Marshal(obj)
 }
 
 // DataTypeState is {"state": "Enabled"|"Disabled"}.

@@ -195,6 +195,38 @@ func TestMTPDataConnectorLifecycle(t *testing.T) {
 	wantKind(t, err, azerr.NotFound)
 }
 
+// TestMTPUpdateKeepsUnknownProperties: an update built from the connector as found sends
+// back what this code does not model, a data type included (dropping it would turn it off).
+func TestMTPUpdateKeepsUnknownProperties(t *testing.T) {
+	env := simtest.Start(t, simtest.Config{})
+	ctx := context.Background()
+	c := newClient(t, env, simtest.ContosoTenant, simtest.Contoso)
+	const name = "6b0ac3e2-4d84-4ee5-a2a6-1f8a3b8a0c11"
+	// Written as another tool (or a newer api-version) would: members xdrlink does not know.
+	if _, err := env.ARM(t, simtest.ContosoTenant, simtest.ContosoSub).Do(ctx, armclient.Request{
+		Method: http.MethodPut, Path: simtest.Contoso.Path() + "/providers/Microsoft.SecurityInsights/dataConnectors/" + name,
+		APIVersion: preview, OK: []int{http.StatusCreated},
+		Body: json.RawMessage(`{"kind":"MicrosoftThreatProtection","properties":{"tenantId":"` + simtest.ContosoTenant + `",` +
+			`"dataTypes":{"incidents":{"state":"Enabled"},"alerts":{"state":"Enabled"},"futureType":{"state":"Enabled"}},` +
+			`"xdrlinkUnknownField":{"keep":[1,"two"]}}}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	found, err := c.FindMTPDataConnector(ctx)
+	if err != nil || found == nil {
+		t.Fatalf("%+v %v", found, err)
+	}
+	props := found.Properties
+	props.DataTypes.Alerts = &sentinel.DataTypeState{State: sentinel.StateDisabled}
+	if _, _, err := c.PutMTPDataConnector(ctx, found.Name, found.Etag, props); err != nil {
+		t.Fatal(err)
+	}
+	put := env.Recorder.Last(t, http.MethodPut, "/dataConnectors/"+name)
+	simtest.JSONEqual(t, put.RequestBody, `{"kind":"MicrosoftThreatProtection","etag":`+mustJSON(found.Etag)+`,"properties":{"tenantId":"`+simtest.ContosoTenant+`",`+
+		`"dataTypes":{"incidents":{"state":"Enabled"},"alerts":{"state":"Disabled"},"futureType":{"state":"Enabled"}},`+
+		`"xdrlinkUnknownField":{"keep":[1,"two"]}}}`)
+}
+
 // TestMTPOldAPIVersion: the documented refusal of the kind at an old api-version (§2.2),
 // sent through the same client pipeline.
 func TestMTPOldAPIVersion(t *testing.T) {
