@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -40,6 +41,10 @@ const timeLayout = "2006-01-02T15:04:05.000000Z"
 type Store struct {
 	db             *sql.DB
 	*schema.Schema // Migrate and Ready
+	// get is the prepared GetTenant query, the hottest statement: parsing
+	// it on every call cost as much as running it. Prepared on first use,
+	// since the table may not exist before Migrate.
+	get atomic.Pointer[sql.Stmt]
 }
 
 var _ store.Store = (*Store)(nil)
@@ -78,7 +83,12 @@ func New(ctx context.Context, path string) (*Store, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if st := s.get.Load(); st != nil {
+		_ = st.Close()
+	}
+	return s.db.Close()
+}
 
 const columns = "id, state, labels, body, etag, create_time, update_time"
 
@@ -97,7 +107,11 @@ func (s *Store) CreateTenant(ctx context.Context, t *store.Tenant) (*store.Tenan
 }
 
 func (s *Store) GetTenant(ctx context.Context, id string) (*store.Tenant, error) {
-	t, err := scanTenant(s.db.QueryRowContext(ctx, `SELECT `+columns+` FROM tenants WHERE id = ?`, id))
+	stmt, err := s.getStmt(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get tenant: %w", err)
+	}
+	t, err := scanTenant(stmt.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -105,6 +119,21 @@ func (s *Store) GetTenant(ctx context.Context, id string) (*store.Tenant, error)
 		return nil, fmt.Errorf("sqlite: get tenant: %w", err)
 	}
 	return t, nil
+}
+
+func (s *Store) getStmt(ctx context.Context) (*sql.Stmt, error) {
+	if st := s.get.Load(); st != nil {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, `SELECT `+columns+` FROM tenants WHERE id = ?`)
+	if err != nil {
+		return nil, err
+	}
+	if !s.get.CompareAndSwap(nil, st) { // another caller won the race
+		_ = st.Close()
+		return s.get.Load(), nil
+	}
+	return st, nil
 }
 
 func (s *Store) ListTenants(ctx context.Context, q store.TenantQuery) (*store.TenantPage, error) {
