@@ -131,6 +131,15 @@ func badInputCases() []badInput {
 			code: codes.InvalidArgument, httpStatus: 400, reason: xdrlinkv1.ErrorReason_ERROR_REASON_INVALID_FILTER, fields: []string{"filter"},
 		},
 		{
+			name: "forged table page token",
+			grpc: func(ctx context.Context, c *client.Client) error {
+				_, err := c.Tables.ListTables(ctx, &xdrlinkv1.ListTablesRequest{PageToken: "NoSuchTable"})
+				return err
+			},
+			rest: restReq{"GET", "/v1/tables?page_token=NoSuchTable", ""},
+			code: codes.InvalidArgument, httpStatus: 400, reason: xdrlinkv1.ErrorReason_ERROR_REASON_INVALID_PAGE_TOKEN, fields: []string{"page_token"},
+		},
+		{
 			name: "stale etag on update",
 			grpc: updateReq(&xdrlinkv1.Tenant{Name: existing, Etag: "stale", DisplayName: "x"}, "display_name"),
 			rest: restReq{"PATCH", "/v1/" + existing + "?update_mask=display_name", `{"etag":"stale","displayName":"x"}`},
@@ -203,15 +212,6 @@ func badInputCases() []badInput {
 			rest: restReq{"POST", "/v1/tenants?tenant_id=t1", strings.Replace(validBody, "{", `{"labels":{"Bad Key":"v"},"connector":{"tables":["device;drop"]},`, 1)},
 			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg,
 			fields: []string{`tenant.labels["Bad Key"]`, "tenant.connector.tables[0]"},
-		},
-		{
-			name: "capability not implemented yet",
-			grpc: func(ctx context.Context, c *client.Client) error {
-				_, err := c.Onboarding.Onboard(ctx, &xdrlinkv1.OnboardRequest{Name: existing})
-				return err
-			},
-			rest: restReq{"POST", "/v1/" + existing + ":onboard", `{}`},
-			code: codes.Unimplemented, httpStatus: 501, reason: xdrlinkv1.ErrorReason_ERROR_REASON_NOT_IMPLEMENTED,
 		},
 	}
 }

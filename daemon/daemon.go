@@ -17,7 +17,7 @@ import (
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 	"github.com/xdrlink/xdrlink/server"
 	"github.com/xdrlink/xdrlink/server/gateway"
-	"github.com/xdrlink/xdrlink/server/pending"
+	"github.com/xdrlink/xdrlink/server/tablesvc"
 	"github.com/xdrlink/xdrlink/server/tenantsvc"
 	"github.com/xdrlink/xdrlink/store/storeopen"
 )
@@ -111,7 +111,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		return nil, err
 	}
 	xdrlinkv1.RegisterTenantServiceServer(d.grpc, tenantsvc.New(d.store, d.azure.profileNames()))
-	pending.Register(d.grpc)
+	xdrlinkv1.RegisterTableServiceServer(d.grpc, tablesvc.New())
 	d.health = health.NewServer()
 	healthpb.RegisterHealthServer(d.grpc, d.health)
 

@@ -15,7 +15,6 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
-	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 	"github.com/xdrlink/xdrlink/server/apierr"
 )
 
@@ -168,8 +167,7 @@ func validate(v protovalidate.Validator, req any) error {
 func recovered(log *slog.Logger) func(ctx context.Context, p any) error {
 	return func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "panic in handler", "request_id", RequestID(ctx), "panic", p, "stack", string(debug.Stack()))
-		return (&apierr.Error{Code: codes.Internal, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_INTERNAL,
-			Message: "internal error"}).GRPCStatus().Err()
+		return apierr.Internal().GRPCStatus().Err()
 	}
 }
 

@@ -73,14 +73,10 @@ func InvalidFilter(field string, cause error) *Error {
 	return e
 }
 
-// NotImplemented reports a method whose capability this server lacks yet.
-func NotImplemented(capability string) *Error {
-	return &Error{
-		Code:     codes.Unimplemented,
-		Reason:   xdrlinkv1.ErrorReason_ERROR_REASON_NOT_IMPLEMENTED,
-		Message:  capability + " is not available in this server version",
-		Metadata: map[string]string{"capability": capability},
-	}
+// Internal is the status of an unexpected fault. It carries no detail of the
+// cause, which the server logs with the request id instead.
+func Internal() *Error {
+	return &Error{Code: codes.Internal, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_INTERNAL, Message: "internal error"}
 }
 
 // RequestTooLarge reports a request body over the server's limit.
@@ -157,7 +153,7 @@ func fromSentinel(err error) *Error {
 	case errors.Is(err, context.DeadlineExceeded):
 		return &Error{Code: codes.DeadlineExceeded, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_INTERNAL, Message: "deadline exceeded"}
 	}
-	return &Error{Code: codes.Internal, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_INTERNAL, Message: "internal error"}
+	return Internal()
 }
 
 func notFoundReason(name string) xdrlinkv1.ErrorReason {

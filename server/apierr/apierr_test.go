@@ -35,7 +35,6 @@ func TestStatus(t *testing.T) {
 		{"deadline", context.DeadlineExceeded, codes.DeadlineExceeded, xdrlinkv1.ErrorReason_ERROR_REASON_INTERNAL, ""},
 		{"unknown error hides its text", errors.New("pq: password authentication failed for user x"), codes.Internal,
 			xdrlinkv1.ErrorReason_ERROR_REASON_INTERNAL, "internal error"},
-		{"not implemented", NotImplemented("onboarding"), codes.Unimplemented, xdrlinkv1.ErrorReason_ERROR_REASON_NOT_IMPLEMENTED, ""},
 		{"too large", RequestTooLarge(10), codes.ResourceExhausted, xdrlinkv1.ErrorReason_ERROR_REASON_REQUEST_TOO_LARGE, ""},
 	}
 	for _, tt := range tests {

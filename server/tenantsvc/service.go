@@ -46,7 +46,7 @@ func (s *Service) CreateTenant(ctx context.Context, req *xdrlinkv1.CreateTenantR
 		t.Connector = defaultConnector()
 	}
 	t.State = xdrlinkv1.Tenant_STATE_REGISTERED
-	if err := s.checkComplete(t, "tenant."); err != nil {
+	if err := s.checkComplete(t); err != nil {
 		return nil, err
 	}
 	rec, err := toRecord(req.GetTenantId(), t)
@@ -124,7 +124,7 @@ func (s *Service) UpdateTenant(ctx context.Context, req *xdrlinkv1.UpdateTenantR
 		}
 		next := proto.Clone(cur).(*xdrlinkv1.Tenant)
 		applyMask(next, in, paths)
-		if err := s.checkComplete(next, "tenant."); err != nil {
+		if err := s.checkComplete(next); err != nil {
 			return nil, err
 		}
 		if proto.Equal(next, cur) {
@@ -163,7 +163,8 @@ func defaultConnector() *xdrlinkv1.ConnectorSettings {
 // checkComplete reports the fields a tenant cannot be without. Formats were
 // already checked by protovalidate; presence depends on the method, so it is
 // checked here against the tenant as it will be stored.
-func (s *Service) checkComplete(t *xdrlinkv1.Tenant, prefix string) error {
+func (s *Service) checkComplete(t *xdrlinkv1.Tenant) error {
+	const prefix = "tenant." // the field path in both Create and Update requests
 	var v []*errdetails.BadRequest_FieldViolation
 	if t.GetEntraTenantId() == "" {
 		v = append(v, apierr.Violation(prefix+"entra_tenant_id", "required: the customer's Entra tenant id (GUID)"))
