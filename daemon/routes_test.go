@@ -1,32 +1,14 @@
 package daemon
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/xdrlink/xdrlink/internal/syncbuf"
 )
-
-// lockedBuffer collects log output written from many goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestRESTRoutes checks that every REST path of the API contract reaches the
 // gRPC method it stands for: the response's X-Request-Id leads to the
@@ -34,7 +16,7 @@ func (b *lockedBuffer) String() string {
 // service this server does not serve yet must answer 501 (gRPC's
 // UNIMPLEMENTED for an unknown service), never 404 or 500.
 func TestRESTRoutes(t *testing.T) {
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	d := startDaemon(t, func(c *Config) { c.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
 	api := newREST(d)
 	if _, err := api.Create(t.Context(), createRequest("routes")); err != nil {
