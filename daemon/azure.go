@@ -14,6 +14,7 @@ import (
 	"github.com/xdrlink/xdrlink/azure/credential"
 	"github.com/xdrlink/xdrlink/azure/outbound"
 	"github.com/xdrlink/xdrlink/azuresim"
+	"github.com/xdrlink/xdrlink/workflow/prereq"
 )
 
 // AzureConfig is the --azure-config file: which cloud, and the credential
@@ -64,10 +65,11 @@ func hasProfile(ps []credential.Profile, name string) bool {
 // outbound pipeline state and one credential provider. In sandbox mode it
 // also owns the embedded emulator.
 type azureAccess struct {
-	cfg      *AzureConfig
-	outbound *outbound.Outbound
-	creds    *credential.Provider
-	sandbox  *azuresim.Sim
+	cfg       *AzureConfig
+	endpoints cloud.Endpoints
+	outbound  *outbound.Outbound
+	creds     *credential.Provider
+	sandbox   *azuresim.Sim
 }
 
 // sandboxProfile is the credential profile of sandbox mode: the generated
@@ -123,6 +125,7 @@ func newAzureAccess(cfg Config, log *slog.Logger) (*azureAccess, error) {
 	if err != nil {
 		return nil, a.closeWith(err)
 	}
+	a.endpoints = endpoints
 	if a.outbound, err = outbound.New(outbound.Config{Cloud: endpoints, Transport: transport}); err != nil {
 		return nil, a.closeWith(err)
 	}
@@ -143,6 +146,11 @@ func writeFile(path string, b []byte) error {
 		return err
 	}
 	return os.WriteFile(path, b, 0o644)
+}
+
+// prereqAccess is what the prerequisite checks build their clients from.
+func (a *azureAccess) prereqAccess() prereq.Access {
+	return prereq.Access{Endpoints: a.endpoints, Outbound: a.outbound, Credentials: a.creds}
 }
 
 // profileNames are what Tenant.credential_profile may name.

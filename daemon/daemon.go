@@ -17,9 +17,11 @@ import (
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 	"github.com/xdrlink/xdrlink/server"
 	"github.com/xdrlink/xdrlink/server/gateway"
+	"github.com/xdrlink/xdrlink/server/onboardingsvc"
 	"github.com/xdrlink/xdrlink/server/tablesvc"
 	"github.com/xdrlink/xdrlink/server/tenantsvc"
 	"github.com/xdrlink/xdrlink/store/storeopen"
+	"github.com/xdrlink/xdrlink/workflow/prereq"
 )
 
 // Config is everything xdrlinkd serve needs.
@@ -112,6 +114,8 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	}
 	xdrlinkv1.RegisterTenantServiceServer(d.grpc, tenantsvc.New(d.store, d.azure.profileNames()))
 	xdrlinkv1.RegisterTableServiceServer(d.grpc, tablesvc.New())
+	xdrlinkv1.RegisterOnboardingServiceServer(d.grpc,
+		onboardingsvc.New(d.store, prereq.New(d.azure.prereqAccess()), d.azure.cfg.DefaultProfile))
 	d.health = health.NewServer()
 	healthpb.RegisterHealthServer(d.grpc, d.health)
 

@@ -62,11 +62,8 @@ func (s *Service) CreateTenant(ctx context.Context, req *xdrlinkv1.CreateTenantR
 
 // GetTenant returns one tenant.
 func (s *Service) GetTenant(ctx context.Context, req *xdrlinkv1.GetTenantRequest) (*xdrlinkv1.Tenant, error) {
-	rec, err := s.store.GetTenant(ctx, strings.TrimPrefix(req.GetName(), namePrefix))
-	if err != nil {
-		return nil, apierr.ForResource(err, req.GetName())
-	}
-	return fromRecord(rec)
+	t, err := Load(ctx, s.store, req.GetName())
+	return t, apierr.ForResource(err, req.GetName())
 }
 
 // ListTenants returns a page of tenants in id order.

@@ -1,0 +1,41 @@
+package onboardingsvc
+
+import (
+	"context"
+
+	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
+	"github.com/xdrlink/xdrlink/server/apierr"
+	"github.com/xdrlink/xdrlink/server/tenantsvc"
+	"github.com/xdrlink/xdrlink/store"
+	"github.com/xdrlink/xdrlink/workflow/prereq"
+)
+
+// Checker runs the prerequisite checks; *prereq.Checker implements it.
+type Checker interface {
+	Check(ctx context.Context, t prereq.Tenant) *xdrlinkv1.PrerequisiteReport
+}
+
+// Service implements xdrlinkv1.OnboardingServiceServer.
+type Service struct {
+	xdrlinkv1.UnimplementedOnboardingServiceServer
+	store   store.TenantStore
+	checker Checker
+	// defaultProfile is the credential profile of tenants that name none.
+	defaultProfile string
+}
+
+// New returns the service over st.
+func New(st store.TenantStore, checker Checker, defaultProfile string) *Service {
+	return &Service{store: st, checker: checker, defaultProfile: defaultProfile}
+}
+
+// CheckPrerequisites runs the preflight of a registered tenant. Azure's
+// answers, refusals included, are in the report; only an unknown tenant or
+// a store failure is an error.
+func (s *Service) CheckPrerequisites(ctx context.Context, req *xdrlinkv1.CheckPrerequisitesRequest) (*xdrlinkv1.PrerequisiteReport, error) {
+	t, err := tenantsvc.Load(ctx, s.store, req.GetName())
+	if err != nil {
+		return nil, apierr.ForResource(err, req.GetName())
+	}
+	return s.checker.Check(ctx, prereq.TenantFrom(t, s.defaultProfile)), nil
+}
