@@ -10,6 +10,9 @@ import (
 // supports: properties/<field> eq '<value>', joined with "and".
 var filterClauseRe = regexp.MustCompile(`^\(?\s*properties/(contentId|displayName|contentKind|contentProductId|version)\s+eq\s+'([^']*)'\s*\)?$`)
 
+// filterAndRe splits a $filter into its clauses.
+var filterAndRe = regexp.MustCompile(`(?i)\s+and\s+`)
+
 type filterClause struct{ field, value string }
 
 func parseContentFilter(f string) ([]filterClause, error) {
@@ -17,7 +20,7 @@ func parseContentFilter(f string) ([]filterClause, error) {
 		return nil, nil
 	}
 	var out []filterClause
-	for _, part := range regexp.MustCompile(`(?i)\s+and\s+`).Split(strings.TrimSpace(f), -1) {
+	for _, part := range filterAndRe.Split(strings.TrimSpace(f), -1) {
 		m := filterClauseRe.FindStringSubmatch(strings.TrimSpace(part))
 		if m == nil {
 			return nil, errBadRequest("The $filter '%s' is not supported; use properties/<contentId|displayName|contentKind|contentProductId|version> eq '<value>' joined with 'and'.", f)

@@ -56,14 +56,10 @@ func (s *Sim) armDataConnector(rq *armRequest) error {
 				}
 				return nil
 			},
-			deleted: func() { s.syncMTPLedger(rq.ws) }, // incident/alert data stops now
+			deletedLocked: func() { s.syncMTPLedgerLocked(rq.ws) }, // incident/alert data stops now
 		})
 	}
-	if err := s.putDataConnector(rq, name); err != nil {
-		return err
-	}
-	s.syncMTPLedger(rq.ws) // incident/alert data starts (or stops) from this write
-	return nil
+	return s.putDataConnector(rq, name)
 }
 
 // putDataConnector enforces, in order: body shape, the kind's api-version,
@@ -146,6 +142,7 @@ func (s *Sim) putDataConnector(rq *armRequest, name string) error {
 			res.ID = existing.ID
 		}
 		rq.ws.connectors[key] = res
+		s.syncMTPLedgerLocked(rq.ws) // incident/alert data starts (or stops) from this write
 		return res.clone(), existing == nil, nil
 	}()
 	if err != nil {

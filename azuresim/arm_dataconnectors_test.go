@@ -3,6 +3,7 @@ package azuresim
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -249,5 +250,41 @@ func TestConnectorListPages(t *testing.T) {
 	}
 	if seen != n {
 		t.Fatalf("listed %d, want %d", seen, n)
+	}
+}
+
+// The ingest ledger follows the MicrosoftThreatProtection connector at every
+// write, even when writes of one workspace race: after any sequence of PUTs
+// and DELETEs the SecurityIncident/SecurityAlert spans are open exactly when
+// the connector exists, without a Log Analytics query to bring them in line.
+func TestMTPLedgerFollowsConcurrentConnectorWrites(t *testing.T) {
+	s := startSim(t, Options{Faults: FaultConfig{DisableARMThrottling: true}})
+	tok := appToken(t, s, contosoTID, AudienceARM)
+	p := connectorPath(contosoSub, contosoRG, contosoWS, "m365d") + "?api-version=" + previewAPI
+	ws := mustWS(t, s, contosoSub, contosoRG, contosoWS)
+	wl := s.xdr().ledger.workspace(contosoCustomer)
+	open := func(table string) bool {
+		sp := wl.spans(table)
+		return len(sp) > 0 && sp[len(sp)-1].to.IsZero()
+	}
+	for round := range 20 {
+		var wg sync.WaitGroup
+		for g := range 4 {
+			wg.Go(func() {
+				for i := range 10 {
+					if (g+i)%2 == 0 {
+						rawCall(t, s, tok, http.MethodPut, p, mtpBody(contosoTID, ""))
+					} else {
+						rawCall(t, s, tok, http.MethodDelete, p, nil)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		connected, _ := ws.ConnectedMTP()
+		if open(tableSecurityIncident) != connected || open(tableSecurityAlert) != connected {
+			t.Fatalf("round %d: connector present = %v, but ledger open incidents=%v alerts=%v",
+				round, connected, open(tableSecurityIncident), open(tableSecurityAlert))
+		}
 	}
 }

@@ -220,12 +220,7 @@ func (s *Sim) progressLocked(t *TenantState, d *deployment) {
 			d.state, d.errCode, d.errMsg = "Failed", "InvalidResourceName", fmt.Sprintf("The resource name '%s' is not valid for type '%s'.", r.Name, r.Type)
 			return
 		}
-		var ws *WorkspaceState
-		for _, w := range t.workspaces {
-			if strings.EqualFold(w.Spec.SubscriptionID, d.sub) && strings.EqualFold(w.Spec.ResourceGroup, d.rg) && strings.EqualFold(w.Spec.Name, parts[0]) {
-				ws = w
-			}
-		}
+		ws := t.workspace(d.sub, d.rg, parts[0])
 		if ws == nil {
 			d.state, d.errCode = "Failed", "ResourceNotFound"
 			d.errMsg = fmt.Sprintf("The Resource 'Microsoft.OperationalInsights/workspaces/%s' under resource group '%s' was not found.", parts[0], d.rg)

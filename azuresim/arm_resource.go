@@ -20,17 +20,59 @@ type armResource struct {
 }
 
 // clone deep-copies a resource so callers never share maps with the store.
+// The result is what a JSON round trip gives (nil properties become {});
+// properties of JSON's own types are copied directly, anything else goes
+// through encoding/json.
 func (r *armResource) clone() *armResource {
 	if r == nil {
 		return nil
 	}
-	b, _ := json.Marshal(r)
-	var c armResource
-	_ = json.Unmarshal(b, &c)
+	c := *r
+	props, ok := copyJSONValue(r.Properties)
+	if !ok {
+		b, _ := json.Marshal(r)
+		c = armResource{}
+		_ = json.Unmarshal(b, &c)
+		props = c.Properties
+	}
+	c.Properties, _ = props.(map[string]any)
 	if c.Properties == nil {
 		c.Properties = map[string]any{}
 	}
 	return &c
+}
+
+// copyJSONValue deep-copies a value made of the types encoding/json decodes
+// into; ok is false when it meets any other type. Like a round trip, a nil
+// map or slice copies as nil.
+func copyJSONValue(v any) (_ any, ok bool) {
+	switch v := v.(type) {
+	case nil, string, bool, float64:
+		return v, true
+	case map[string]any:
+		if v == nil {
+			return nil, true
+		}
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			if m[k], ok = copyJSONValue(e); !ok {
+				return nil, false
+			}
+		}
+		return m, true
+	case []any:
+		if v == nil {
+			return nil, true
+		}
+		s := make([]any, len(v))
+		for i, e := range v {
+			if s[i], ok = copyJSONValue(e); !ok {
+				return nil, false
+			}
+		}
+		return s, true
+	}
+	return nil, false
 }
 
 // Resource is a Sentinel child resource as the admin API and Go accessors
@@ -131,8 +173,9 @@ type childHooks struct {
 	// deletable, when set, may refuse to delete a found resource. It runs
 	// outside the tenant lock, so lookup and removal are then two sections.
 	deletable func(cur *armResource) error
-	// deleted, when set, runs after a removal and before the 200 reply.
-	deleted func()
+	// deletedLocked, when set, runs in the tenant-locked section that
+	// removes the resource (so before the 200 reply).
+	deletedLocked func()
 }
 
 // getOrDeleteChild answers a GET or DELETE (any method but GET is taken for
@@ -155,10 +198,16 @@ func (rq *armRequest) getOrDeleteChild(m map[string]*armResource, key, noun, nam
 		}
 		return rq.reply(http.StatusOK, cur)
 	}
+	remove := func() { // the caller holds t.mu
+		delete(m, key)
+		if h.deletedLocked != nil {
+			h.deletedLocked()
+		}
+	}
 	t.mu.Lock()
 	cur := m[key]
-	if h.deletable == nil { // no guard: look up and remove in one section
-		delete(m, key)
+	if cur != nil && h.deletable == nil { // no guard: look up and remove in one section
+		remove()
 	}
 	t.mu.Unlock()
 	if cur == nil {
@@ -170,11 +219,8 @@ func (rq *armRequest) getOrDeleteChild(m map[string]*armResource, key, noun, nam
 			return err
 		}
 		t.mu.Lock()
-		delete(m, key)
+		remove()
 		t.mu.Unlock()
-	}
-	if h.deleted != nil {
-		h.deleted()
 	}
 	return rq.reply(http.StatusOK, map[string]any{})
 }

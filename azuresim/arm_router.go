@@ -139,9 +139,14 @@ func (rq *armRequest) replyPut(created bool, v any) error {
 
 // armRoute picks the operation for a method and path.
 func (s *Sim) armRoute(method string, p *armPath) (*armOp, *APIError) {
-	notFound := NewAPIError(http.StatusNotFound, "InvalidResourceType",
-		"The resource type '%s' could not be found in the namespace '%s'.", strings.Join(append(p.segs, p.extSegs...), "/"), p.namespace)
-	badMethod := NewAPIError(http.StatusMethodNotAllowed, "MethodNotAllowed", "The method '%s' is not allowed for '%s'.", method, p.raw)
+	// The refusals are built only when answered: most requests route.
+	notFound := func() *APIError {
+		return NewAPIError(http.StatusNotFound, "InvalidResourceType",
+			"The resource type '%s' could not be found in the namespace '%s'.", strings.Join(slices.Concat(p.segs, p.extSegs), "/"), p.namespace)
+	}
+	badMethod := func() *APIError {
+		return NewAPIError(http.StatusMethodNotAllowed, "MethodNotAllowed", "The method '%s' is not allowed for '%s'.", method, p.raw)
+	}
 	eq := strings.EqualFold
 	switch {
 	case p.providers:
@@ -149,30 +154,30 @@ func (s *Sim) armRoute(method string, p *armPath) (*armOp, *APIError) {
 	case eq(p.namespace, "Microsoft.Authorization") && len(p.segs) == 1 && eq(p.segs[0], "permissions") && p.ext == "":
 		// resource group (or subscription) scope permissions
 		if method != http.MethodGet {
-			return nil, badMethod
+			return nil, badMethod()
 		}
 		return &armOp{api: "arm.permissions", versions: apiVersionsPermissions, handle: (*Sim).armPermissions}, nil
 	case eq(p.namespace, "Microsoft.Resources") && len(p.segs) >= 2 && eq(p.segs[0], "deployments") && p.resourceGroup != "":
 		return deploymentOp(method, p)
 	case p.workspace != "" && len(p.segs) == 2 && p.ext == "":
 		if method != http.MethodGet {
-			return nil, badMethod
+			return nil, badMethod()
 		}
 		return &armOp{api: "arm.workspaces", action: "Microsoft.OperationalInsights/workspaces/read",
 			provider: "Microsoft.OperationalInsights", versions: apiVersionsWorkspaces, workspace: true, handle: (*Sim).armGetWorkspace}, nil
 	case p.workspace != "" && len(p.segs) == 2 && eq(p.ext, "Microsoft.Authorization") && len(p.extSegs) == 1 && eq(p.extSegs[0], "permissions"):
 		if method != http.MethodGet {
-			return nil, badMethod
+			return nil, badMethod()
 		}
 		return &armOp{api: "arm.permissions", versions: apiVersionsPermissions, workspace: true, handle: (*Sim).armPermissions}, nil
 	case p.workspace != "" && len(p.segs) == 2 && eq(p.ext, "Microsoft.SecurityInsights") && len(p.extSegs) >= 1:
 		op, aerr := sentinelOp(method, p)
 		if aerr == nil && op == nil {
-			return nil, notFound
+			return nil, notFound()
 		}
 		return op, aerr
 	}
-	return nil, notFound
+	return nil, notFound()
 }
 
 func providerOp(method string, p *armPath) (*armOp, *APIError) {
@@ -189,10 +194,8 @@ func providerOp(method string, p *armPath) (*armOp, *APIError) {
 	return nil, NewAPIError(http.StatusMethodNotAllowed, "MethodNotAllowed", "The method '%s' is not allowed.", method)
 }
 
-// sentinelVersions is every SecurityInsights api-version.
-func sentinelVersions() []string {
-	return append(append([]string{}, apiVersionsSentinelStable...), apiVersionsSentinelPreview...)
-}
+// apiVersionsSentinel is every SecurityInsights api-version.
+var apiVersionsSentinel = slices.Concat(apiVersionsSentinelStable, apiVersionsSentinelPreview)
 
 // sentinelOp routes .../providers/Microsoft.SecurityInsights/{type}[/{name}].
 func sentinelOp(method string, p *armPath) (*armOp, *APIError) {
@@ -217,32 +220,32 @@ func sentinelOp(method string, p *armPath) (*armOp, *APIError) {
 	}
 	switch {
 	case typ == "onboardingstates" && named:
-		return mk("arm.onboardingStates", "onboardingStates", sentinelVersions(), (*Sim).armOnboardingState)
+		return mk("arm.onboardingStates", "onboardingStates", apiVersionsSentinel, (*Sim).armOnboardingState)
 	case typ == "onboardingstates":
 		if e := onlyGet(); e != nil {
 			return nil, e
 		}
-		return mk("arm.onboardingStates.list", "onboardingStates", sentinelVersions(), (*Sim).armOnboardingStateList)
+		return mk("arm.onboardingStates.list", "onboardingStates", apiVersionsSentinel, (*Sim).armOnboardingStateList)
 	case typ == "dataconnectors" && named:
-		return mk("arm.dataConnectors", "dataConnectors", sentinelVersions(), (*Sim).armDataConnector)
+		return mk("arm.dataConnectors", "dataConnectors", apiVersionsSentinel, (*Sim).armDataConnector)
 	case typ == "dataconnectors":
 		if e := onlyGet(); e != nil {
 			return nil, e
 		}
-		return mk("arm.dataConnectors.list", "dataConnectors", sentinelVersions(), (*Sim).armDataConnectorList)
+		return mk("arm.dataConnectors.list", "dataConnectors", apiVersionsSentinel, (*Sim).armDataConnectorList)
 	case typ == "dataconnectorscheckrequirements" && !named:
 		if method != http.MethodPost {
 			return nil, NewAPIError(http.StatusMethodNotAllowed, "MethodNotAllowed", "The method '%s' is not allowed for '%s'.", method, p.raw)
 		}
 		return &armOp{api: "arm.dataConnectorsCheckRequirements", action: "Microsoft.SecurityInsights/dataConnectorsCheckRequirements/action",
-			provider: "Microsoft.SecurityInsights", versions: sentinelVersions(), workspace: true, handle: (*Sim).armCheckRequirements}, nil
+			provider: "Microsoft.SecurityInsights", versions: apiVersionsSentinel, workspace: true, handle: (*Sim).armCheckRequirements}, nil
 	case typ == "alertrules" && named:
-		return mk("arm.alertRules", "alertRules", sentinelVersions(), (*Sim).armAlertRule)
+		return mk("arm.alertRules", "alertRules", apiVersionsSentinel, (*Sim).armAlertRule)
 	case typ == "alertrules":
 		if e := onlyGet(); e != nil {
 			return nil, e
 		}
-		return mk("arm.alertRules.list", "alertRules", sentinelVersions(), (*Sim).armAlertRuleList)
+		return mk("arm.alertRules.list", "alertRules", apiVersionsSentinel, (*Sim).armAlertRuleList)
 	case typ == "settings" && named:
 		return mk("arm.settings", "settings", apiVersionsSentinelPreview, (*Sim).armSetting)
 	case typ == "settings":
@@ -255,16 +258,16 @@ func sentinelOp(method string, p *armPath) (*armOp, *APIError) {
 			return nil, e
 		}
 		if named {
-			return mk("arm.contentProductPackages", "contentProductPackages", sentinelVersions(), (*Sim).armProductPackage)
+			return mk("arm.contentProductPackages", "contentProductPackages", apiVersionsSentinel, (*Sim).armProductPackage)
 		}
-		return mk("arm.contentProductPackages.list", "contentProductPackages", sentinelVersions(), (*Sim).armProductPackageList)
+		return mk("arm.contentProductPackages.list", "contentProductPackages", apiVersionsSentinel, (*Sim).armProductPackageList)
 	case typ == "contentpackages" && named:
-		return mk("arm.contentPackages", "contentPackages", sentinelVersions(), (*Sim).armContentPackage)
+		return mk("arm.contentPackages", "contentPackages", apiVersionsSentinel, (*Sim).armContentPackage)
 	case typ == "contentpackages":
 		if e := onlyGet(); e != nil {
 			return nil, e
 		}
-		return mk("arm.contentPackages.list", "contentPackages", sentinelVersions(), (*Sim).armContentPackageList)
+		return mk("arm.contentPackages.list", "contentPackages", apiVersionsSentinel, (*Sim).armContentPackageList)
 	}
 	return nil, nil
 }

@@ -19,7 +19,7 @@ func (s *Sim) RequireToken(r *http.Request, audience string, kind TokenKind) (*C
 		return nil, s.authError(http.StatusUnauthorized, "AuthenticationFailed",
 			"Authentication failed. The 'Authorization' header is missing.", "")
 	}
-	c, err := s.tokens.parse(raw)
+	c, err := s.requestToken(r, raw)
 	switch {
 	case err == errTokenExpired:
 		return nil, s.authError(http.StatusUnauthorized, "ExpiredAuthenticationToken",
@@ -86,17 +86,45 @@ func bearerToken(r *http.Request) (string, bool) {
 	return t, t != ""
 }
 
-// principalHint reads the caller's tenant/oid from the bearer token without
-// verifying it. It only keys fault accounting (throttle buckets, early-retry
-// counters) before the API handler verifies the token.
+// principalHint reads the caller's tenant/oid from the bearer token. It only
+// keys fault accounting (throttle buckets, early-retry counters) before the
+// API handler verifies the token, which then reuses its signature check.
 func (s *Sim) principalHint(r *http.Request) string {
 	raw, ok := bearerToken(r)
 	if !ok {
 		return "anonymous"
 	}
-	c, err := s.tokens.parse(raw)
+	c, err := s.requestToken(r, raw)
 	if c == nil || (err != nil && err != errTokenExpired) {
 		return "invalid"
 	}
 	return c.TenantID + "/" + c.ObjectID
+}
+
+// verifiedToken is a request's bearer token after its signature check.
+type verifiedToken struct {
+	raw    string
+	claims *tokenClaims // nil when err is set
+	err    error
+}
+
+// requestToken is tokens.parse for the request's bearer token raw: the
+// signature is verified once per request (kept in its requestInfo), the
+// times are checked on every call against the sim clock then.
+func (s *Sim) requestToken(r *http.Request, raw string) (*tokenClaims, error) {
+	ri := requestInfoFrom(r)
+	var vt *verifiedToken
+	if ri != nil && ri.token != nil && ri.token.raw == raw {
+		vt = ri.token
+	} else {
+		c, err := s.tokens.verifySignature(raw)
+		vt = &verifiedToken{raw: raw, claims: c, err: err}
+		if ri != nil {
+			ri.token = vt
+		}
+	}
+	if vt.err != nil {
+		return nil, vt.err
+	}
+	return s.tokens.validateTimes(vt.claims)
 }

@@ -1,6 +1,7 @@
 package azuresim
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"net/http"
@@ -112,5 +113,46 @@ func TestRequireTokenKind(t *testing.T) {
 	}
 	if err := caller.RequireTenant(s, fabrikamTID); err == nil || err.(*APIError).Code != "InvalidAuthenticationTokenTenant" {
 		t.Fatalf("RequireTenant: %v", err)
+	}
+}
+
+// The fault middleware's principalHint and the handler's RequireToken share
+// one signature check per request; expiry is still judged when the token is
+// used, so a token that expires in between (injected latency while the
+// clock moves) is refused.
+func TestRequestTokenVerifiedOncePerRequestExpiryAtUse(t *testing.T) {
+	s := startSim(t, Options{TokenLifetime: time.Minute})
+	tok, err := s.IssueAppToken(contosoTID, appID, AudienceARM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/subscriptions/"+contosoSub, nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	ri := &requestInfo{family: FamilyARM}
+	r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, ri))
+
+	if got := s.principalHint(r); !strings.HasPrefix(got, contosoTID+"/") {
+		t.Fatalf("principalHint = %q", got)
+	}
+	if ri.token == nil || ri.token.raw != tok || ri.token.err != nil {
+		t.Fatalf("signature check not kept for the request: %+v", ri.token)
+	}
+	kept := ri.token
+	if _, err := s.RequireToken(r, AudienceARM, TokenAny); err != nil {
+		t.Fatalf("RequireToken: %v", err)
+	}
+	if ri.token != kept {
+		t.Fatal("RequireToken verified the signature again")
+	}
+	s.AdvanceClock(2 * time.Minute)
+	_, err = s.RequireToken(r, AudienceARM, TokenAny)
+	if ae, ok := err.(*APIError); !ok || ae.Code != "ExpiredAuthenticationToken" {
+		t.Fatalf("after expiry: %v, want ExpiredAuthenticationToken", err)
+	}
+
+	// A different token on the same request is verified on its own.
+	r.Header.Set("Authorization", "Bearer "+tok+"x")
+	if got := s.principalHint(r); got != "invalid" {
+		t.Fatalf("tampered token: principalHint = %q, want invalid", got)
 	}
 }

@@ -43,8 +43,11 @@ func catalogByContentID(id string) (ContentProduct, bool) {
 	return ContentProduct{}, false
 }
 
-func (p ContentProduct) productID() string {
-	return p.ContentID + "-sl-" + stableUUID(p.ContentID)[:13]
+func (p ContentProduct) productID() string { return contentProductID(p.ContentID) }
+
+// contentProductID is the contentProductId of a solution's contentId.
+func contentProductID(contentID string) string {
+	return contentID + "-sl-" + stableUUID(contentID)[:13]
 }
 
 // template is the package's ARM template (packagedContent): a small
@@ -117,20 +120,20 @@ func (p ContentProduct) productResource(w *WorkspaceState, installedVersion stri
 
 // installPackage records an installed solution; the caller holds the tenant lock.
 func installPackage(w *WorkspaceState, contentID, version, name string) *armResource {
-	if name == "" {
-		name = contentID
-		if p, ok := catalogByContentID(contentID); ok {
-			name = p.PackageID
-		}
-	}
 	displayName := contentID
 	if p, ok := catalogByContentID(contentID); ok {
 		displayName = p.DisplayName
+		if name == "" {
+			name = p.PackageID
+		}
+	}
+	if name == "" {
+		name = contentID
 	}
 	res := &armResource{ID: childID(w, "contentPackages", name), Name: name, Type: "Microsoft.SecurityInsights/contentPackages",
 		Etag: newETag(), Properties: map[string]any{
 			"contentId": contentID, "contentKind": "Solution", "version": version, "installedVersion": version,
-			"displayName": displayName, "contentProductId": contentID + "-sl-" + stableUUID(contentID)[:13],
+			"displayName": displayName, "contentProductId": contentProductID(contentID),
 		}}
 	// one installed package per contentId
 	for k, p := range w.packages {

@@ -93,7 +93,6 @@ func (s *Sim) laQuery(w http.ResponseWriter, r *http.Request) {
 		writeLAError(w, http.StatusBadRequest, laBadArgument(&laInnerError{Code: "InvalidTimespan", Message: "Invalid timespan '" + body.Timespan + "': " + err.Error()}))
 		return
 	}
-	s.syncMTPLedger(ws)
 	db := s.laDatabase(ws)
 	res, err := kql.Eval(r.Context(), *body.Query, db, kql.Env{Now: now, Timespan: window, MaxRows: laMaxResultRows})
 	if err != nil {

@@ -1,12 +1,14 @@
 package azuresim
 
-// syncMTPLedger brings the ingest ledger's SecurityIncident/SecurityAlert
+// syncMTPLedgerLocked brings the ingest ledger's SecurityIncident/SecurityAlert
 // spans in line with the workspace's MicrosoftThreatProtection connector,
-// dated now. The dataConnectors PUT and DELETE handlers call it after each
-// write, so data starts and stops at the ARM change; Log Analytics queries
-// call it too, which changes nothing when the ledger is already in line.
-func (s *Sim) syncMTPLedger(ws *WorkspaceState) {
-	connected, dataTypes := ws.ConnectedMTP()
+// dated now. The dataConnectors PUT and DELETE handlers call it in the
+// tenant-locked section that changes the connector, so data starts and stops
+// at the ARM change and concurrent writes cannot report a stale state. The
+// caller holds ws.Tenant.mu (the ledger has its own locks and never takes a
+// tenant's).
+func (s *Sim) syncMTPLedgerLocked(ws *WorkspaceState) {
+	connected, dataTypes := ws.connectedMTPLocked()
 	wl := s.xdr().ledger.workspace(ws.Spec.CustomerID)
 	now := s.Now()
 	wl.set(tableSecurityIncident, connected && dataTypes["incidents"], now)

@@ -25,6 +25,7 @@ type requestInfo struct {
 	api       string
 	principal string
 	status    int
+	token     *verifiedToken // bearer token, verified once (auth.go requestToken)
 }
 
 type requestInfoKey struct{}

@@ -274,6 +274,18 @@ func (t *TenantState) servicePrincipal(appID string) *ServicePrincipal {
 	return t.sps[strings.ToLower(appID)]
 }
 
+// workspace finds one of the tenant's workspaces by subscription, resource
+// group and name (case-insensitive), or nil. It reads only the fixed
+// workspace list, so it needs no lock.
+func (t *TenantState) workspace(sub, rg, name string) *WorkspaceState {
+	for _, w := range t.workspaces {
+		if strings.EqualFold(w.Spec.SubscriptionID, sub) && strings.EqualFold(w.Spec.ResourceGroup, rg) && strings.EqualFold(w.Spec.Name, name) {
+			return w
+		}
+	}
+	return nil
+}
+
 // Lookups for other API families (read-only spec data; no lock needed).
 
 // User returns the tenant's user by object id or UPN.

@@ -44,6 +44,11 @@ func (w *WorkspaceState) ConnectedMTP() (connected bool, dataTypes map[string]bo
 	t := w.Tenant
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return w.connectedMTPLocked()
+}
+
+// connectedMTPLocked is ConnectedMTP for a caller holding w.Tenant.mu.
+func (w *WorkspaceState) connectedMTPLocked() (connected bool, dataTypes map[string]bool) {
 	dataTypes = map[string]bool{}
 	for _, c := range w.connectors {
 		if !strings.EqualFold(c.Kind, kindMTP) {

@@ -161,13 +161,7 @@ func tenantWorkspace(t *TenantState, resourceID string) *WorkspaceState {
 	if !ok || p.workspace == "" || p.ext != "" || len(p.segs) != 2 {
 		return nil
 	}
-	for _, ws := range t.workspaces {
-		if strings.EqualFold(ws.Spec.SubscriptionID, p.subscription) && strings.EqualFold(ws.Spec.ResourceGroup, p.resourceGroup) &&
-			strings.EqualFold(ws.Spec.Name, p.workspace) {
-			return ws
-		}
-	}
-	return nil
+	return t.workspace(p.subscription, p.resourceGroup, p.workspace)
 }
 
 func (s *Sim) streamingDelete(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"time"
@@ -97,6 +98,12 @@ type tokenIssuer struct {
 	kid   string
 	clock *Clock
 	base  func() string // sim URL, for iss
+
+	// Verification is split in two so a request's signature check can be
+	// done once and its time checks whenever the token is used: parser checks
+	// the algorithm and signature only, validator the times (sim clock).
+	parser    *jwt.Parser
+	validator *jwt.Validator
 }
 
 func newTokenIssuer(clock *Clock, base func() string) (*tokenIssuer, error) {
@@ -105,7 +112,11 @@ func newTokenIssuer(clock *Clock, base func() string) (*tokenIssuer, error) {
 		return nil, err
 	}
 	sum := sha256.Sum256(key.PublicKey.N.Bytes())
-	return &tokenIssuer{key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:12]), clock: clock, base: base}, nil
+	return &tokenIssuer{
+		key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:12]), clock: clock, base: base,
+		parser:    jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithoutClaimsValidation()),
+		validator: jwt.NewValidator(jwt.WithTimeFunc(clock.Now), jwt.WithExpirationRequired()),
+	}, nil
 }
 
 func (ti *tokenIssuer) issuer(tenantID string) string {
@@ -135,19 +146,38 @@ func (ti *tokenIssuer) sign(c *tokenClaims, lifetime time.Duration) (string, tim
 // errTokenExpired distinguishes expiry from other verification failures.
 var errTokenExpired = errors.New("token expired")
 
-// parse verifies signature and expiry (on the sim clock) and returns the claims.
+// parse verifies signature and expiry (on the sim clock) and returns the
+// claims; on expiry it returns them with errTokenExpired.
 func (ti *tokenIssuer) parse(raw string) (*tokenClaims, error) {
-	var c tokenClaims
-	_, err := jwt.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
-		return &ti.key.PublicKey, nil
-	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithTimeFunc(ti.clock.Now), jwt.WithExpirationRequired())
+	c, err := ti.verifySignature(raw)
 	if err != nil {
-		if errors.Is(err, jwt.ErrTokenExpired) {
-			return &c, errTokenExpired
-		}
+		return nil, err
+	}
+	return ti.validateTimes(c)
+}
+
+// verifySignature decodes raw and checks its algorithm and signature, not
+// its times. The claims it returns are shared: callers must not modify them.
+func (ti *tokenIssuer) verifySignature(raw string) (*tokenClaims, error) {
+	var c tokenClaims
+	if _, err := ti.parser.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) {
+		return &ti.key.PublicKey, nil
+	}); err != nil {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// validateTimes checks exp (required) and nbf against the sim clock now,
+// failing with the errors jwt.ParseWithClaims would (errTokenExpired for expiry).
+func (ti *tokenIssuer) validateTimes(c *tokenClaims) (*tokenClaims, error) {
+	if err := ti.validator.Validate(c); err != nil {
+		if errors.Is(err, jwt.ErrTokenExpired) {
+			return c, errTokenExpired
+		}
+		return nil, fmt.Errorf("%w: %w", jwt.ErrTokenInvalidClaims, err)
+	}
+	return c, nil
 }
 
 // jwks is the JSON Web Key Set for the signing key.
