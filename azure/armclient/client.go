@@ -15,6 +15,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
 	"github.com/xdrlink/xdrlink/azure/azerr"
+	"github.com/xdrlink/xdrlink/azure/internal/guid"
 	"github.com/xdrlink/xdrlink/azure/outbound"
 )
 
@@ -192,7 +193,6 @@ var (
 	resourceGroupPattern = regexp.MustCompile(`^[-\w._()]{1,90}$`)
 	// Log Analytics workspace names: 4-63 letters, digits and hyphens.
 	workspaceNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{2,61}[A-Za-z0-9]$`)
-	guidPattern          = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 )
 
 // Validate rejects values that would change the meaning of the URL path.
@@ -209,17 +209,21 @@ func (w Workspace) Validate() error {
 // ResourceGroupPath validates the ids and returns /subscriptions/{sub}/resourceGroups/{rg}.
 func ResourceGroupPath(subscriptionID, resourceGroup string) (string, error) {
 	switch {
-	case !guidPattern.MatchString(subscriptionID):
+	case !guid.Valid(subscriptionID):
 		return "", fmt.Errorf("armclient: subscription id %q is not a GUID", subscriptionID)
 	case !resourceGroupPattern.MatchString(resourceGroup) || strings.HasSuffix(resourceGroup, "."):
 		return "", fmt.Errorf("armclient: invalid resource group name %q", resourceGroup)
 	}
-	return "/subscriptions/" + url.PathEscape(subscriptionID) + "/resourceGroups/" + url.PathEscape(resourceGroup), nil
+	return resourceGroupPath(subscriptionID, resourceGroup), nil
+}
+
+func resourceGroupPath(subscriptionID, resourceGroup string) string {
+	return "/subscriptions/" + url.PathEscape(subscriptionID) + "/resourceGroups/" + url.PathEscape(resourceGroup)
 }
 
 // ResourceGroupPath is /subscriptions/{sub}/resourceGroups/{rg} of the workspace.
 func (w Workspace) ResourceGroupPath() string {
-	return "/subscriptions/" + url.PathEscape(w.SubscriptionID) + "/resourceGroups/" + url.PathEscape(w.ResourceGroup)
+	return resourceGroupPath(w.SubscriptionID, w.ResourceGroup)
 }
 
 // Path is the workspace's ARM resource id.

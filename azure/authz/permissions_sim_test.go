@@ -41,8 +41,7 @@ func TestWorkspacePermissions(t *testing.T) {
 	}
 
 	// The analyst's custom role: SecurityInsights reads except settings, workspace read.
-	analyst := env.UserCredential(t, simtest.ContosoTenant, simtest.ContosoAnalyst)
-	user := authz.New(env.ARMWith(t, analyst, simtest.ContosoTenant, simtest.ContosoSub))
+	user := authz.New(env.ARMAs(t, simtest.User(simtest.ContosoTenant, simtest.ContosoAnalyst), simtest.ContosoSub))
 	up, err := user.WorkspacePermissions(ctx, simtest.Contoso)
 	if err != nil {
 		t.Fatal(err)

@@ -147,8 +147,7 @@ func TestDeploymentResume(t *testing.T) {
 // TestInstallForbidden: a principal without Microsoft.Resources/deployments/write.
 func TestInstallForbidden(t *testing.T) {
 	env := simtest.Start(t, simtest.Config{})
-	analyst := env.UserCredential(t, simtest.ContosoTenant, simtest.ContosoAnalyst)
-	in := installer(t, env, env.ARMWith(t, analyst, simtest.ContosoTenant, simtest.ContosoSub), simtest.Contoso)
+	in := installer(t, env, env.ARMAs(t, simtest.User(simtest.ContosoTenant, simtest.ContosoAnalyst), simtest.ContosoSub), simtest.Contoso)
 	_, err := in.Install(context.Background(), contenthub.DefenderXDRContentID, contenthub.Options{Location: "westeurope"})
 	var e *azerr.Error
 	if !errors.As(err, &e) || e.Kind != azerr.Forbidden || e.MissingPermission != "Microsoft.Resources/deployments/write" {

@@ -63,6 +63,19 @@ func TestProfileValidate(t *testing.T) {
 	}
 }
 
+// A field of another kind is reported by its config name, the first one in field order, the
+// same on every run (not whichever a map happens to yield first).
+func TestProfileValidateNamesFirstStrayField(t *testing.T) {
+	p := Profile{Name: "x", Kind: KindClientSecret, ClientID: appID, ClientSecretEnv: "A",
+		CertificateFile: "/c", CertificatePasswordEnv: "P", CertificatePasswordFile: "/p"}
+	const want = `credential profile "x": certificate_file is only valid for kind certificate`
+	for range 50 {
+		if err := p.Validate(); err == nil || err.Error() != want {
+			t.Fatalf("err = %v, want %s", err, want)
+		}
+	}
+}
+
 func TestProfileJSONRejectsInlineSecrets(t *testing.T) {
 	var p Profile
 	good := `{"name":"mssp","kind":"client_secret","client_id":"` + appID + `","client_secret_env":"XDR_SECRET"}`

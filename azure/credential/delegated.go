@@ -85,15 +85,16 @@ type DeviceCodeCredential struct {
 // DeviceCode builds a device-code credential for a person of the customer tenant, using the
 // profile's client id. It is not cached: it belongs to one sign-in.
 func (p *Provider) DeviceCode(profile, tenantID string, opts DeviceCodeOptions) (*DeviceCodeCredential, error) {
-	prof, ok := p.profiles[profile]
-	if !ok {
-		return nil, fmt.Errorf("%w %q", ErrUnknownProfile, profile)
+	prof, err := p.profile(profile)
+	if err != nil {
+		return nil, err
 	}
 	if prof.ClientID == "" {
 		return nil, fmt.Errorf("credential %s: device code needs a client_id", prof)
 	}
-	if !guidPattern.MatchString(tenantID) {
-		return nil, fmt.Errorf("credential: tenant id %q is not a GUID", tenantID)
+	tenant, err := tenantKey(tenantID)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Prompt == nil {
 		return nil, errors.New("credential: device code needs a Prompt (the code is never printed)")
@@ -102,7 +103,6 @@ func (p *Provider) DeviceCode(profile, tenantID string, opts DeviceCodeOptions) 
 	transport := &deviceCodeTransport{next: p.base.Transport, expiry: expiry}
 	base := p.base
 	base.Transport = transport
-	tenant := strings.ToLower(tenantID)
 	prompt := opts.Prompt
 	dc, err := azidentity.NewDeviceCodeCredential(&azidentity.DeviceCodeCredentialOptions{
 		ClientOptions:                  base,
@@ -263,23 +263,22 @@ func (t *deviceCodeTransport) restoreBody(err error) error {
 // its federated assertion for workload/managed identity profiles. Not cached: it belongs to
 // one user's assertion.
 func (p *Provider) OnBehalfOf(profile, tenantID, userAssertion string) (*Credential, error) {
-	prof, ok := p.profiles[profile]
-	if !ok {
-		return nil, fmt.Errorf("%w %q", ErrUnknownProfile, profile)
+	prof, err := p.profile(profile)
+	if err != nil {
+		return nil, err
 	}
 	if prof.ClientID == "" {
 		return nil, fmt.Errorf("credential %s: on-behalf-of needs a client_id", prof)
 	}
-	if !guidPattern.MatchString(tenantID) {
-		return nil, fmt.Errorf("credential: tenant id %q is not a GUID", tenantID)
+	tenant, err := tenantKey(tenantID)
+	if err != nil {
+		return nil, err
 	}
 	if userAssertion == "" {
 		return nil, errors.New("credential: on-behalf-of needs the user's access token")
 	}
-	tenant := strings.ToLower(tenantID)
 	opts := &azidentity.OnBehalfOfCredentialOptions{ClientOptions: p.base, DisableInstanceDiscovery: p.cloud.IsCustom()}
 	var obo *azidentity.OnBehalfOfCredential
-	var err error
 	switch prof.Kind {
 	case KindClientSecret:
 		secret, serr := p.clientSecret(prof)

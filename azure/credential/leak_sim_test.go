@@ -1,13 +1,11 @@
 package credential_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	azlog "github.com/Azure/azure-sdk-for-go/sdk/azcore/log"
@@ -16,32 +14,15 @@ import (
 	"github.com/xdrlink/xdrlink/azure/credential"
 	"github.com/xdrlink/xdrlink/azure/internal/simtest"
 	"github.com/xdrlink/xdrlink/azure/sentinel"
+	"github.com/xdrlink/xdrlink/internal/syncbuf"
 )
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writers azcore's listener may have.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestNoSecretOrTokenInLogs runs a full credential + ARM sequence (app secret, a failing
 // secret, a device-code sign-in, on-behalf-of) with slog and azcore's log listener capturing
 // everything, logs every error and credential the way the workflow does, and then checks
 // that neither the client secrets nor any token that crossed the wire appears in any of it.
 func TestNoSecretOrTokenInLogs(t *testing.T) {
-	var azcoreLog, appLog syncBuffer
+	var azcoreLog, appLog syncbuf.Buffer
 	azlog.SetListener(func(ev azlog.Event, msg string) { _, _ = azcoreLog.Write([]byte(string(ev) + ": " + msg + "\n")) })
 	defer azlog.SetListener(nil)
 	prevDefault := slog.Default()

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+
+	"github.com/xdrlink/xdrlink/azure/internal/guid"
 )
 
 // Kind is how a profile authenticates the multi-tenant app.
@@ -57,10 +59,7 @@ type Profile struct {
 	ManagedIdentityClientID string `json:"managed_identity_client_id,omitempty" yaml:"managed_identity_client_id,omitempty"`
 }
 
-var (
-	profileNamePattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
-	guidPattern        = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-)
+var profileNamePattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
 
 // Validate checks that the profile is complete and unambiguous. It never reads secrets.
 func (p Profile) Validate() error {
@@ -70,28 +69,25 @@ func (p Profile) Validate() error {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("credential profile %q: "+format, append([]any{p.Name}, args...)...)
 	}
-	if p.ClientID != "" && !guidPattern.MatchString(p.ClientID) {
+	if p.ClientID != "" && !guid.Valid(p.ClientID) {
 		return fail("client_id must be a GUID")
 	}
-	onlyFor := func(kind Kind, fields map[string]string) error {
-		if p.Kind == kind {
-			return nil
-		}
-		for name, v := range fields {
-			if v != "" {
-				return fail("%s is only valid for kind %s", name, kind)
-			}
-		}
-		return nil
-	}
-	for _, err := range []error{
-		onlyFor(KindClientSecret, map[string]string{"client_secret_env": p.ClientSecretEnv, "client_secret_file": p.ClientSecretFile}),
-		onlyFor(KindCertificate, map[string]string{"certificate_file": p.CertificateFile, "certificate_password_env": p.CertificatePasswordEnv, "certificate_password_file": p.CertificatePasswordFile}),
-		onlyFor(KindWorkloadIdentity, map[string]string{"federated_token_file": p.FederatedTokenFile}),
-		onlyFor(KindManagedIdentity, map[string]string{"managed_identity_client_id": p.ManagedIdentityClientID}),
+	// Fields that belong to one kind, in declaration order: the first one set on a profile of
+	// another kind is reported.
+	for _, f := range []struct {
+		kind        Kind
+		name, value string
+	}{
+		{KindClientSecret, "client_secret_env", p.ClientSecretEnv},
+		{KindClientSecret, "client_secret_file", p.ClientSecretFile},
+		{KindCertificate, "certificate_file", p.CertificateFile},
+		{KindCertificate, "certificate_password_env", p.CertificatePasswordEnv},
+		{KindCertificate, "certificate_password_file", p.CertificatePasswordFile},
+		{KindWorkloadIdentity, "federated_token_file", p.FederatedTokenFile},
+		{KindManagedIdentity, "managed_identity_client_id", p.ManagedIdentityClientID},
 	} {
-		if err != nil {
-			return err
+		if f.value != "" && p.Kind != f.kind {
+			return fail("%s is only valid for kind %s", f.name, f.kind)
 		}
 	}
 	switch p.Kind {
@@ -114,7 +110,7 @@ func (p Profile) Validate() error {
 			return fail("client_id is required")
 		}
 	case KindManagedIdentity:
-		if p.ManagedIdentityClientID != "" && !guidPattern.MatchString(p.ManagedIdentityClientID) {
+		if p.ManagedIdentityClientID != "" && !guid.Valid(p.ManagedIdentityClientID) {
 			return fail("managed_identity_client_id must be a GUID")
 		}
 	case "":

@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/xdrlink/xdrlink/azure/cloud"
+	"github.com/xdrlink/xdrlink/azure/internal/guid"
 )
 
 // Options configure a Provider.
@@ -94,18 +95,37 @@ func (p *Provider) Profile(name string) (Profile, bool) {
 // ErrUnknownProfile is returned for a profile name that is not configured.
 var ErrUnknownProfile = errors.New("unknown credential profile")
 
+// profile is Profile with the error every credential constructor returns for a name that is
+// not configured.
+func (p *Provider) profile(name string) (Profile, error) {
+	prof, ok := p.profiles[name]
+	if !ok {
+		return Profile{}, fmt.Errorf("%w %q", ErrUnknownProfile, name)
+	}
+	return prof, nil
+}
+
+// tenantKey validates a customer tenant id and lower-cases it, the form credentials are
+// keyed and built with. The tenant becomes part of the authority URL; only GUIDs get that far.
+func tenantKey(tenantID string) (string, error) {
+	if !guid.Valid(tenantID) {
+		return "", fmt.Errorf("credential: tenant id %q is not a GUID", tenantID)
+	}
+	return strings.ToLower(tenantID), nil
+}
+
 // Get returns the app-only credential of profile for the customer tenant, building it on
 // first use. Construction errors are not cached: fixing the secret file is enough.
 func (p *Provider) Get(profile, tenantID string) (*Credential, error) {
-	prof, ok := p.profiles[profile]
-	if !ok {
-		return nil, fmt.Errorf("%w %q", ErrUnknownProfile, profile)
+	prof, err := p.profile(profile)
+	if err != nil {
+		return nil, err
 	}
-	if !guidPattern.MatchString(tenantID) {
-		// The tenant becomes part of the authority URL; only GUIDs get that far.
-		return nil, fmt.Errorf("credential: tenant id %q is not a GUID", tenantID)
+	tenant, err := tenantKey(tenantID)
+	if err != nil {
+		return nil, err
 	}
-	k := credKey{profile: profile, tenant: strings.ToLower(tenantID)}
+	k := credKey{profile: profile, tenant: tenant}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if c, ok := p.creds[k]; ok {

@@ -6,19 +6,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/xdrlink/xdrlink/azure/cloud"
 )
-
-type staticCred struct{}
-
-func (staticCred) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	return azcore.AccessToken{Token: "t", ExpiresOn: time.Now().Add(time.Hour)}, nil
-}
 
 // pages answers every request with a page whose nextLink points elsewhere.
 type pages struct{ hosts []string }
@@ -33,7 +26,7 @@ func (p *pages) Do(req *http.Request) (*http.Response, error) {
 // The bearer token must never follow a nextLink to another host.
 func TestListRefusesForeignNextLink(t *testing.T) {
 	tr := &pages{}
-	c, err := NewClient(cloud.Service{Endpoint: "https://graph.example", Audience: cloud.AudienceGraph}, staticCred{},
+	c, err := NewClient(cloud.Service{Endpoint: "https://graph.example", Audience: cloud.AudienceGraph}, &fake.TokenCredential{},
 		&policy.ClientOptions{Transport: tr, Retry: policy.RetryOptions{MaxRetries: -1}})
 	if err != nil {
 		t.Fatal(err)

@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/xdrlink/xdrlink/azure/internal/guid"
 )
 
 // Permissions (application or delegated) each call needs; one suffices.
@@ -16,8 +17,6 @@ const (
 	PermissionSkus    = "Graph Organization.Read.All or Directory.Read.All"
 	PermissionSensors = "Graph SecurityIdentitiesSensors.Read.All"
 )
-
-var guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // RoleAssignment is one Entra role assignment of a principal.
 type RoleAssignment struct {
@@ -32,7 +31,7 @@ type RoleAssignment struct {
 func (c *Client) RoleAssignments(ctx context.Context, principalID string) (out []RoleAssignment, err error) {
 	ctx, end := c.pl.StartSpan(ctx, "graph.RoleAssignments")
 	defer func() { end(err) }()
-	if !guid.MatchString(principalID) {
+	if !guid.Valid(principalID) {
 		return nil, fmt.Errorf("graph: principal id %q is not a GUID", principalID)
 	}
 	q := url.Values{"$filter": {"principalId eq '" + principalID + "'"}}

@@ -38,8 +38,7 @@ func newClient(t *testing.T, env *simtest.Env, as simtest.Principal) (*loganalyt
 func stream(t *testing.T, env *simtest.Env, tables ...string) {
 	t.Helper()
 	c, _ := simtest.NewClient(t, env, outbound.APIDefenderStreaming, streaming.NewClient, simtest.User(simtest.ContosoTenant, simtest.ContosoAdmin))
-	ws := streaming.Workspace{SubscriptionID: simtest.ContosoSub, ResourceGroup: simtest.ContosoRG, Name: simtest.ContosoWS}
-	if _, err := c.Upsert(context.Background(), streaming.NewSentinelSetting(ws, streaming.Select(tables).Categories)); err != nil {
+	if _, err := c.Upsert(context.Background(), streaming.NewSentinelSetting(simtest.Contoso, streaming.Select(tables).Categories)); err != nil {
 		t.Fatal(err)
 	}
 }

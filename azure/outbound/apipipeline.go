@@ -30,7 +30,9 @@ func NewAPIPipeline(module, version string, svc cloud.Service, cred azcore.Token
 	return &APIPipeline{Pipeline: c.Pipeline(), tracer: c.Tracer()}, nil
 }
 
-// StartSpan starts the span of one client call; call end with the call's error.
+// StartSpan starts the span of one client call; call end with the call's error. name also
+// names the call in outbound's telemetry (span name and azure.operation, as WithOperation),
+// which is where the span shows unless the options carry an azcore TracingProvider.
 func (p *APIPipeline) StartSpan(ctx context.Context, name string) (_ context.Context, end func(error)) {
-	return runtime.StartSpan(ctx, name, p.tracer, nil)
+	return runtime.StartSpan(WithOperation(ctx, name), name, p.tracer, nil)
 }

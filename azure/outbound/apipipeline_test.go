@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
@@ -66,5 +69,44 @@ func TestAPIPipelineSendsBearerForServiceScope(t *testing.T) {
 	}
 	if _, err := NewAPIPipeline("xdrlinktest", "not-a-version", svc, cred, &opts); err == nil {
 		t.Fatal("a bad module version was accepted")
+	}
+}
+
+// The name given to StartSpan names the call in outbound's telemetry, as
+// armclient.Request.Operation does for ARM calls.
+func TestAPIPipelineStartSpanNamesOperation(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	o := newTestOutbound(t, srv, func(c *Config) { c.TracerProvider = tp })
+	opts := o.ClientOptions(APIGraph, "t1")
+	pl, err := NewAPIPipeline("xdrlinktest", "v0.0.1", cloud.Service{Endpoint: srv.URL, Audience: cloud.AudienceGraph}, &scopeCred{}, &opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, end := pl.StartSpan(context.Background(), "graph.SubscribedSkus")
+	req, err := runtime.NewRequest(ctx, http.MethodGet, srv.URL+"/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = pl.Do(req)
+	end(err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := spans.Ended()
+	if len(ended) != 1 || ended[0].Name() != "graph graph.SubscribedSkus" {
+		t.Fatalf("spans %v", ended)
+	}
+	found := false
+	for _, kv := range ended[0].Attributes() {
+		if kv.Key == AttrOperation {
+			found = kv.Value.Emit() == "graph.SubscribedSkus"
+		}
+	}
+	if !found {
+		t.Fatalf("no %s attribute: %v", AttrOperation, ended[0].Attributes())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http/httptrace"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -35,8 +36,11 @@ func (k GateKey) normalized() GateKey {
 // deliberate: a request sent early is counted against us, a request sent late costs latency.
 type RetryAfterGates struct {
 	clock Clock
-	mu    sync.Mutex
-	until map[GateKey]time.Time
+	// closed is len(until), kept under mu: Wait reads it without the lock, so while no scope
+	// is throttled (the common case) the requests of every tenant pass without contending.
+	closed atomic.Int64
+	mu     sync.Mutex
+	until  map[GateKey]time.Time
 }
 
 // NewRetryAfterGates returns empty gates; a nil clock means the real one.
@@ -52,13 +56,20 @@ func (g *RetryAfterGates) Close(k GateKey, t time.Time) {
 	k = k.normalized()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if t.After(g.until[k]) {
+	cur, ok := g.until[k]
+	if t.After(cur) {
+		if !ok {
+			g.closed.Add(1)
+		}
 		g.until[k] = t
 	}
 }
 
 // Wait blocks until the scope's gate is open or ctx is done.
 func (g *RetryAfterGates) Wait(ctx context.Context, k GateKey) error {
+	if g.closed.Load() == 0 {
+		return ctx.Err()
+	}
 	k = k.normalized()
 	for {
 		g.mu.Lock()
@@ -66,6 +77,7 @@ func (g *RetryAfterGates) Wait(ctx context.Context, k GateKey) error {
 		now := g.clock.Now()
 		if ok && !now.Before(until) {
 			delete(g.until, k) // keep the map to the scopes currently throttled
+			g.closed.Add(-1)
 			ok = false
 		}
 		g.mu.Unlock()

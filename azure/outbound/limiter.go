@@ -95,8 +95,9 @@ type Limiter struct {
 	limits ARMLimits
 	clock  Clock
 
-	mu     sync.Mutex
-	scopes map[scopeKey]*scope
+	// scopes maps scopeKey → *scope. Every ARM try looks its scope up and a scope is created
+	// once, so lookups take no process-wide lock (sync.Map); each bucket locks itself.
+	scopes sync.Map
 }
 
 type scopeKey struct{ tenant, subscription string }
@@ -110,23 +111,22 @@ func NewLimiter(limits ARMLimits, clock Clock) *Limiter {
 	if clock == nil {
 		clock = realClock{}
 	}
-	return &Limiter{limits: limits, clock: clock, scopes: map[scopeKey]*scope{}}
+	return &Limiter{limits: limits, clock: clock}
 }
 
 func (l *Limiter) scope(tenant, subscription string) *scope {
 	k := scopeKey{tenant: strings.ToLower(tenant), subscription: strings.ToLower(subscription)}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ok := l.scopes[k]
-	if !ok {
-		s = &scope{}
-		for c := OperationClass(0); c < numClasses; c++ {
-			b := l.limits.bucket(c)
-			s.buckets[c] = rate.NewLimiter(rate.Limit(b.RefillPerSecond), b.Burst)
-		}
-		l.scopes[k] = s
+	if s, ok := l.scopes.Load(k); ok {
+		return s.(*scope)
 	}
-	return s
+	s := &scope{}
+	for c := OperationClass(0); c < numClasses; c++ {
+		b := l.limits.bucket(c)
+		s.buckets[c] = rate.NewLimiter(rate.Limit(b.RefillPerSecond), b.Burst)
+	}
+	// A concurrent first use may have stored its scope meanwhile; both callers get that one.
+	actual, _ := l.scopes.LoadOrStore(k, s)
+	return actual.(*scope)
 }
 
 // Wait blocks until a request of class c may be sent in the scope (tenant, subscription);

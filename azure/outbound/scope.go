@@ -28,10 +28,7 @@ type scopePolicy struct {
 func (p scopePolicy) Do(req *policy.Request) (*http.Response, error) {
 	raw := req.Raw()
 	ctx := raw.Context()
-	tenant := p.tenant
-	if tenant == "" && p.api == APIEntra {
-		tenant = tenantFromAuthorityPath(raw.URL.Path)
-	}
+	tenant, _ := callTenant(req, p.api, p.tenant)
 	k := GateKey{Tenant: tenant, API: p.api}
 	if p.limiter != nil {
 		k.Scope = subscriptionOf(raw.URL.Path)

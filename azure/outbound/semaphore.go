@@ -50,29 +50,26 @@ func (s *Semaphore) InFlight() int {
 }
 
 // semaphores hands out one semaphore of size slots per key (tenant, scope), created on first
-// use; size <= 0 hands out nil (unlimited).
+// use; size <= 0 hands out nil (unlimited). Every try looks its scope up here, and a key is
+// written once and read ever after, so lookups take no process-wide lock (sync.Map).
 type semaphores[K comparable] struct {
 	size int
-	mu   sync.Mutex
-	m    map[K]*Semaphore
+	m    sync.Map // K → *Semaphore
 }
 
 func newSemaphores[K comparable](size int) *semaphores[K] {
-	return &semaphores[K]{size: size, m: map[K]*Semaphore{}}
+	return &semaphores[K]{size: size}
 }
 
 func (s *semaphores[K]) get(k K) *Semaphore {
 	if s.size <= 0 {
 		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sem, ok := s.m[k]
-	if !ok {
-		sem = NewSemaphore(s.size)
-		s.m[k] = sem
+	if sem, ok := s.m.Load(k); ok {
+		return sem.(*Semaphore)
 	}
-	return sem
+	sem, _ := s.m.LoadOrStore(k, NewSemaphore(s.size))
+	return sem.(*Semaphore)
 }
 
 // concurrencyPolicy runs once per try, so a request sleeping before a retry (Retry-After)

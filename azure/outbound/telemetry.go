@@ -89,9 +89,31 @@ func newInstruments(tp trace.TracerProvider, mp metric.MeterProvider) (*instrume
 	return &instruments{tracer: tp.Tracer(instrumentationName), duration: duration, throttled: throttled}, nil
 }
 
-// tries counts the tries of one call; shared between the per-call and per-try policies
-// through azcore's per-operation values.
-type tries struct{ n atomic.Int32 }
+// callInfo is what the per-call telemetryPolicy settles once and the per-try policies read,
+// through azcore's per-operation values: the tenant the call is for and its tries.
+type callInfo struct {
+	tenant string
+	tries  atomic.Int32
+}
+
+// tenantOf is the tenant a request of api is for: the client's, or for token requests
+// (which have no client tenant) the one in the authority path.
+func tenantOf(api API, clientTenant string, req *http.Request) string {
+	if clientTenant == "" && api == APIEntra {
+		return tenantFromAuthorityPath(req.URL.Path)
+	}
+	return clientTenant
+}
+
+// callTenant is the tenant telemetryPolicy settled for the call, or tenantOf when the
+// request did not pass it.
+func callTenant(req *policy.Request, api API, clientTenant string) (string, *callInfo) {
+	var c *callInfo
+	if req.OperationValue(&c) {
+		return c.tenant, c
+	}
+	return tenantOf(api, clientTenant, req.Raw()), nil
+}
 
 // telemetryPolicy runs once per call: one client span and one histogram sample covering all
 // retries, with the final status.
@@ -104,10 +126,7 @@ type telemetryPolicy struct {
 
 func (p telemetryPolicy) Do(req *policy.Request) (*http.Response, error) {
 	raw := req.Raw()
-	tenant := p.tenant
-	if tenant == "" && p.api == APIEntra {
-		tenant = tenantFromAuthorityPath(raw.URL.Path)
-	}
+	tenant := tenantOf(p.api, p.tenant, raw)
 	op := operationFrom(raw.Context())
 	common := []attribute.KeyValue{
 		AttrAPI.String(string(p.api)),
@@ -132,8 +151,8 @@ func (p telemetryPolicy) Do(req *policy.Request) (*http.Response, error) {
 		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(spanAttrs...))
 	defer span.End()
 
-	t := &tries{}
-	req.SetOperationValue(t)
+	call := &callInfo{tenant: tenant}
+	req.SetOperationValue(call)
 	start := time.Now()
 	resp, err := req.WithContext(ctx).Next()
 	elapsed := time.Since(start)
@@ -152,7 +171,7 @@ func (p telemetryPolicy) Do(req *policy.Request) (*http.Response, error) {
 		attrs = append(attrs, AttrErrorType.String(strconv.Itoa(status)))
 		span.SetStatus(codes.Error, http.StatusText(status))
 	}
-	span.SetAttributes(AttrStatusCode.Int(status), AttrAttempts.Int(int(t.n.Load())))
+	span.SetAttributes(AttrStatusCode.Int(status), AttrAttempts.Int(int(call.tries.Load())))
 	if err != nil || status >= 400 {
 		span.SetAttributes(attrs[len(attrs)-1])
 	}
@@ -168,14 +187,14 @@ type tryPolicy struct {
 }
 
 func (p tryPolicy) Do(req *policy.Request) (*http.Response, error) {
-	var t *tries
-	if req.OperationValue(&t) {
-		t.n.Add(1)
+	tenant, call := callTenant(req, p.api, p.tenant)
+	if call != nil {
+		call.tries.Add(1)
 	}
 	resp, err := req.Next()
 	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
 		p.ins.throttled.Add(req.Raw().Context(), 1, metric.WithAttributes(
-			AttrAPI.String(string(p.api)), AttrTenant.String(p.tenant)))
+			AttrAPI.String(string(p.api)), AttrTenant.String(tenant)))
 	}
 	return resp, err
 }

@@ -122,3 +122,62 @@ func TestTenantFromAuthorityPath(t *testing.T) {
 		}
 	}
 }
+
+// Token requests carry their tenant in the URL only; the span, the histogram and the 429
+// counter all attribute them to it.
+func TestTokenRequestTelemetryNamesTenantFromURL(t *testing.T) {
+	const tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+	srv, _ := throttledOnce(t, "retry-after-ms", "10")
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer func() { _ = tp.Shutdown(context.Background()); _ = mp.Shutdown(context.Background()) }()
+
+	o := newTestOutbound(t, srv, func(c *Config) { c.TracerProvider = tp; c.MeterProvider = mp })
+	resp, err := do(t, o.TokenClientOptions(), http.MethodPost, srv.URL+"/"+tenant+"/oauth2/v2.0/token")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("%v %v", resp, err)
+	}
+	ended := spans.Ended()
+	if len(ended) != 1 {
+		t.Fatalf("%d spans", len(ended))
+	}
+	for _, kv := range ended[0].Attributes() {
+		if kv.Key == AttrTenant && kv.Value.Emit() != tenant {
+			t.Errorf("span tenant %q", kv.Value.Emit())
+		}
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			var sets []attribute.Set
+			switch d := m.Data.(type) {
+			case metricdata.Histogram[float64]:
+				for _, p := range d.DataPoints {
+					sets = append(sets, p.Attributes)
+				}
+			case metricdata.Sum[int64]:
+				for _, p := range d.DataPoints {
+					sets = append(sets, p.Attributes)
+				}
+			}
+			for _, set := range sets {
+				seen[m.Name] = true
+				if v, _ := set.Value(AttrTenant); v.Emit() != tenant {
+					t.Errorf("%s tenant %q, want %q", m.Name, v.Emit(), tenant)
+				}
+				if v, _ := set.Value(AttrAPI); v.Emit() != string(APIEntra) {
+					t.Errorf("%s api %q", m.Name, v.Emit())
+				}
+			}
+		}
+	}
+	if !seen[MetricRequestDuration] || !seen[MetricThrottledResponses] {
+		t.Fatalf("metrics %v", seen)
+	}
+}

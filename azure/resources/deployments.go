@@ -12,7 +12,6 @@ import (
 
 	"github.com/xdrlink/xdrlink/azure/armclient"
 	"github.com/xdrlink/xdrlink/azure/azerr"
-	"github.com/xdrlink/xdrlink/azure/outbound"
 )
 
 // DeploymentModeIncremental leaves resources not in the template alone (§6 step 4).
@@ -70,9 +69,8 @@ func (c *Client) BeginCreateDeployment(ctx context.Context, resourceGroup, name 
 	if body.Properties.Mode == "" {
 		body.Properties.Mode = DeploymentModeIncremental
 	}
-	ctx = outbound.WithOperation(ctx, "resources.deployments.put")
-	resp, err := c.arm.Do(ctx, armclient.Request{Method: http.MethodPut, Path: p, APIVersion: armclient.ResourcesDeployments, Body: body,
-		OK: []int{http.StatusOK, http.StatusCreated}})
+	resp, err := c.arm.Do(ctx, armclient.Request{Operation: "resources.deployments.put", Method: http.MethodPut, Path: p,
+		APIVersion: armclient.ResourcesDeployments, Body: body, OK: []int{http.StatusOK, http.StatusCreated}})
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/xdrlink/xdrlink/azure/armclient"
+	"github.com/xdrlink/xdrlink/azure/internal/guid"
 )
 
 // Client calls Microsoft.Resources on one subscription.
@@ -17,11 +18,9 @@ type Client struct {
 	subscription string
 }
 
-var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
 // New returns a client for the subscription.
 func New(arm *armclient.Client, subscriptionID string) (*Client, error) {
-	if !guidPattern.MatchString(subscriptionID) {
+	if !guid.Valid(subscriptionID) {
 		return nil, fmt.Errorf("resources: subscription id %q is not a GUID", subscriptionID)
 	}
 	return &Client{arm: arm, subscription: subscriptionID}, nil

@@ -58,8 +58,7 @@ func TestProviderRegistration(t *testing.T) {
 func TestProviderRegistrationForbidden(t *testing.T) {
 	env := simtest.Start(t, simtest.Config{})
 	// The analyst holds only a custom read role on the workspace.
-	analyst := env.UserCredential(t, simtest.ContosoTenant, simtest.ContosoAnalyst)
-	c, err := resources.New(env.ARMWith(t, analyst, simtest.ContosoTenant, simtest.ContosoSub), simtest.ContosoSub)
+	c, err := resources.New(env.ARMAs(t, simtest.User(simtest.ContosoTenant, simtest.ContosoAnalyst), simtest.ContosoSub), simtest.ContosoSub)
 	if err != nil {
 		t.Fatal(err)
 	}

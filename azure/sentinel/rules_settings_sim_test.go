@@ -110,10 +110,10 @@ func TestIncidentCreationRules(t *testing.T) {
 
 	// The etag read before the toggle is stale.
 	_, _, err = c.PutAlertRule(ctx, *seeded)
-	wantKind(t, err, azerr.EtagConflict)
+	simtest.WantKind(t, err, azerr.EtagConflict)
 
 	_, err = c.GetAlertRule(ctx, "no-such-rule")
-	wantKind(t, err, azerr.NotFound)
+	simtest.WantKind(t, err, azerr.NotFound)
 }
 
 // TestAlertRulesPaging: more rules than one ARM page (the sim pages at 50) are all listed
@@ -159,7 +159,7 @@ func TestEntityAnalyticsAndUeba(t *testing.T) {
 	c := newClient(t, env, simtest.ContosoTenant, simtest.Contoso)
 
 	_, err := c.GetSetting(ctx, sentinel.SettingEntityAnalytics)
-	wantKind(t, err, azerr.NotFound)
+	simtest.WantKind(t, err, azerr.NotFound)
 
 	s, changed, err := c.EnsureEntityProviders(ctx, sentinel.EntityProviderAzureActiveDirectory, sentinel.EntityProviderActiveDirectory)
 	if err != nil || !changed || s.Etag == "" {
@@ -192,7 +192,7 @@ func TestEntityAnalyticsAndUeba(t *testing.T) {
 
 	// Stale etag.
 	_, _, err = c.PutSetting(ctx, *u)
-	wantKind(t, err, azerr.EtagConflict)
+	simtest.WantKind(t, err, azerr.EtagConflict)
 
 	all, err := c.ListSettings(ctx)
 	if err != nil {
@@ -214,7 +214,7 @@ func TestEntityAnalyticsWithoutMDI(t *testing.T) {
 	env := simtest.Start(t, simtest.Config{})
 	c := newClient(t, env, simtest.FabrikamTenant, simtest.Fabrikam)
 	_, _, err := c.EnsureEntityProviders(context.Background(), sentinel.EntityProviderActiveDirectory)
-	e := wantKind(t, err, azerr.InvalidRequest)
+	e := simtest.WantKind(t, err, azerr.InvalidRequest)
 	if !strings.Contains(e.Message, "Defender for Identity") {
 		t.Fatal(e.Message)
 	}
@@ -247,7 +247,7 @@ func TestContentPackages(t *testing.T) {
 	}
 
 	_, err = c.GetContentPackage(ctx, entraID)
-	wantKind(t, err, azerr.NotFound)
+	simtest.WantKind(t, err, azerr.NotFound)
 	props := sentinel.ContentPackageProperties{ContentID: entraID, ContentProductID: pkg.Properties.ContentProductID,
 		ContentKind: "Solution", Version: pkg.Properties.Version, DisplayName: pkg.Properties.DisplayName}
 	installed, created, err := c.PutContentPackage(ctx, entraID, props)

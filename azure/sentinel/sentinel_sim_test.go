@@ -3,7 +3,6 @@ package sentinel_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -24,28 +23,20 @@ const (
 	preview = armclient.SecurityInsightsPreview
 )
 
+// newClient is a client for ws as the MSSP app of tenant.
 func newClient(t *testing.T, env *simtest.Env, tenant string, ws armclient.Workspace) *sentinel.Client {
 	t.Helper()
-	c, err := sentinel.New(env.ARM(t, tenant, ws.SubscriptionID), ws)
+	return newClientAs(t, env, simtest.App(tenant), ws)
+}
+
+// newClientAs is a client for ws that signs in as.
+func newClientAs(t *testing.T, env *simtest.Env, as simtest.Principal, ws armclient.Workspace) *sentinel.Client {
+	t.Helper()
+	c, err := sentinel.New(env.ARMAs(t, as, ws.SubscriptionID), ws)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
-}
-
-func wantKind(t *testing.T, err error, kind azerr.Kind) *azerr.Error {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("want a %s error, got nil", kind)
-	}
-	var e *azerr.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("error is not an *azerr.Error: %v", err)
-	}
-	if e.Kind != kind {
-		t.Fatalf("kind %s, want %s: %v", e.Kind, kind, err)
-	}
-	return e
 }
 
 func TestOnboardingState(t *testing.T) {
@@ -54,7 +45,7 @@ func TestOnboardingState(t *testing.T) {
 	c := newClient(t, env, simtest.ContosoTenant, simtest.Contoso)
 
 	_, err := c.GetOnboardingState(ctx)
-	wantKind(t, err, azerr.NotFound)
+	simtest.WantKind(t, err, azerr.NotFound)
 
 	st, created, err := c.PutOnboardingState(ctx, false)
 	if err != nil {
@@ -168,11 +159,11 @@ func TestMTPDataConnectorLifecycle(t *testing.T) {
 
 	// The etag read before the update is stale now.
 	_, _, err = c.PutMTPDataConnector(ctx, found.Name, found.Etag, props)
-	wantKind(t, err, azerr.EtagConflict)
+	simtest.WantKind(t, err, azerr.EtagConflict)
 
 	// A second MTP connector is refused.
 	_, _, err = c.PutMTPDataConnector(ctx, "another", "", props)
-	wantKind(t, err, azerr.Conflict)
+	simtest.WantKind(t, err, azerr.Conflict)
 
 	got, err := c.GetDataConnector(ctx, name)
 	if err != nil {
@@ -192,7 +183,7 @@ func TestMTPDataConnectorLifecycle(t *testing.T) {
 		t.Fatalf("second delete existed=%v err=%v", existed, err)
 	}
 	_, err = c.GetDataConnector(ctx, name)
-	wantKind(t, err, azerr.NotFound)
+	simtest.WantKind(t, err, azerr.NotFound)
 }
 
 // TestMTPUpdateKeepsUnknownProperties: an update built from the connector as found sends
@@ -237,7 +228,7 @@ func TestMTPOldAPIVersion(t *testing.T) {
 		APIVersion: "2020-01-01", OK: []int{200, 201},
 		Body: sentinel.MTPDataConnector{Kind: sentinel.KindMicrosoftThreatProtection, Properties: mtpProps(simtest.ContosoTenant)},
 	})
-	e := wantKind(t, err, azerr.InvalidRequest)
+	e := simtest.WantKind(t, err, azerr.InvalidRequest)
 	if !strings.Contains(e.Message, "is not supported in api-version") {
 		t.Fatal(e.Message)
 	}
@@ -251,7 +242,7 @@ func TestMTPDocumentedErrors(t *testing.T) {
 	t.Run("unified portal lockout", func(t *testing.T) {
 		c := newClient(t, env, simtest.NorthwindTenant, simtest.Northwind)
 		_, _, err := c.PutMTPDataConnector(ctx, "mtp", "", props(simtest.NorthwindTenant))
-		wantKind(t, err, azerr.UnifiedPortalLockout)
+		simtest.WantKind(t, err, azerr.UnifiedPortalLockout)
 	})
 	t.Run("invalid license", func(t *testing.T) {
 		off := false
@@ -267,23 +258,19 @@ func TestMTPDocumentedErrors(t *testing.T) {
 			t.Fatalf("%+v", req)
 		}
 		_, _, err = c.PutMTPDataConnector(ctx, "mtp", "", props(simtest.NorthwindTenant))
-		wantKind(t, err, azerr.InvalidLicense)
+		simtest.WantKind(t, err, azerr.InvalidLicense)
 	})
 	t.Run("tenant mismatch", func(t *testing.T) {
 		c := newClient(t, env, simtest.ContosoTenant, simtest.Contoso)
 		_, _, err := c.PutMTPDataConnector(ctx, "mtp", "", props(simtest.FabrikamTenant))
-		wantKind(t, err, azerr.InvalidRequest)
+		simtest.WantKind(t, err, azerr.InvalidRequest)
 	})
 	t.Run("missing consent, then a member admin's delegated connect", func(t *testing.T) {
 		app := newClient(t, env, simtest.FabrikamTenant, simtest.Fabrikam)
 		_, _, err := app.PutMTPDataConnector(ctx, "mtp", "", props(simtest.FabrikamTenant))
-		wantKind(t, err, azerr.MissingConsent)
+		simtest.WantKind(t, err, azerr.MissingConsent)
 
-		admin := env.UserCredential(t, simtest.FabrikamTenant, simtest.FabrikamAdmin)
-		user, err := sentinel.New(env.ARMWith(t, admin, simtest.FabrikamTenant, simtest.FabrikamSub), simtest.Fabrikam)
-		if err != nil {
-			t.Fatal(err)
-		}
+		user := newClientAs(t, env, simtest.User(simtest.FabrikamTenant, simtest.FabrikamAdmin), simtest.Fabrikam)
 		dc, created, err := user.PutMTPDataConnector(ctx, "mtp", "", props(simtest.FabrikamTenant))
 		if err != nil || !created {
 			t.Fatalf("delegated connect: created=%v err=%v", created, err)
@@ -294,22 +281,14 @@ func TestMTPDocumentedErrors(t *testing.T) {
 		}
 	})
 	t.Run("guest is refused", func(t *testing.T) {
-		guest := env.UserCredential(t, simtest.ContosoTenant, simtest.ContosoGuest)
-		c, err := sentinel.New(env.ARMWith(t, guest, simtest.ContosoTenant, simtest.ContosoSub), simtest.Contoso)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _, err = c.PutMTPDataConnector(ctx, "mtp", "", props(simtest.ContosoTenant))
-		wantKind(t, err, azerr.Forbidden)
+		c := newClientAs(t, env, simtest.User(simtest.ContosoTenant, simtest.ContosoGuest), simtest.Contoso)
+		_, _, err := c.PutMTPDataConnector(ctx, "mtp", "", props(simtest.ContosoTenant))
+		simtest.WantKind(t, err, azerr.Forbidden)
 	})
 	t.Run("missing RBAC names the action", func(t *testing.T) {
-		analyst := env.UserCredential(t, simtest.ContosoTenant, simtest.ContosoAnalyst)
-		c, err := sentinel.New(env.ARMWith(t, analyst, simtest.ContosoTenant, simtest.ContosoSub), simtest.Contoso)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _, err = c.PutMTPDataConnector(ctx, "mtp", "", props(simtest.ContosoTenant))
-		e := wantKind(t, err, azerr.Forbidden)
+		c := newClientAs(t, env, simtest.User(simtest.ContosoTenant, simtest.ContosoAnalyst), simtest.Contoso)
+		_, _, err := c.PutMTPDataConnector(ctx, "mtp", "", props(simtest.ContosoTenant))
+		e := simtest.WantKind(t, err, azerr.Forbidden)
 		if e.MissingPermission != "Microsoft.SecurityInsights/dataConnectors/write" || e.RequestID == "" {
 			t.Fatalf("%+v", e)
 		}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/xdrlink/xdrlink/azure/armclient"
 )
 
 func TestSelectSplitsTablesBySupport(t *testing.T) {
@@ -60,7 +62,7 @@ func TestTableOfReadsBothForms(t *testing.T) {
 
 // The wire shape is azure-api.md §3.1 exactly, nulls included.
 func TestSettingWireShape(t *testing.T) {
-	s := NewSentinelSetting(Workspace{SubscriptionID: "s1", ResourceGroup: "rg", Name: "ws"},
+	s := NewSentinelSetting(armclient.Workspace{SubscriptionID: "s1", ResourceGroup: "rg", Name: "ws"},
 		[]string{"AdvancedHunting-DeviceInfo", "IdentityLogonEvents"})
 	b, err := json.Marshal(s)
 	if err != nil {

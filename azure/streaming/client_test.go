@@ -18,8 +18,6 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-var contosoWS = streaming.Workspace{SubscriptionID: simtest.ContosoSub, ResourceGroup: simtest.ContosoRG, Name: simtest.ContosoWS}
-
 func newClient(t *testing.T, env *simtest.Env, as simtest.Principal) (*streaming.Client, *simtest.Recorder) {
 	t.Helper()
 	return simtest.NewClient(t, env, outbound.APIDefenderStreaming, streaming.NewClient, as)
@@ -31,7 +29,7 @@ func TestClientUpsertListDelete(t *testing.T) {
 	ctx := context.Background()
 
 	sel := streaming.Select([]string{"DeviceProcessEvents", "IdentityLogonEvents", "EmailEvents"})
-	want := streaming.NewSentinelSetting(contosoWS, sel.Categories)
+	want := streaming.NewSentinelSetting(simtest.Contoso, sel.Categories)
 	got, err := c.Upsert(ctx, want)
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +50,7 @@ func TestClientUpsertListDelete(t *testing.T) {
 	}
 
 	// A second write is a whole-object replace of the same entry.
-	if _, err := c.Upsert(ctx, streaming.NewSentinelSetting(contosoWS, []string{"CloudAppEvents"})); err != nil {
+	if _, err := c.Upsert(ctx, streaming.NewSentinelSetting(simtest.Contoso, []string{"CloudAppEvents"})); err != nil {
 		t.Fatal(err)
 	}
 	list, err := c.List(ctx)
@@ -82,7 +80,7 @@ func TestClientUpsertListDelete(t *testing.T) {
 func TestClientAppOnlyTokenNeedsDelegatedSignIn(t *testing.T) {
 	env := simtest.Start(t, simtest.Config{})
 	c, _ := newClient(t, env, simtest.App(simtest.ContosoTenant))
-	_, err := c.Upsert(context.Background(), streaming.NewSentinelSetting(contosoWS, []string{"AdvancedHunting-DeviceInfo"}))
+	_, err := c.Upsert(context.Background(), streaming.NewSentinelSetting(simtest.Contoso, []string{"AdvancedHunting-DeviceInfo"}))
 	e := simtest.WantKind(t, err, azerr.MissingConsent)
 	if e.StatusCode != http.StatusForbidden {
 		t.Fatalf("status %d", e.StatusCode)
@@ -99,27 +97,26 @@ func TestClientDocumentedErrors(t *testing.T) {
 	ctx := context.Background()
 	admin, _ := newClient(t, env, simtest.User(simtest.ContosoTenant, simtest.ContosoAdmin))
 
-	_, err := admin.Upsert(ctx, streaming.NewSentinelSetting(contosoWS, []string{"AdvancedHunting-EmailEvents"}))
+	_, err := admin.Upsert(ctx, streaming.NewSentinelSetting(simtest.Contoso, []string{"AdvancedHunting-EmailEvents"}))
 	if e := simtest.WantKind(t, err, azerr.InvalidRequest); e.Message != "Category 'AdvancedHunting-EmailEvents' is not supported." {
 		t.Fatalf("message %q", e.Message)
 	}
-	_, err = admin.Upsert(ctx, streaming.NewSentinelSetting(contosoWS, []string{"AdvancedHunting-IdentityLogonEvents"}))
+	_, err = admin.Upsert(ctx, streaming.NewSentinelSetting(simtest.Contoso, []string{"AdvancedHunting-IdentityLogonEvents"}))
 	simtest.WantKind(t, err, azerr.InvalidRequest)
 
-	other := streaming.Workspace{SubscriptionID: simtest.FabrikamSub, ResourceGroup: simtest.FabrikamRG, Name: simtest.FabrikamWS}
-	_, err = admin.Upsert(ctx, streaming.NewSentinelSetting(other, []string{"AdvancedHunting-DeviceInfo"}))
+	_, err = admin.Upsert(ctx, streaming.NewSentinelSetting(simtest.Fabrikam, []string{"AdvancedHunting-DeviceInfo"}))
 	if e := simtest.WantKind(t, err, azerr.InvalidRequest); !strings.Contains(e.Message, simtest.ContosoTenant) {
 		t.Fatalf("message %q", e.Message)
 	}
 
 	for i := range streaming.MaxSettingsPerTenant {
-		s := streaming.NewSentinelSetting(contosoWS, []string{"AdvancedHunting-DeviceInfo"})
+		s := streaming.NewSentinelSetting(simtest.Contoso, []string{"AdvancedHunting-DeviceInfo"})
 		s.ID = "entry-" + string(rune('a'+i))
 		if _, err := admin.Upsert(ctx, s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_, err = admin.Upsert(ctx, streaming.NewSentinelSetting(contosoWS, []string{"AdvancedHunting-DeviceInfo"}))
+	_, err = admin.Upsert(ctx, streaming.NewSentinelSetting(simtest.Contoso, []string{"AdvancedHunting-DeviceInfo"}))
 	simtest.WantKind(t, err, azerr.InvalidRequest)
 
 	analyst, _ := newClient(t, env, simtest.User(simtest.ContosoTenant, simtest.ContosoAnalyst))

@@ -2,7 +2,8 @@ package streaming
 
 import (
 	"encoding/json"
-	"fmt"
+
+	"github.com/xdrlink/xdrlink/azure/armclient"
 )
 
 // Setting is one data export setting, field for field as the API sends it
@@ -34,19 +35,6 @@ type Log struct {
 	Enabled  bool   `json:"enabled"`
 }
 
-// Workspace identifies a Log Analytics workspace by its ARM coordinates.
-type Workspace struct {
-	SubscriptionID string
-	ResourceGroup  string
-	Name           string
-}
-
-// ResourceID is the workspace's ARM resource id.
-func (w Workspace) ResourceID() string {
-	return fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.OperationalInsights/workspaces/%s",
-		w.SubscriptionID, w.ResourceGroup, w.Name)
-}
-
 // SentinelSettingID is the id the portal gives the entry that feeds a
 // Sentinel workspace (azure-api.md §3.1); reusing it keeps xdrlink and the
 // portal editing the same entry instead of using up the five slots.
@@ -55,11 +43,11 @@ func SentinelSettingID(workspaceName string) string {
 }
 
 // NewSentinelSetting builds the entry that streams categories into ws.
-func NewSentinelSetting(ws Workspace, categories []string) Setting {
+func NewSentinelSetting(ws armclient.Workspace, categories []string) Setting {
 	s := Setting{
 		ID: SentinelSettingID(ws.Name),
 		WorkspaceProperties: &WorkspaceProperties{
-			WorkspaceResourceID: ws.ResourceID(),
+			WorkspaceResourceID: ws.Path(),
 			SubscriptionID:      ws.SubscriptionID,
 			ResourceGroup:       ws.ResourceGroup,
 			Name:                ws.Name,

@@ -73,9 +73,15 @@ func NewClient[C any](t testing.TB, e *Env, api outbound.API, newClient func(clo
 // WantKind fails the test unless err is an *azerr.Error of the kind, and returns it.
 func WantKind(t testing.TB, err error, kind azerr.Kind) *azerr.Error {
 	t.Helper()
+	if err == nil {
+		t.Fatalf("want a %s error, got nil", kind)
+	}
 	var e *azerr.Error
-	if !errors.As(err, &e) || e.Kind != kind {
-		t.Fatalf("err = %v, want azerr kind %s", err, kind)
+	if !errors.As(err, &e) {
+		t.Fatalf("error is not an *azerr.Error: %v", err)
+	}
+	if e.Kind != kind {
+		t.Fatalf("kind %s, want %s: %v", e.Kind, kind, err)
 	}
 	return e
 }

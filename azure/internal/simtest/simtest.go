@@ -159,7 +159,14 @@ func Start(t testing.TB, cfg Config) *Env {
 // ARM returns an ARM client for the tenant and subscription, authenticated as the MSSP app.
 func (e *Env) ARM(t testing.TB, tenant, subscription string) *armclient.Client {
 	t.Helper()
-	return e.ARMWith(t, e.AppCredential(t, tenant), tenant, subscription)
+	return e.ARMAs(t, App(tenant), subscription)
+}
+
+// ARMAs returns an ARM client for the subscription that signs in as: the MSSP app or a user
+// of as.Tenant (the ARM counterpart of NewClient).
+func (e *Env) ARMAs(t testing.TB, as Principal, subscription string) *armclient.Client {
+	t.Helper()
+	return e.ARMWith(t, e.Credential(t, as), as.Tenant, subscription)
 }
 
 // AppCredential is the MSSP app's credential for the tenant, from the credential provider
