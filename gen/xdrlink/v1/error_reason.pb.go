@@ -73,6 +73,24 @@ const (
 	ErrorReason_ERROR_REASON_AZURE_ERROR ErrorReason = 18
 	// An unexpected server fault; the request id identifies it in the logs.
 	ErrorReason_ERROR_REASON_INTERNAL ErrorReason = 19
+	// Another tenant already names the same workspace (subscription, resource
+	// group and name, compared case-insensitively); the ErrorInfo metadata
+	// names it under "tenant".
+	ErrorReason_ERROR_REASON_WORKSPACE_ALREADY_REGISTERED ErrorReason = 20
+	// The request_id was already used for a different request; send a new id.
+	ErrorReason_ERROR_REASON_REQUEST_ID_REUSED ErrorReason = 21
+	// Another onboard or offboard of the tenant is still running; the
+	// ErrorInfo metadata names it under "operation". Wait for it or cancel it.
+	ErrorReason_ERROR_REASON_OPERATION_IN_PROGRESS ErrorReason = 22
+	// The operation is not finished, so it cannot be deleted; cancel it first.
+	ErrorReason_ERROR_REASON_OPERATION_NOT_DONE ErrorReason = 23
+	// The operation is not waiting for a human step, so it cannot be resumed.
+	ErrorReason_ERROR_REASON_OPERATION_NOT_RESUMABLE ErrorReason = 24
+	// The delegated sign-in expired or was declined before it completed; run
+	// the operation again to get a new sign-in code.
+	ErrorReason_ERROR_REASON_SIGN_IN_FAILED ErrorReason = 25
+	// The operation was cancelled.
+	ErrorReason_ERROR_REASON_OPERATION_CANCELLED ErrorReason = 26
 )
 
 // Enum value maps for ErrorReason.
@@ -98,28 +116,42 @@ var (
 		17: "ERROR_REASON_AZURE_THROTTLED",
 		18: "ERROR_REASON_AZURE_ERROR",
 		19: "ERROR_REASON_INTERNAL",
+		20: "ERROR_REASON_WORKSPACE_ALREADY_REGISTERED",
+		21: "ERROR_REASON_REQUEST_ID_REUSED",
+		22: "ERROR_REASON_OPERATION_IN_PROGRESS",
+		23: "ERROR_REASON_OPERATION_NOT_DONE",
+		24: "ERROR_REASON_OPERATION_NOT_RESUMABLE",
+		25: "ERROR_REASON_SIGN_IN_FAILED",
+		26: "ERROR_REASON_OPERATION_CANCELLED",
 	}
 	ErrorReason_value = map[string]int32{
-		"ERROR_REASON_UNSPECIFIED":                0,
-		"ERROR_REASON_INVALID_ARGUMENT":           1,
-		"ERROR_REASON_INVALID_PAGE_TOKEN":         2,
-		"ERROR_REASON_INVALID_FILTER":             3,
-		"ERROR_REASON_REQUEST_TOO_LARGE":          4,
-		"ERROR_REASON_TENANT_NOT_FOUND":           5,
-		"ERROR_REASON_TENANT_ALREADY_EXISTS":      6,
-		"ERROR_REASON_ETAG_MISMATCH":              7,
-		"ERROR_REASON_OPERATION_NOT_FOUND":        8,
-		"ERROR_REASON_NOT_IMPLEMENTED":            9,
-		"ERROR_REASON_STORE_UNAVAILABLE":          10,
-		"ERROR_REASON_UNKNOWN_CREDENTIAL_PROFILE": 11,
-		"ERROR_REASON_TENANT_STATE_CONFLICT":      12,
-		"ERROR_REASON_ACTION_REQUIRED":            13,
-		"ERROR_REASON_UNIFIED_PORTAL_LOCKOUT":     14,
-		"ERROR_REASON_LICENSE_MISSING":            15,
-		"ERROR_REASON_PERMISSION_MISSING":         16,
-		"ERROR_REASON_AZURE_THROTTLED":            17,
-		"ERROR_REASON_AZURE_ERROR":                18,
-		"ERROR_REASON_INTERNAL":                   19,
+		"ERROR_REASON_UNSPECIFIED":                  0,
+		"ERROR_REASON_INVALID_ARGUMENT":             1,
+		"ERROR_REASON_INVALID_PAGE_TOKEN":           2,
+		"ERROR_REASON_INVALID_FILTER":               3,
+		"ERROR_REASON_REQUEST_TOO_LARGE":            4,
+		"ERROR_REASON_TENANT_NOT_FOUND":             5,
+		"ERROR_REASON_TENANT_ALREADY_EXISTS":        6,
+		"ERROR_REASON_ETAG_MISMATCH":                7,
+		"ERROR_REASON_OPERATION_NOT_FOUND":          8,
+		"ERROR_REASON_NOT_IMPLEMENTED":              9,
+		"ERROR_REASON_STORE_UNAVAILABLE":            10,
+		"ERROR_REASON_UNKNOWN_CREDENTIAL_PROFILE":   11,
+		"ERROR_REASON_TENANT_STATE_CONFLICT":        12,
+		"ERROR_REASON_ACTION_REQUIRED":              13,
+		"ERROR_REASON_UNIFIED_PORTAL_LOCKOUT":       14,
+		"ERROR_REASON_LICENSE_MISSING":              15,
+		"ERROR_REASON_PERMISSION_MISSING":           16,
+		"ERROR_REASON_AZURE_THROTTLED":              17,
+		"ERROR_REASON_AZURE_ERROR":                  18,
+		"ERROR_REASON_INTERNAL":                     19,
+		"ERROR_REASON_WORKSPACE_ALREADY_REGISTERED": 20,
+		"ERROR_REASON_REQUEST_ID_REUSED":            21,
+		"ERROR_REASON_OPERATION_IN_PROGRESS":        22,
+		"ERROR_REASON_OPERATION_NOT_DONE":           23,
+		"ERROR_REASON_OPERATION_NOT_RESUMABLE":      24,
+		"ERROR_REASON_SIGN_IN_FAILED":               25,
+		"ERROR_REASON_OPERATION_CANCELLED":          26,
 	}
 )
 
@@ -155,7 +187,7 @@ var File_xdrlink_v1_error_reason_proto protoreflect.FileDescriptor
 const file_xdrlink_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
 	"\x1dxdrlink/v1/error_reason.proto\x12\n" +
-	"xdrlink.v1*\xd1\x05\n" +
+	"xdrlink.v1*\xe2\a\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12#\n" +
@@ -177,7 +209,14 @@ const file_xdrlink_v1_error_reason_proto_rawDesc = "" +
 	"\x1fERROR_REASON_PERMISSION_MISSING\x10\x10\x12 \n" +
 	"\x1cERROR_REASON_AZURE_THROTTLED\x10\x11\x12\x1c\n" +
 	"\x18ERROR_REASON_AZURE_ERROR\x10\x12\x12\x19\n" +
-	"\x15ERROR_REASON_INTERNAL\x10\x13B\xa0\x01\n" +
+	"\x15ERROR_REASON_INTERNAL\x10\x13\x12-\n" +
+	")ERROR_REASON_WORKSPACE_ALREADY_REGISTERED\x10\x14\x12\"\n" +
+	"\x1eERROR_REASON_REQUEST_ID_REUSED\x10\x15\x12&\n" +
+	"\"ERROR_REASON_OPERATION_IN_PROGRESS\x10\x16\x12#\n" +
+	"\x1fERROR_REASON_OPERATION_NOT_DONE\x10\x17\x12(\n" +
+	"$ERROR_REASON_OPERATION_NOT_RESUMABLE\x10\x18\x12\x1f\n" +
+	"\x1bERROR_REASON_SIGN_IN_FAILED\x10\x19\x12$\n" +
+	" ERROR_REASON_OPERATION_CANCELLED\x10\x1aB\xa0\x01\n" +
 	"\x0ecom.xdrlink.v1B\x10ErrorReasonProtoP\x01Z3github.com/xdrlink/xdrlink/gen/xdrlink/v1;xdrlinkv1\xa2\x02\x03XXX\xaa\x02\n" +
 	"Xdrlink.V1\xca\x02\n" +
 	"Xdrlink\\V1\xe2\x02\x16Xdrlink\\V1\\GPBMetadata\xea\x02\vXdrlink::V1b\x06proto3"

@@ -373,7 +373,11 @@ type OnboardRequest struct {
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// Idempotency key (AIP-155): a repeat with the same id returns the same
 	// operation instead of starting another.
-	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// When true, nothing is stored or changed (AIP-163): the answer is a done
+	// operation whose metadata lists each step and the Azure writes it would
+	// make, read from Azure's current state.
+	ValidateOnly  bool `protobuf:"varint,3,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -420,6 +424,13 @@ func (x *OnboardRequest) GetRequestId() string {
 		return x.RequestId
 	}
 	return ""
+}
+
+func (x *OnboardRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
 }
 
 // Request message for OnboardingService.BatchOnboard.
@@ -613,7 +624,11 @@ type OffboardRequest struct {
 	// Name of the tenant, "tenants/{id}".
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// Idempotency key (AIP-155).
-	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// When true, nothing is stored or changed (AIP-163): the answer is a done
+	// operation whose metadata lists each step and the Azure writes it would
+	// make, read from Azure's current state.
+	ValidateOnly  bool `protobuf:"varint,3,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -662,6 +677,13 @@ func (x *OffboardRequest) GetRequestId() string {
 	return ""
 }
 
+func (x *OffboardRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
 var File_xdrlink_v1_onboarding_proto protoreflect.FileDescriptor
 
 const file_xdrlink_v1_onboarding_proto_rawDesc = "" +
@@ -698,12 +720,13 @@ const file_xdrlink_v1_onboarding_proto_rawDesc = "" +
 	"\rRESULT_PASSED\x10\x01\x12\x11\n" +
 	"\rRESULT_FAILED\x10\x02\x12\x12\n" +
 	"\x0eRESULT_WARNING\x10\x03\x12\x12\n" +
-	"\x0eRESULT_SKIPPED\x10\x04\"\xa4\x01\n" +
+	"\x0eRESULT_SKIPPED\x10\x04\"\xce\x01\n" +
 	"\x0eOnboardRequest\x12c\n" +
 	"\x04name\x18\x01 \x01(\tBO\xe0A\x02\xfaA\x13\n" +
 	"\x11xdrlink.io/Tenant\xbaH3\xc8\x01\x01r.2,^tenants/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\x04name\x12-\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xfd\x01\n" +
+	"request_id\x18\x02 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\x12(\n" +
+	"\rvalidate_only\x18\x03 \x01(\bB\x03\xe0A\x01R\fvalidateOnly\"\xfd\x01\n" +
 	"\x13BatchOnboardRequest\x12Z\n" +
 	"\atenants\x18\x01 \x03(\tB@\xe0A\x01\xbaH:\x92\x017\x10\x90N\x18\x01\"0r.2,^tenants/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\atenants\x12#\n" +
 	"\x06filter\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\x06filter\x12-\n" +
@@ -715,12 +738,13 @@ const file_xdrlink_v1_onboarding_proto_rawDesc = "" +
 	"\vBatchResult\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1c\n" +
 	"\toperation\x18\x02 \x01(\tR\toperation\x12.\n" +
-	"\x05state\x18\x03 \x01(\x0e2\x18.xdrlink.v1.Tenant.StateR\x05state\"\xa5\x01\n" +
+	"\x05state\x18\x03 \x01(\x0e2\x18.xdrlink.v1.Tenant.StateR\x05state\"\xcf\x01\n" +
 	"\x0fOffboardRequest\x12c\n" +
 	"\x04name\x18\x01 \x01(\tBO\xe0A\x02\xfaA\x13\n" +
 	"\x11xdrlink.io/Tenant\xbaH3\xc8\x01\x01r.2,^tenants/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\x04name\x12-\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId2\x85\x05\n" +
+	"request_id\x18\x02 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\x12(\n" +
+	"\rvalidate_only\x18\x03 \x01(\bB\x03\xe0A\x01R\fvalidateOnly2\x85\x05\n" +
 	"\x11OnboardingService\x12\x96\x01\n" +
 	"\x12CheckPrerequisites\x12%.xdrlink.v1.CheckPrerequisitesRequest\x1a\x1e.xdrlink.v1.PrerequisiteReport\"9\xdaA\x04name\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/{name=tenants/*}:checkPrerequisites\x12\x92\x01\n" +
 	"\aOnboard\x12\x1a.xdrlink.v1.OnboardRequest\x1a\x1d.google.longrunning.Operation\"L\xcaA\x1b\n" +

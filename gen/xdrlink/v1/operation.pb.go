@@ -129,6 +129,8 @@ const (
 	StepKind_STEP_KIND_RESTORE_INCIDENT_CREATION_RULES StepKind = 11
 	// Apply the desired table set to the streaming entry.
 	StepKind_STEP_KIND_APPLY_TABLE_SETTINGS StepKind = 12
+	// Remove the entity providers and UEBA data sources onboarding added.
+	StepKind_STEP_KIND_DISCONNECT_ENTITIES StepKind = 13
 )
 
 // Enum value maps for StepKind.
@@ -147,6 +149,7 @@ var (
 		10: "STEP_KIND_DISCONNECT_INCIDENTS_AND_ALERTS",
 		11: "STEP_KIND_RESTORE_INCIDENT_CREATION_RULES",
 		12: "STEP_KIND_APPLY_TABLE_SETTINGS",
+		13: "STEP_KIND_DISCONNECT_ENTITIES",
 	}
 	StepKind_value = map[string]int32{
 		"STEP_KIND_UNSPECIFIED":                     0,
@@ -162,6 +165,7 @@ var (
 		"STEP_KIND_DISCONNECT_INCIDENTS_AND_ALERTS": 10,
 		"STEP_KIND_RESTORE_INCIDENT_CREATION_RULES": 11,
 		"STEP_KIND_APPLY_TABLE_SETTINGS":            12,
+		"STEP_KIND_DISCONNECT_ENTITIES":             13,
 	}
 )
 
@@ -190,6 +194,76 @@ func (x StepKind) Number() protoreflect.EnumNumber {
 // Deprecated: Use StepKind.Descriptor instead.
 func (StepKind) EnumDescriptor() ([]byte, []int) {
 	return file_xdrlink_v1_operation_proto_rawDescGZIP(), []int{1}
+}
+
+// OperationState is the progress of a whole operation, so that a client
+// never has to scan the steps to know where it stands.
+type OperationState int32
+
+const (
+	// Not used.
+	OperationState_OPERATION_STATE_UNSPECIFIED OperationState = 0
+	// Accepted; no step has started yet.
+	OperationState_OPERATION_STATE_PENDING OperationState = 1
+	// A step is running or waiting to retry.
+	OperationState_OPERATION_STATE_RUNNING OperationState = 2
+	// Paused until a human acts; the step's required_action says who and how.
+	OperationState_OPERATION_STATE_ACTION_REQUIRED OperationState = 3
+	// Finished; every step succeeded or was skipped.
+	OperationState_OPERATION_STATE_SUCCEEDED OperationState = 4
+	// Finished with an error in a step; the operation's error says why.
+	OperationState_OPERATION_STATE_FAILED OperationState = 5
+	// Stopped at a step boundary at the caller's request.
+	OperationState_OPERATION_STATE_CANCELLED OperationState = 6
+)
+
+// Enum value maps for OperationState.
+var (
+	OperationState_name = map[int32]string{
+		0: "OPERATION_STATE_UNSPECIFIED",
+		1: "OPERATION_STATE_PENDING",
+		2: "OPERATION_STATE_RUNNING",
+		3: "OPERATION_STATE_ACTION_REQUIRED",
+		4: "OPERATION_STATE_SUCCEEDED",
+		5: "OPERATION_STATE_FAILED",
+		6: "OPERATION_STATE_CANCELLED",
+	}
+	OperationState_value = map[string]int32{
+		"OPERATION_STATE_UNSPECIFIED":     0,
+		"OPERATION_STATE_PENDING":         1,
+		"OPERATION_STATE_RUNNING":         2,
+		"OPERATION_STATE_ACTION_REQUIRED": 3,
+		"OPERATION_STATE_SUCCEEDED":       4,
+		"OPERATION_STATE_FAILED":          5,
+		"OPERATION_STATE_CANCELLED":       6,
+	}
+)
+
+func (x OperationState) Enum() *OperationState {
+	p := new(OperationState)
+	*p = x
+	return p
+}
+
+func (x OperationState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (OperationState) Descriptor() protoreflect.EnumDescriptor {
+	return file_xdrlink_v1_operation_proto_enumTypes[2].Descriptor()
+}
+
+func (OperationState) Type() protoreflect.EnumType {
+	return &file_xdrlink_v1_operation_proto_enumTypes[2]
+}
+
+func (x OperationState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use OperationState.Descriptor instead.
+func (OperationState) EnumDescriptor() ([]byte, []int) {
+	return file_xdrlink_v1_operation_proto_rawDescGZIP(), []int{2}
 }
 
 // StepState is the progress of one step.
@@ -245,11 +319,11 @@ func (x StepState) String() string {
 }
 
 func (StepState) Descriptor() protoreflect.EnumDescriptor {
-	return file_xdrlink_v1_operation_proto_enumTypes[2].Descriptor()
+	return file_xdrlink_v1_operation_proto_enumTypes[3].Descriptor()
 }
 
 func (StepState) Type() protoreflect.EnumType {
-	return &file_xdrlink_v1_operation_proto_enumTypes[2]
+	return &file_xdrlink_v1_operation_proto_enumTypes[3]
 }
 
 func (x StepState) Number() protoreflect.EnumNumber {
@@ -258,7 +332,7 @@ func (x StepState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use StepState.Descriptor instead.
 func (StepState) EnumDescriptor() ([]byte, []int) {
-	return file_xdrlink_v1_operation_proto_rawDescGZIP(), []int{2}
+	return file_xdrlink_v1_operation_proto_rawDescGZIP(), []int{3}
 }
 
 // OperationMetadata is the `metadata` of every xdrlink operation.
@@ -283,8 +357,18 @@ type OperationMetadata struct {
 	// True once cancellation was requested; the operation stops at the next
 	// step boundary.
 	CancelRequested bool `protobuf:"varint,9,opt,name=cancel_requested,json=cancelRequested,proto3" json:"cancel_requested,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Where the operation stands as a whole.
+	State OperationState `protobuf:"varint,10,opt,name=state,proto3,enum=xdrlink.v1.OperationState" json:"state,omitempty"`
+	// When anything in the operation last changed.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Who started the operation: the authenticated caller, or "anonymous"
+	// with the peer address while the server runs without authentication.
+	Caller string `protobuf:"bytes,12,opt,name=caller,proto3" json:"caller,omitempty"`
+	// True for the answer to a validate_only request: nothing was stored or
+	// changed; each step lists in planned_writes what it would write.
+	ValidateOnly  bool `protobuf:"varint,13,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OperationMetadata) Reset() {
@@ -380,6 +464,34 @@ func (x *OperationMetadata) GetCancelRequested() bool {
 	return false
 }
 
+func (x *OperationMetadata) GetState() OperationState {
+	if x != nil {
+		return x.State
+	}
+	return OperationState_OPERATION_STATE_UNSPECIFIED
+}
+
+func (x *OperationMetadata) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *OperationMetadata) GetCaller() string {
+	if x != nil {
+		return x.Caller
+	}
+	return ""
+}
+
+func (x *OperationMetadata) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
 // Step is one step of an operation.
 type Step struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -400,8 +512,19 @@ type Step struct {
 	Error *status.Status `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
 	// Set in STEP_STATE_ACTION_REQUIRED: the human step that unblocks it.
 	RequiredAction *RequiredAction `protobuf:"bytes,8,opt,name=required_action,json=requiredAction,proto3" json:"required_action,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// While the step waits to retry after a transient Azure error: when the
+	// next attempt starts.
+	NextAttemptTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=next_attempt_time,json=nextAttemptTime,proto3" json:"next_attempt_time,omitempty"`
+	// The Azure error code of the last failed attempt (e.g. "InvalidLicense"),
+	// also in error's ErrorInfo metadata under "azure_code".
+	AzureErrorCode string `protobuf:"bytes,10,opt,name=azure_error_code,json=azureErrorCode,proto3" json:"azure_error_code,omitempty"`
+	// The Azure writes the step made, or, for validate_only, would make.
+	Writes []*AzureWrite `protobuf:"bytes,11,rep,name=writes,proto3" json:"writes,omitempty"`
+	// Changes the step could not make through an API and that need a person
+	// in a portal (e.g. advanced-hunting tables the streaming API refuses).
+	PortalSteps   []*PortalStep `protobuf:"bytes,12,rep,name=portal_steps,json=portalSteps,proto3" json:"portal_steps,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Step) Reset() {
@@ -490,6 +613,98 @@ func (x *Step) GetRequiredAction() *RequiredAction {
 	return nil
 }
 
+func (x *Step) GetNextAttemptTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextAttemptTime
+	}
+	return nil
+}
+
+func (x *Step) GetAzureErrorCode() string {
+	if x != nil {
+		return x.AzureErrorCode
+	}
+	return ""
+}
+
+func (x *Step) GetWrites() []*AzureWrite {
+	if x != nil {
+		return x.Writes
+	}
+	return nil
+}
+
+func (x *Step) GetPortalSteps() []*PortalStep {
+	if x != nil {
+		return x.PortalSteps
+	}
+	return nil
+}
+
+// AzureWrite is one write to Azure.
+type AzureWrite struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The HTTP method: PUT, POST, PATCH or DELETE.
+	Method string `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
+	// The resource written, e.g. an ARM resource id or a streaming API entry.
+	Resource string `protobuf:"bytes,2,opt,name=resource,proto3" json:"resource,omitempty"`
+	// What changes, for people.
+	Description   string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AzureWrite) Reset() {
+	*x = AzureWrite{}
+	mi := &file_xdrlink_v1_operation_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AzureWrite) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AzureWrite) ProtoMessage() {}
+
+func (x *AzureWrite) ProtoReflect() protoreflect.Message {
+	mi := &file_xdrlink_v1_operation_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AzureWrite.ProtoReflect.Descriptor instead.
+func (*AzureWrite) Descriptor() ([]byte, []int) {
+	return file_xdrlink_v1_operation_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AzureWrite) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *AzureWrite) GetResource() string {
+	if x != nil {
+		return x.Resource
+	}
+	return ""
+}
+
+func (x *AzureWrite) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
 // RequiredAction describes a step only a human can do.
 type RequiredAction struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -508,14 +723,24 @@ type RequiredAction struct {
 	//	*RequiredAction_PortalStep
 	How isRequiredAction_How `protobuf_oneof:"how"`
 	// When the instructions stop being valid (e.g. the device code expires).
-	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// The role the person must hold, e.g. "Security Administrator or Global
+	// Administrator".
+	Role string `protobuf:"bytes,7,opt,name=role,proto3" json:"role,omitempty"`
+	// The Entra tenant (GUID) the person must be a member of.
+	CustomerTenantId string `protobuf:"bytes,8,opt,name=customer_tenant_id,json=customerTenantId,proto3" json:"customer_tenant_id,omitempty"`
+	// The step that waits for the action.
+	Step StepKind `protobuf:"varint,9,opt,name=step,proto3,enum=xdrlink.v1.StepKind" json:"step,omitempty"`
+	// The APIs the sign-in grants access to (token audiences); one sign-in
+	// serves all of them.
+	Audiences     []string `protobuf:"bytes,10,rep,name=audiences,proto3" json:"audiences,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RequiredAction) Reset() {
 	*x = RequiredAction{}
-	mi := &file_xdrlink_v1_operation_proto_msgTypes[2]
+	mi := &file_xdrlink_v1_operation_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -527,7 +752,7 @@ func (x *RequiredAction) String() string {
 func (*RequiredAction) ProtoMessage() {}
 
 func (x *RequiredAction) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_operation_proto_msgTypes[2]
+	mi := &file_xdrlink_v1_operation_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -540,7 +765,7 @@ func (x *RequiredAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequiredAction.ProtoReflect.Descriptor instead.
 func (*RequiredAction) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_operation_proto_rawDescGZIP(), []int{2}
+	return file_xdrlink_v1_operation_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RequiredAction) GetWho() string {
@@ -598,6 +823,34 @@ func (x *RequiredAction) GetExpireTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *RequiredAction) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *RequiredAction) GetCustomerTenantId() string {
+	if x != nil {
+		return x.CustomerTenantId
+	}
+	return ""
+}
+
+func (x *RequiredAction) GetStep() StepKind {
+	if x != nil {
+		return x.Step
+	}
+	return StepKind_STEP_KIND_UNSPECIFIED
+}
+
+func (x *RequiredAction) GetAudiences() []string {
+	if x != nil {
+		return x.Audiences
+	}
+	return nil
+}
+
 type isRequiredAction_How interface {
 	isRequiredAction_How()
 }
@@ -636,7 +889,7 @@ type DeviceCodeSignIn struct {
 
 func (x *DeviceCodeSignIn) Reset() {
 	*x = DeviceCodeSignIn{}
-	mi := &file_xdrlink_v1_operation_proto_msgTypes[3]
+	mi := &file_xdrlink_v1_operation_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -648,7 +901,7 @@ func (x *DeviceCodeSignIn) String() string {
 func (*DeviceCodeSignIn) ProtoMessage() {}
 
 func (x *DeviceCodeSignIn) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_operation_proto_msgTypes[3]
+	mi := &file_xdrlink_v1_operation_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -661,7 +914,7 @@ func (x *DeviceCodeSignIn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeviceCodeSignIn.ProtoReflect.Descriptor instead.
 func (*DeviceCodeSignIn) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_operation_proto_rawDescGZIP(), []int{3}
+	return file_xdrlink_v1_operation_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DeviceCodeSignIn) GetVerificationUri() string {
@@ -689,7 +942,7 @@ type AdminConsent struct {
 
 func (x *AdminConsent) Reset() {
 	*x = AdminConsent{}
-	mi := &file_xdrlink_v1_operation_proto_msgTypes[4]
+	mi := &file_xdrlink_v1_operation_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -701,7 +954,7 @@ func (x *AdminConsent) String() string {
 func (*AdminConsent) ProtoMessage() {}
 
 func (x *AdminConsent) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_operation_proto_msgTypes[4]
+	mi := &file_xdrlink_v1_operation_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -714,7 +967,7 @@ func (x *AdminConsent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminConsent.ProtoReflect.Descriptor instead.
 func (*AdminConsent) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_operation_proto_rawDescGZIP(), []int{4}
+	return file_xdrlink_v1_operation_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AdminConsent) GetConsentUrl() string {
@@ -731,14 +984,16 @@ type PortalStep struct {
 	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
 	// The path through the portal's menus, e.g. "Microsoft Sentinel >
 	// Configuration > Data connectors > Microsoft Defender XDR".
-	Path          string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	Path string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	// The advanced-hunting table concerned, when the step is about one.
+	Table         string `protobuf:"bytes,3,opt,name=table,proto3" json:"table,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PortalStep) Reset() {
 	*x = PortalStep{}
-	mi := &file_xdrlink_v1_operation_proto_msgTypes[5]
+	mi := &file_xdrlink_v1_operation_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -750,7 +1005,7 @@ func (x *PortalStep) String() string {
 func (*PortalStep) ProtoMessage() {}
 
 func (x *PortalStep) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_operation_proto_msgTypes[5]
+	mi := &file_xdrlink_v1_operation_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -763,7 +1018,7 @@ func (x *PortalStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortalStep.ProtoReflect.Descriptor instead.
 func (*PortalStep) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_operation_proto_rawDescGZIP(), []int{5}
+	return file_xdrlink_v1_operation_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *PortalStep) GetUrl() string {
@@ -776,6 +1031,13 @@ func (x *PortalStep) GetUrl() string {
 func (x *PortalStep) GetPath() string {
 	if x != nil {
 		return x.Path
+	}
+	return ""
+}
+
+func (x *PortalStep) GetTable() string {
+	if x != nil {
+		return x.Table
 	}
 	return ""
 }
@@ -803,7 +1065,7 @@ type BatchProgress struct {
 
 func (x *BatchProgress) Reset() {
 	*x = BatchProgress{}
-	mi := &file_xdrlink_v1_operation_proto_msgTypes[6]
+	mi := &file_xdrlink_v1_operation_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -815,7 +1077,7 @@ func (x *BatchProgress) String() string {
 func (*BatchProgress) ProtoMessage() {}
 
 func (x *BatchProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_operation_proto_msgTypes[6]
+	mi := &file_xdrlink_v1_operation_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -828,7 +1090,7 @@ func (x *BatchProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchProgress.ProtoReflect.Descriptor instead.
 func (*BatchProgress) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_operation_proto_rawDescGZIP(), []int{6}
+	return file_xdrlink_v1_operation_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *BatchProgress) GetTotal() int32 {
@@ -895,7 +1157,7 @@ type ResumeOperationRequest struct {
 
 func (x *ResumeOperationRequest) Reset() {
 	*x = ResumeOperationRequest{}
-	mi := &file_xdrlink_v1_operation_proto_msgTypes[7]
+	mi := &file_xdrlink_v1_operation_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -907,7 +1169,7 @@ func (x *ResumeOperationRequest) String() string {
 func (*ResumeOperationRequest) ProtoMessage() {}
 
 func (x *ResumeOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_operation_proto_msgTypes[7]
+	mi := &file_xdrlink_v1_operation_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -920,7 +1182,7 @@ func (x *ResumeOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeOperationRequest.ProtoReflect.Descriptor instead.
 func (*ResumeOperationRequest) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_operation_proto_rawDescGZIP(), []int{7}
+	return file_xdrlink_v1_operation_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ResumeOperationRequest) GetName() string {
@@ -948,7 +1210,7 @@ type WatchOperationRequest struct {
 
 func (x *WatchOperationRequest) Reset() {
 	*x = WatchOperationRequest{}
-	mi := &file_xdrlink_v1_operation_proto_msgTypes[8]
+	mi := &file_xdrlink_v1_operation_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -960,7 +1222,7 @@ func (x *WatchOperationRequest) String() string {
 func (*WatchOperationRequest) ProtoMessage() {}
 
 func (x *WatchOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_operation_proto_msgTypes[8]
+	mi := &file_xdrlink_v1_operation_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -973,7 +1235,7 @@ func (x *WatchOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchOperationRequest.ProtoReflect.Descriptor instead.
 func (*WatchOperationRequest) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_operation_proto_rawDescGZIP(), []int{8}
+	return file_xdrlink_v1_operation_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *WatchOperationRequest) GetName() string {
@@ -988,7 +1250,7 @@ var File_xdrlink_v1_operation_proto protoreflect.FileDescriptor
 const file_xdrlink_v1_operation_proto_rawDesc = "" +
 	"\n" +
 	"\x1axdrlink/v1/operation.proto\x12\n" +
-	"xdrlink.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a#google/longrunning/operations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"\x9a\x03\n" +
+	"xdrlink.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a#google/longrunning/operations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"\xc6\x04\n" +
 	"\x11OperationMetadata\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12-\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x19.xdrlink.v1.OperationKindR\x04kind\x12&\n" +
@@ -1000,7 +1262,13 @@ const file_xdrlink_v1_operation_proto_rawDesc = "" +
 	"request_id\x18\x06 \x01(\tR\trequestId\x12\x16\n" +
 	"\x06parent\x18\a \x01(\tR\x06parent\x12@\n" +
 	"\x0ebatch_progress\x18\b \x01(\v2\x19.xdrlink.v1.BatchProgressR\rbatchProgress\x12)\n" +
-	"\x10cancel_requested\x18\t \x01(\bR\x0fcancelRequested\"\xf4\x02\n" +
+	"\x10cancel_requested\x18\t \x01(\bR\x0fcancelRequested\x120\n" +
+	"\x05state\x18\n" +
+	" \x01(\x0e2\x1a.xdrlink.v1.OperationStateR\x05state\x12;\n" +
+	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12\x16\n" +
+	"\x06caller\x18\f \x01(\tR\x06caller\x12#\n" +
+	"\rvalidate_only\x18\r \x01(\bR\fvalidateOnly\"\xd1\x04\n" +
 	"\x04Step\x12(\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x14.xdrlink.v1.StepKindR\x04kind\x12+\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x15.xdrlink.v1.StepStateR\x05state\x12\x1a\n" +
@@ -1010,7 +1278,17 @@ const file_xdrlink_v1_operation_proto_rawDesc = "" +
 	"\bend_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x18\n" +
 	"\amessage\x18\x06 \x01(\tR\amessage\x12(\n" +
 	"\x05error\x18\a \x01(\v2\x12.google.rpc.StatusR\x05error\x12C\n" +
-	"\x0frequired_action\x18\b \x01(\v2\x1a.xdrlink.v1.RequiredActionR\x0erequiredAction\"\xb7\x02\n" +
+	"\x0frequired_action\x18\b \x01(\v2\x1a.xdrlink.v1.RequiredActionR\x0erequiredAction\x12F\n" +
+	"\x11next_attempt_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextAttemptTime\x12(\n" +
+	"\x10azure_error_code\x18\n" +
+	" \x01(\tR\x0eazureErrorCode\x12.\n" +
+	"\x06writes\x18\v \x03(\v2\x16.xdrlink.v1.AzureWriteR\x06writes\x129\n" +
+	"\fportal_steps\x18\f \x03(\v2\x16.xdrlink.v1.PortalStepR\vportalSteps\"b\n" +
+	"\n" +
+	"AzureWrite\x12\x16\n" +
+	"\x06method\x18\x01 \x01(\tR\x06method\x12\x1a\n" +
+	"\bresource\x18\x02 \x01(\tR\bresource\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\"\xc1\x03\n" +
 	"\x0eRequiredAction\x12\x10\n" +
 	"\x03who\x18\x01 \x01(\tR\x03who\x12\x12\n" +
 	"\x04what\x18\x02 \x01(\tR\x04what\x12?\n" +
@@ -1020,18 +1298,24 @@ const file_xdrlink_v1_operation_proto_rawDesc = "" +
 	"\vportal_step\x18\x05 \x01(\v2\x16.xdrlink.v1.PortalStepH\x00R\n" +
 	"portalStep\x12;\n" +
 	"\vexpire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTimeB\x05\n" +
+	"expireTime\x12\x12\n" +
+	"\x04role\x18\a \x01(\tR\x04role\x12,\n" +
+	"\x12customer_tenant_id\x18\b \x01(\tR\x10customerTenantId\x12(\n" +
+	"\x04step\x18\t \x01(\x0e2\x14.xdrlink.v1.StepKindR\x04step\x12\x1c\n" +
+	"\taudiences\x18\n" +
+	" \x03(\tR\taudiencesB\x05\n" +
 	"\x03how\"Z\n" +
 	"\x10DeviceCodeSignIn\x12)\n" +
 	"\x10verification_uri\x18\x01 \x01(\tR\x0fverificationUri\x12\x1b\n" +
 	"\tuser_code\x18\x02 \x01(\tR\buserCode\"/\n" +
 	"\fAdminConsent\x12\x1f\n" +
 	"\vconsent_url\x18\x01 \x01(\tR\n" +
-	"consentUrl\"2\n" +
+	"consentUrl\"H\n" +
 	"\n" +
 	"PortalStep\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x12\n" +
-	"\x04path\x18\x02 \x01(\tR\x04path\"\xd6\x01\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12\x14\n" +
+	"\x05table\x18\x03 \x01(\tR\x05table\"\xd6\x01\n" +
 	"\rBatchProgress\x12\x14\n" +
 	"\x05total\x18\x01 \x01(\x05R\x05total\x12\x18\n" +
 	"\apending\x18\x02 \x01(\x05R\apending\x12\x18\n" +
@@ -1052,7 +1336,7 @@ const file_xdrlink_v1_operation_proto_rawDesc = "" +
 	"\x17OPERATION_KIND_OFFBOARD\x10\x03\x12(\n" +
 	"$OPERATION_KIND_UPDATE_TABLE_SETTINGS\x10\x04\x12\x19\n" +
 	"\x15OPERATION_KIND_VERIFY\x10\x05\x12\x1f\n" +
-	"\x1bOPERATION_KIND_BATCH_VERIFY\x10\x06*\xdb\x03\n" +
+	"\x1bOPERATION_KIND_BATCH_VERIFY\x10\x06*\xfe\x03\n" +
 	"\bStepKind\x12\x19\n" +
 	"\x15STEP_KIND_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dSTEP_KIND_CHECK_PREREQUISITES\x10\x01\x12\x1f\n" +
@@ -1067,7 +1351,16 @@ const file_xdrlink_v1_operation_proto_rawDesc = "" +
 	")STEP_KIND_DISCONNECT_INCIDENTS_AND_ALERTS\x10\n" +
 	"\x12-\n" +
 	")STEP_KIND_RESTORE_INCIDENT_CREATION_RULES\x10\v\x12\"\n" +
-	"\x1eSTEP_KIND_APPLY_TABLE_SETTINGS\x10\f*\xc0\x01\n" +
+	"\x1eSTEP_KIND_APPLY_TABLE_SETTINGS\x10\f\x12!\n" +
+	"\x1dSTEP_KIND_DISCONNECT_ENTITIES\x10\r*\xea\x01\n" +
+	"\x0eOperationState\x12\x1f\n" +
+	"\x1bOPERATION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17OPERATION_STATE_PENDING\x10\x01\x12\x1b\n" +
+	"\x17OPERATION_STATE_RUNNING\x10\x02\x12#\n" +
+	"\x1fOPERATION_STATE_ACTION_REQUIRED\x10\x03\x12\x1d\n" +
+	"\x19OPERATION_STATE_SUCCEEDED\x10\x04\x12\x1a\n" +
+	"\x16OPERATION_STATE_FAILED\x10\x05\x12\x1d\n" +
+	"\x19OPERATION_STATE_CANCELLED\x10\x06*\xc0\x01\n" +
 	"\tStepState\x12\x1a\n" +
 	"\x16STEP_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12STEP_STATE_PENDING\x10\x01\x12\x16\n" +
@@ -1095,50 +1388,58 @@ func file_xdrlink_v1_operation_proto_rawDescGZIP() []byte {
 	return file_xdrlink_v1_operation_proto_rawDescData
 }
 
-var file_xdrlink_v1_operation_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_xdrlink_v1_operation_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_xdrlink_v1_operation_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_xdrlink_v1_operation_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_xdrlink_v1_operation_proto_goTypes = []any{
 	(OperationKind)(0),              // 0: xdrlink.v1.OperationKind
 	(StepKind)(0),                   // 1: xdrlink.v1.StepKind
-	(StepState)(0),                  // 2: xdrlink.v1.StepState
-	(*OperationMetadata)(nil),       // 3: xdrlink.v1.OperationMetadata
-	(*Step)(nil),                    // 4: xdrlink.v1.Step
-	(*RequiredAction)(nil),          // 5: xdrlink.v1.RequiredAction
-	(*DeviceCodeSignIn)(nil),        // 6: xdrlink.v1.DeviceCodeSignIn
-	(*AdminConsent)(nil),            // 7: xdrlink.v1.AdminConsent
-	(*PortalStep)(nil),              // 8: xdrlink.v1.PortalStep
-	(*BatchProgress)(nil),           // 9: xdrlink.v1.BatchProgress
-	(*ResumeOperationRequest)(nil),  // 10: xdrlink.v1.ResumeOperationRequest
-	(*WatchOperationRequest)(nil),   // 11: xdrlink.v1.WatchOperationRequest
-	(*timestamppb.Timestamp)(nil),   // 12: google.protobuf.Timestamp
-	(*status.Status)(nil),           // 13: google.rpc.Status
-	(*longrunningpb.Operation)(nil), // 14: google.longrunning.Operation
+	(OperationState)(0),             // 2: xdrlink.v1.OperationState
+	(StepState)(0),                  // 3: xdrlink.v1.StepState
+	(*OperationMetadata)(nil),       // 4: xdrlink.v1.OperationMetadata
+	(*Step)(nil),                    // 5: xdrlink.v1.Step
+	(*AzureWrite)(nil),              // 6: xdrlink.v1.AzureWrite
+	(*RequiredAction)(nil),          // 7: xdrlink.v1.RequiredAction
+	(*DeviceCodeSignIn)(nil),        // 8: xdrlink.v1.DeviceCodeSignIn
+	(*AdminConsent)(nil),            // 9: xdrlink.v1.AdminConsent
+	(*PortalStep)(nil),              // 10: xdrlink.v1.PortalStep
+	(*BatchProgress)(nil),           // 11: xdrlink.v1.BatchProgress
+	(*ResumeOperationRequest)(nil),  // 12: xdrlink.v1.ResumeOperationRequest
+	(*WatchOperationRequest)(nil),   // 13: xdrlink.v1.WatchOperationRequest
+	(*timestamppb.Timestamp)(nil),   // 14: google.protobuf.Timestamp
+	(*status.Status)(nil),           // 15: google.rpc.Status
+	(*longrunningpb.Operation)(nil), // 16: google.longrunning.Operation
 }
 var file_xdrlink_v1_operation_proto_depIdxs = []int32{
 	0,  // 0: xdrlink.v1.OperationMetadata.kind:type_name -> xdrlink.v1.OperationKind
-	4,  // 1: xdrlink.v1.OperationMetadata.steps:type_name -> xdrlink.v1.Step
-	12, // 2: xdrlink.v1.OperationMetadata.create_time:type_name -> google.protobuf.Timestamp
-	12, // 3: xdrlink.v1.OperationMetadata.end_time:type_name -> google.protobuf.Timestamp
-	9,  // 4: xdrlink.v1.OperationMetadata.batch_progress:type_name -> xdrlink.v1.BatchProgress
-	1,  // 5: xdrlink.v1.Step.kind:type_name -> xdrlink.v1.StepKind
-	2,  // 6: xdrlink.v1.Step.state:type_name -> xdrlink.v1.StepState
-	12, // 7: xdrlink.v1.Step.start_time:type_name -> google.protobuf.Timestamp
-	12, // 8: xdrlink.v1.Step.end_time:type_name -> google.protobuf.Timestamp
-	13, // 9: xdrlink.v1.Step.error:type_name -> google.rpc.Status
-	5,  // 10: xdrlink.v1.Step.required_action:type_name -> xdrlink.v1.RequiredAction
-	6,  // 11: xdrlink.v1.RequiredAction.device_code:type_name -> xdrlink.v1.DeviceCodeSignIn
-	7,  // 12: xdrlink.v1.RequiredAction.admin_consent:type_name -> xdrlink.v1.AdminConsent
-	8,  // 13: xdrlink.v1.RequiredAction.portal_step:type_name -> xdrlink.v1.PortalStep
-	12, // 14: xdrlink.v1.RequiredAction.expire_time:type_name -> google.protobuf.Timestamp
-	10, // 15: xdrlink.v1.OperationService.ResumeOperation:input_type -> xdrlink.v1.ResumeOperationRequest
-	11, // 16: xdrlink.v1.OperationService.WatchOperation:input_type -> xdrlink.v1.WatchOperationRequest
-	14, // 17: xdrlink.v1.OperationService.ResumeOperation:output_type -> google.longrunning.Operation
-	14, // 18: xdrlink.v1.OperationService.WatchOperation:output_type -> google.longrunning.Operation
-	17, // [17:19] is the sub-list for method output_type
-	15, // [15:17] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	5,  // 1: xdrlink.v1.OperationMetadata.steps:type_name -> xdrlink.v1.Step
+	14, // 2: xdrlink.v1.OperationMetadata.create_time:type_name -> google.protobuf.Timestamp
+	14, // 3: xdrlink.v1.OperationMetadata.end_time:type_name -> google.protobuf.Timestamp
+	11, // 4: xdrlink.v1.OperationMetadata.batch_progress:type_name -> xdrlink.v1.BatchProgress
+	2,  // 5: xdrlink.v1.OperationMetadata.state:type_name -> xdrlink.v1.OperationState
+	14, // 6: xdrlink.v1.OperationMetadata.update_time:type_name -> google.protobuf.Timestamp
+	1,  // 7: xdrlink.v1.Step.kind:type_name -> xdrlink.v1.StepKind
+	3,  // 8: xdrlink.v1.Step.state:type_name -> xdrlink.v1.StepState
+	14, // 9: xdrlink.v1.Step.start_time:type_name -> google.protobuf.Timestamp
+	14, // 10: xdrlink.v1.Step.end_time:type_name -> google.protobuf.Timestamp
+	15, // 11: xdrlink.v1.Step.error:type_name -> google.rpc.Status
+	7,  // 12: xdrlink.v1.Step.required_action:type_name -> xdrlink.v1.RequiredAction
+	14, // 13: xdrlink.v1.Step.next_attempt_time:type_name -> google.protobuf.Timestamp
+	6,  // 14: xdrlink.v1.Step.writes:type_name -> xdrlink.v1.AzureWrite
+	10, // 15: xdrlink.v1.Step.portal_steps:type_name -> xdrlink.v1.PortalStep
+	8,  // 16: xdrlink.v1.RequiredAction.device_code:type_name -> xdrlink.v1.DeviceCodeSignIn
+	9,  // 17: xdrlink.v1.RequiredAction.admin_consent:type_name -> xdrlink.v1.AdminConsent
+	10, // 18: xdrlink.v1.RequiredAction.portal_step:type_name -> xdrlink.v1.PortalStep
+	14, // 19: xdrlink.v1.RequiredAction.expire_time:type_name -> google.protobuf.Timestamp
+	1,  // 20: xdrlink.v1.RequiredAction.step:type_name -> xdrlink.v1.StepKind
+	12, // 21: xdrlink.v1.OperationService.ResumeOperation:input_type -> xdrlink.v1.ResumeOperationRequest
+	13, // 22: xdrlink.v1.OperationService.WatchOperation:input_type -> xdrlink.v1.WatchOperationRequest
+	16, // 23: xdrlink.v1.OperationService.ResumeOperation:output_type -> google.longrunning.Operation
+	16, // 24: xdrlink.v1.OperationService.WatchOperation:output_type -> google.longrunning.Operation
+	23, // [23:25] is the sub-list for method output_type
+	21, // [21:23] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_xdrlink_v1_operation_proto_init() }
@@ -1146,7 +1447,7 @@ func file_xdrlink_v1_operation_proto_init() {
 	if File_xdrlink_v1_operation_proto != nil {
 		return
 	}
-	file_xdrlink_v1_operation_proto_msgTypes[2].OneofWrappers = []any{
+	file_xdrlink_v1_operation_proto_msgTypes[3].OneofWrappers = []any{
 		(*RequiredAction_DeviceCode)(nil),
 		(*RequiredAction_AdminConsent)(nil),
 		(*RequiredAction_PortalStep)(nil),
@@ -1156,8 +1457,8 @@ func file_xdrlink_v1_operation_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_xdrlink_v1_operation_proto_rawDesc), len(file_xdrlink_v1_operation_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   9,
+			NumEnums:      4,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

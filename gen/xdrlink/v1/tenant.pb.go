@@ -10,6 +10,7 @@ import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	status "google.golang.org/genproto/googleapis/rpc/status"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
@@ -157,7 +158,7 @@ func (x ConnectorSettings_AlertProvider) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ConnectorSettings_AlertProvider.Descriptor instead.
 func (ConnectorSettings_AlertProvider) EnumDescriptor() ([]byte, []int) {
-	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{2, 0}
+	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{4, 0}
 }
 
 // Tenant is one customer tenant: its Entra tenant, its Sentinel workspace and
@@ -191,11 +192,19 @@ type Tenant struct {
 	LastVerification *VerificationSummary `protobuf:"bytes,10,opt,name=last_verification,json=lastVerification,proto3" json:"last_verification,omitempty"`
 	// Opaque concurrency token (AIP-154). Send it back on update or delete to
 	// make the change conditional on nobody having changed the tenant since.
+	// It covers the spec only (display_name, entra_tenant_id, workspace,
+	// connector, credential_profile, labels): the output-only fields (state,
+	// last_operation, last_verification, status) change as operations
+	// progress without changing it, so a portal editing labels while a tenant
+	// onboards is not refused.
 	Etag string `protobuf:"bytes,11,opt,name=etag,proto3" json:"etag,omitempty"`
 	// When the tenant was registered.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	// When the tenant record last changed.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// When the tenant's spec last changed.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// What operations found and changed: maintained by the server only, not
+	// covered by the etag.
+	Status        *TenantStatus `protobuf:"bytes,14,opt,name=status,proto3" json:"status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -321,6 +330,244 @@ func (x *Tenant) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Tenant) GetStatus() *TenantStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// TenantStatus is the part of a tenant that operations write.
+type TenantStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What xdrlink changed in Azure for this tenant; offboarding undoes
+	// exactly this.
+	Applied *AppliedChanges `protobuf:"bytes,1,opt,name=applied,proto3" json:"applied,omitempty"`
+	// For STATE_FAILED: the step that failed.
+	FailedStep StepKind `protobuf:"varint,2,opt,name=failed_step,json=failedStep,proto3,enum=xdrlink.v1.StepKind" json:"failed_step,omitempty"`
+	// For STATE_FAILED: why, with ErrorInfo details (reason, Azure code) and
+	// the remedy in the message.
+	Error *status.Status `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	// For STATE_ACTION_REQUIRED: the human step the tenant waits for.
+	RequiredAction *RequiredAction `protobuf:"bytes,4,opt,name=required_action,json=requiredAction,proto3" json:"required_action,omitempty"`
+	// When the status last changed.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TenantStatus) Reset() {
+	*x = TenantStatus{}
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TenantStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TenantStatus) ProtoMessage() {}
+
+func (x *TenantStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TenantStatus.ProtoReflect.Descriptor instead.
+func (*TenantStatus) Descriptor() ([]byte, []int) {
+	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *TenantStatus) GetApplied() *AppliedChanges {
+	if x != nil {
+		return x.Applied
+	}
+	return nil
+}
+
+func (x *TenantStatus) GetFailedStep() StepKind {
+	if x != nil {
+		return x.FailedStep
+	}
+	return StepKind_STEP_KIND_UNSPECIFIED
+}
+
+func (x *TenantStatus) GetError() *status.Status {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *TenantStatus) GetRequiredAction() *RequiredAction {
+	if x != nil {
+		return x.RequiredAction
+	}
+	return nil
+}
+
+func (x *TenantStatus) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// AppliedChanges records each change xdrlink made in a customer's Azure.
+type AppliedChanges struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name of the MicrosoftThreatProtection data connector xdrlink wrote.
+	ConnectorName string `protobuf:"bytes,1,opt,name=connector_name,json=connectorName,proto3" json:"connector_name,omitempty"`
+	// True when xdrlink created the connector (offboarding deletes it); false
+	// when it reused one that existed (offboarding leaves it).
+	ConnectorCreated bool `protobuf:"varint,2,opt,name=connector_created,json=connectorCreated,proto3" json:"connector_created,omitempty"`
+	// The incident-creation rules onboarding turned off.
+	DisabledRules []*AppliedChanges_DisabledRule `protobuf:"bytes,3,rep,name=disabled_rules,json=disabledRules,proto3" json:"disabled_rules,omitempty"`
+	// Entity providers onboarding added to settings/EntityAnalytics.
+	EntityProvidersAdded []string `protobuf:"bytes,4,rep,name=entity_providers_added,json=entityProvidersAdded,proto3" json:"entity_providers_added,omitempty"`
+	// True when onboarding created settings/EntityAnalytics.
+	EntityAnalyticsCreated bool `protobuf:"varint,5,opt,name=entity_analytics_created,json=entityAnalyticsCreated,proto3" json:"entity_analytics_created,omitempty"`
+	// UEBA data sources onboarding added to settings/Ueba.
+	UebaDataSourcesAdded []string `protobuf:"bytes,6,rep,name=ueba_data_sources_added,json=uebaDataSourcesAdded,proto3" json:"ueba_data_sources_added,omitempty"`
+	// True when onboarding created settings/Ueba.
+	UebaCreated bool `protobuf:"varint,7,opt,name=ueba_created,json=uebaCreated,proto3" json:"ueba_created,omitempty"`
+	// Id of the Defender streaming API entry xdrlink wrote.
+	StreamingEntryId string `protobuf:"bytes,8,opt,name=streaming_entry_id,json=streamingEntryId,proto3" json:"streaming_entry_id,omitempty"`
+	// True when xdrlink created the streaming entry (offboarding deletes it).
+	StreamingEntryCreated bool `protobuf:"varint,9,opt,name=streaming_entry_created,json=streamingEntryCreated,proto3" json:"streaming_entry_created,omitempty"`
+	// The entry's categories before xdrlink changed an existing entry
+	// (offboarding puts them back).
+	StreamingPreviousCategories []string `protobuf:"bytes,10,rep,name=streaming_previous_categories,json=streamingPreviousCategories,proto3" json:"streaming_previous_categories,omitempty"`
+	// The tables the entry streams as xdrlink last wrote it.
+	StreamingTables []string `protobuf:"bytes,11,rep,name=streaming_tables,json=streamingTables,proto3" json:"streaming_tables,omitempty"`
+	// The Content Hub solution version installed.
+	SolutionVersion string `protobuf:"bytes,12,opt,name=solution_version,json=solutionVersion,proto3" json:"solution_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *AppliedChanges) Reset() {
+	*x = AppliedChanges{}
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppliedChanges) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppliedChanges) ProtoMessage() {}
+
+func (x *AppliedChanges) ProtoReflect() protoreflect.Message {
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppliedChanges.ProtoReflect.Descriptor instead.
+func (*AppliedChanges) Descriptor() ([]byte, []int) {
+	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AppliedChanges) GetConnectorName() string {
+	if x != nil {
+		return x.ConnectorName
+	}
+	return ""
+}
+
+func (x *AppliedChanges) GetConnectorCreated() bool {
+	if x != nil {
+		return x.ConnectorCreated
+	}
+	return false
+}
+
+func (x *AppliedChanges) GetDisabledRules() []*AppliedChanges_DisabledRule {
+	if x != nil {
+		return x.DisabledRules
+	}
+	return nil
+}
+
+func (x *AppliedChanges) GetEntityProvidersAdded() []string {
+	if x != nil {
+		return x.EntityProvidersAdded
+	}
+	return nil
+}
+
+func (x *AppliedChanges) GetEntityAnalyticsCreated() bool {
+	if x != nil {
+		return x.EntityAnalyticsCreated
+	}
+	return false
+}
+
+func (x *AppliedChanges) GetUebaDataSourcesAdded() []string {
+	if x != nil {
+		return x.UebaDataSourcesAdded
+	}
+	return nil
+}
+
+func (x *AppliedChanges) GetUebaCreated() bool {
+	if x != nil {
+		return x.UebaCreated
+	}
+	return false
+}
+
+func (x *AppliedChanges) GetStreamingEntryId() string {
+	if x != nil {
+		return x.StreamingEntryId
+	}
+	return ""
+}
+
+func (x *AppliedChanges) GetStreamingEntryCreated() bool {
+	if x != nil {
+		return x.StreamingEntryCreated
+	}
+	return false
+}
+
+func (x *AppliedChanges) GetStreamingPreviousCategories() []string {
+	if x != nil {
+		return x.StreamingPreviousCategories
+	}
+	return nil
+}
+
+func (x *AppliedChanges) GetStreamingTables() []string {
+	if x != nil {
+		return x.StreamingTables
+	}
+	return nil
+}
+
+func (x *AppliedChanges) GetSolutionVersion() string {
+	if x != nil {
+		return x.SolutionVersion
+	}
+	return ""
+}
+
 // Workspace identifies the customer's Log Analytics workspace.
 type Workspace struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -343,7 +590,7 @@ type Workspace struct {
 
 func (x *Workspace) Reset() {
 	*x = Workspace{}
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[1]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -355,7 +602,7 @@ func (x *Workspace) String() string {
 func (*Workspace) ProtoMessage() {}
 
 func (x *Workspace) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[1]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -368,7 +615,7 @@ func (x *Workspace) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Workspace.ProtoReflect.Descriptor instead.
 func (*Workspace) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{1}
+	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Workspace) GetSubscriptionId() string {
@@ -434,7 +681,7 @@ type ConnectorSettings struct {
 
 func (x *ConnectorSettings) Reset() {
 	*x = ConnectorSettings{}
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[2]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -446,7 +693,7 @@ func (x *ConnectorSettings) String() string {
 func (*ConnectorSettings) ProtoMessage() {}
 
 func (x *ConnectorSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[2]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -459,7 +706,7 @@ func (x *ConnectorSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnectorSettings.ProtoReflect.Descriptor instead.
 func (*ConnectorSettings) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{2}
+	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ConnectorSettings) GetIncidents() bool {
@@ -520,7 +767,7 @@ type CreateTenantRequest struct {
 
 func (x *CreateTenantRequest) Reset() {
 	*x = CreateTenantRequest{}
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[3]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -532,7 +779,7 @@ func (x *CreateTenantRequest) String() string {
 func (*CreateTenantRequest) ProtoMessage() {}
 
 func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[3]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -545,7 +792,7 @@ func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTenantRequest.ProtoReflect.Descriptor instead.
 func (*CreateTenantRequest) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{3}
+	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateTenantRequest) GetTenantId() string {
@@ -573,7 +820,7 @@ type GetTenantRequest struct {
 
 func (x *GetTenantRequest) Reset() {
 	*x = GetTenantRequest{}
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[4]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -585,7 +832,7 @@ func (x *GetTenantRequest) String() string {
 func (*GetTenantRequest) ProtoMessage() {}
 
 func (x *GetTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[4]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -598,7 +845,7 @@ func (x *GetTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTenantRequest.ProtoReflect.Descriptor instead.
 func (*GetTenantRequest) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{4}
+	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetTenantRequest) GetName() string {
@@ -625,7 +872,7 @@ type ListTenantsRequest struct {
 
 func (x *ListTenantsRequest) Reset() {
 	*x = ListTenantsRequest{}
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[5]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -637,7 +884,7 @@ func (x *ListTenantsRequest) String() string {
 func (*ListTenantsRequest) ProtoMessage() {}
 
 func (x *ListTenantsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[5]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -650,7 +897,7 @@ func (x *ListTenantsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTenantsRequest.ProtoReflect.Descriptor instead.
 func (*ListTenantsRequest) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{5}
+	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListTenantsRequest) GetPageSize() int32 {
@@ -687,7 +934,7 @@ type ListTenantsResponse struct {
 
 func (x *ListTenantsResponse) Reset() {
 	*x = ListTenantsResponse{}
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[6]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -699,7 +946,7 @@ func (x *ListTenantsResponse) String() string {
 func (*ListTenantsResponse) ProtoMessage() {}
 
 func (x *ListTenantsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[6]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -712,7 +959,7 @@ func (x *ListTenantsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTenantsResponse.ProtoReflect.Descriptor instead.
 func (*ListTenantsResponse) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{6}
+	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListTenantsResponse) GetTenants() []*Tenant {
@@ -746,7 +993,7 @@ type UpdateTenantRequest struct {
 
 func (x *UpdateTenantRequest) Reset() {
 	*x = UpdateTenantRequest{}
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[7]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -758,7 +1005,7 @@ func (x *UpdateTenantRequest) String() string {
 func (*UpdateTenantRequest) ProtoMessage() {}
 
 func (x *UpdateTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[7]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -771,7 +1018,7 @@ func (x *UpdateTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTenantRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTenantRequest) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{7}
+	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UpdateTenantRequest) GetTenant() *Tenant {
@@ -801,7 +1048,7 @@ type DeleteTenantRequest struct {
 
 func (x *DeleteTenantRequest) Reset() {
 	*x = DeleteTenantRequest{}
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[8]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -813,7 +1060,7 @@ func (x *DeleteTenantRequest) String() string {
 func (*DeleteTenantRequest) ProtoMessage() {}
 
 func (x *DeleteTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[8]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -826,7 +1073,7 @@ func (x *DeleteTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTenantRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTenantRequest) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{8}
+	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteTenantRequest) GetName() string {
@@ -843,12 +1090,85 @@ func (x *DeleteTenantRequest) GetEtag() string {
 	return ""
 }
 
+// An incident-creation rule onboarding turned off.
+type AppliedChanges_DisabledRule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rule's resource name in the workspace.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Its productFilter, e.g. "Microsoft Defender Advanced Threat Protection".
+	ProductFilter string `protobuf:"bytes,2,opt,name=product_filter,json=productFilter,proto3" json:"product_filter,omitempty"`
+	// Its display name.
+	DisplayName string `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// Whether it was enabled before; offboarding restores this.
+	PreviousEnabled bool `protobuf:"varint,4,opt,name=previous_enabled,json=previousEnabled,proto3" json:"previous_enabled,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *AppliedChanges_DisabledRule) Reset() {
+	*x = AppliedChanges_DisabledRule{}
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppliedChanges_DisabledRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppliedChanges_DisabledRule) ProtoMessage() {}
+
+func (x *AppliedChanges_DisabledRule) ProtoReflect() protoreflect.Message {
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppliedChanges_DisabledRule.ProtoReflect.Descriptor instead.
+func (*AppliedChanges_DisabledRule) Descriptor() ([]byte, []int) {
+	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{2, 0}
+}
+
+func (x *AppliedChanges_DisabledRule) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AppliedChanges_DisabledRule) GetProductFilter() string {
+	if x != nil {
+		return x.ProductFilter
+	}
+	return ""
+}
+
+func (x *AppliedChanges_DisabledRule) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *AppliedChanges_DisabledRule) GetPreviousEnabled() bool {
+	if x != nil {
+		return x.PreviousEnabled
+	}
+	return false
+}
+
 var File_xdrlink_v1_tenant_proto protoreflect.FileDescriptor
 
 const file_xdrlink_v1_tenant_proto_rawDesc = "" +
 	"\n" +
 	"\x17xdrlink/v1/tenant.proto\x12\n" +
-	"xdrlink.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\x1a\x1dxdrlink/v1/verification.proto\"\xb7\t\n" +
+	"xdrlink.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\x1a\x1axdrlink/v1/operation.proto\x1a\x1dxdrlink/v1/verification.proto\"\xee\t\n" +
 	"\x06Tenant\x12M\n" +
 	"\x04name\x18\x01 \x01(\tB9\xe0A\b\xbaH3\xd8\x01\x01r.2,^tenants/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\x04name\x12.\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xc8\x01R\vdisplayName\x126\n" +
@@ -865,7 +1185,8 @@ const file_xdrlink_v1_tenant_proto_rawDesc = "" +
 	"\vcreate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"updateTime\x1a9\n" +
+	"updateTime\x125\n" +
+	"\x06status\x18\x0e \x01(\v2\x18.xdrlink.v1.TenantStatusB\x03\xe0A\x03R\x06status\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xcd\x01\n" +
@@ -879,7 +1200,34 @@ const file_xdrlink_v1_tenant_proto_rawDesc = "" +
 	"\fSTATE_FAILED\x10\x06\x12\x15\n" +
 	"\x11STATE_OFFBOARDING\x10\a\x12\x14\n" +
 	"\x10STATE_OFFBOARDED\x10\b:9\xeaA6\n" +
-	"\x11xdrlink.io/Tenant\x12\x10tenants/{tenant}*\atenants2\x06tenant\"\xc0\x02\n" +
+	"\x11xdrlink.io/Tenant\x12\x10tenants/{tenant}*\atenants2\x06tenant\"\xa7\x02\n" +
+	"\fTenantStatus\x124\n" +
+	"\aapplied\x18\x01 \x01(\v2\x1a.xdrlink.v1.AppliedChangesR\aapplied\x125\n" +
+	"\vfailed_step\x18\x02 \x01(\x0e2\x14.xdrlink.v1.StepKindR\n" +
+	"failedStep\x12(\n" +
+	"\x05error\x18\x03 \x01(\v2\x12.google.rpc.StatusR\x05error\x12C\n" +
+	"\x0frequired_action\x18\x04 \x01(\v2\x1a.xdrlink.v1.RequiredActionR\x0erequiredAction\x12;\n" +
+	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"\x98\x06\n" +
+	"\x0eAppliedChanges\x12%\n" +
+	"\x0econnector_name\x18\x01 \x01(\tR\rconnectorName\x12+\n" +
+	"\x11connector_created\x18\x02 \x01(\bR\x10connectorCreated\x12N\n" +
+	"\x0edisabled_rules\x18\x03 \x03(\v2'.xdrlink.v1.AppliedChanges.DisabledRuleR\rdisabledRules\x124\n" +
+	"\x16entity_providers_added\x18\x04 \x03(\tR\x14entityProvidersAdded\x128\n" +
+	"\x18entity_analytics_created\x18\x05 \x01(\bR\x16entityAnalyticsCreated\x125\n" +
+	"\x17ueba_data_sources_added\x18\x06 \x03(\tR\x14uebaDataSourcesAdded\x12!\n" +
+	"\fueba_created\x18\a \x01(\bR\vuebaCreated\x12,\n" +
+	"\x12streaming_entry_id\x18\b \x01(\tR\x10streamingEntryId\x126\n" +
+	"\x17streaming_entry_created\x18\t \x01(\bR\x15streamingEntryCreated\x12B\n" +
+	"\x1dstreaming_previous_categories\x18\n" +
+	" \x03(\tR\x1bstreamingPreviousCategories\x12)\n" +
+	"\x10streaming_tables\x18\v \x03(\tR\x0fstreamingTables\x12)\n" +
+	"\x10solution_version\x18\f \x01(\tR\x0fsolutionVersion\x1a\x97\x01\n" +
+	"\fDisabledRule\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
+	"\x0eproduct_filter\x18\x02 \x01(\tR\rproductFilter\x12!\n" +
+	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12)\n" +
+	"\x10previous_enabled\x18\x04 \x01(\bR\x0fpreviousEnabled\"\xc0\x02\n" +
 	"\tWorkspace\x127\n" +
 	"\x0fsubscription_id\x18\x01 \x01(\tB\x0e\xe0A\x02\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x0esubscriptionId\x12K\n" +
 	"\x0eresource_group\x18\x02 \x01(\tB$\xe0A\x02\xbaH\x1e\xd8\x01\x01r\x192\x17^[-\\w.()]{0,89}[-\\w()]$R\rresourceGroup\x12K\n" +
@@ -946,53 +1294,66 @@ func file_xdrlink_v1_tenant_proto_rawDescGZIP() []byte {
 }
 
 var file_xdrlink_v1_tenant_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_xdrlink_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_xdrlink_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_xdrlink_v1_tenant_proto_goTypes = []any{
 	(Tenant_State)(0),                    // 0: xdrlink.v1.Tenant.State
 	(ConnectorSettings_AlertProvider)(0), // 1: xdrlink.v1.ConnectorSettings.AlertProvider
 	(*Tenant)(nil),                       // 2: xdrlink.v1.Tenant
-	(*Workspace)(nil),                    // 3: xdrlink.v1.Workspace
-	(*ConnectorSettings)(nil),            // 4: xdrlink.v1.ConnectorSettings
-	(*CreateTenantRequest)(nil),          // 5: xdrlink.v1.CreateTenantRequest
-	(*GetTenantRequest)(nil),             // 6: xdrlink.v1.GetTenantRequest
-	(*ListTenantsRequest)(nil),           // 7: xdrlink.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),          // 8: xdrlink.v1.ListTenantsResponse
-	(*UpdateTenantRequest)(nil),          // 9: xdrlink.v1.UpdateTenantRequest
-	(*DeleteTenantRequest)(nil),          // 10: xdrlink.v1.DeleteTenantRequest
-	nil,                                  // 11: xdrlink.v1.Tenant.LabelsEntry
-	(*VerificationSummary)(nil),          // 12: xdrlink.v1.VerificationSummary
-	(*timestamppb.Timestamp)(nil),        // 13: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),        // 14: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),                // 15: google.protobuf.Empty
+	(*TenantStatus)(nil),                 // 3: xdrlink.v1.TenantStatus
+	(*AppliedChanges)(nil),               // 4: xdrlink.v1.AppliedChanges
+	(*Workspace)(nil),                    // 5: xdrlink.v1.Workspace
+	(*ConnectorSettings)(nil),            // 6: xdrlink.v1.ConnectorSettings
+	(*CreateTenantRequest)(nil),          // 7: xdrlink.v1.CreateTenantRequest
+	(*GetTenantRequest)(nil),             // 8: xdrlink.v1.GetTenantRequest
+	(*ListTenantsRequest)(nil),           // 9: xdrlink.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),          // 10: xdrlink.v1.ListTenantsResponse
+	(*UpdateTenantRequest)(nil),          // 11: xdrlink.v1.UpdateTenantRequest
+	(*DeleteTenantRequest)(nil),          // 12: xdrlink.v1.DeleteTenantRequest
+	nil,                                  // 13: xdrlink.v1.Tenant.LabelsEntry
+	(*AppliedChanges_DisabledRule)(nil),  // 14: xdrlink.v1.AppliedChanges.DisabledRule
+	(*VerificationSummary)(nil),          // 15: xdrlink.v1.VerificationSummary
+	(*timestamppb.Timestamp)(nil),        // 16: google.protobuf.Timestamp
+	(StepKind)(0),                        // 17: xdrlink.v1.StepKind
+	(*status.Status)(nil),                // 18: google.rpc.Status
+	(*RequiredAction)(nil),               // 19: xdrlink.v1.RequiredAction
+	(*fieldmaskpb.FieldMask)(nil),        // 20: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),                // 21: google.protobuf.Empty
 }
 var file_xdrlink_v1_tenant_proto_depIdxs = []int32{
-	3,  // 0: xdrlink.v1.Tenant.workspace:type_name -> xdrlink.v1.Workspace
-	4,  // 1: xdrlink.v1.Tenant.connector:type_name -> xdrlink.v1.ConnectorSettings
-	11, // 2: xdrlink.v1.Tenant.labels:type_name -> xdrlink.v1.Tenant.LabelsEntry
+	5,  // 0: xdrlink.v1.Tenant.workspace:type_name -> xdrlink.v1.Workspace
+	6,  // 1: xdrlink.v1.Tenant.connector:type_name -> xdrlink.v1.ConnectorSettings
+	13, // 2: xdrlink.v1.Tenant.labels:type_name -> xdrlink.v1.Tenant.LabelsEntry
 	0,  // 3: xdrlink.v1.Tenant.state:type_name -> xdrlink.v1.Tenant.State
-	12, // 4: xdrlink.v1.Tenant.last_verification:type_name -> xdrlink.v1.VerificationSummary
-	13, // 5: xdrlink.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
-	13, // 6: xdrlink.v1.Tenant.update_time:type_name -> google.protobuf.Timestamp
-	1,  // 7: xdrlink.v1.ConnectorSettings.alert_provider_filter:type_name -> xdrlink.v1.ConnectorSettings.AlertProvider
-	2,  // 8: xdrlink.v1.CreateTenantRequest.tenant:type_name -> xdrlink.v1.Tenant
-	2,  // 9: xdrlink.v1.ListTenantsResponse.tenants:type_name -> xdrlink.v1.Tenant
-	2,  // 10: xdrlink.v1.UpdateTenantRequest.tenant:type_name -> xdrlink.v1.Tenant
-	14, // 11: xdrlink.v1.UpdateTenantRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 12: xdrlink.v1.TenantService.CreateTenant:input_type -> xdrlink.v1.CreateTenantRequest
-	6,  // 13: xdrlink.v1.TenantService.GetTenant:input_type -> xdrlink.v1.GetTenantRequest
-	7,  // 14: xdrlink.v1.TenantService.ListTenants:input_type -> xdrlink.v1.ListTenantsRequest
-	9,  // 15: xdrlink.v1.TenantService.UpdateTenant:input_type -> xdrlink.v1.UpdateTenantRequest
-	10, // 16: xdrlink.v1.TenantService.DeleteTenant:input_type -> xdrlink.v1.DeleteTenantRequest
-	2,  // 17: xdrlink.v1.TenantService.CreateTenant:output_type -> xdrlink.v1.Tenant
-	2,  // 18: xdrlink.v1.TenantService.GetTenant:output_type -> xdrlink.v1.Tenant
-	8,  // 19: xdrlink.v1.TenantService.ListTenants:output_type -> xdrlink.v1.ListTenantsResponse
-	2,  // 20: xdrlink.v1.TenantService.UpdateTenant:output_type -> xdrlink.v1.Tenant
-	15, // 21: xdrlink.v1.TenantService.DeleteTenant:output_type -> google.protobuf.Empty
-	17, // [17:22] is the sub-list for method output_type
-	12, // [12:17] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	15, // 4: xdrlink.v1.Tenant.last_verification:type_name -> xdrlink.v1.VerificationSummary
+	16, // 5: xdrlink.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	16, // 6: xdrlink.v1.Tenant.update_time:type_name -> google.protobuf.Timestamp
+	3,  // 7: xdrlink.v1.Tenant.status:type_name -> xdrlink.v1.TenantStatus
+	4,  // 8: xdrlink.v1.TenantStatus.applied:type_name -> xdrlink.v1.AppliedChanges
+	17, // 9: xdrlink.v1.TenantStatus.failed_step:type_name -> xdrlink.v1.StepKind
+	18, // 10: xdrlink.v1.TenantStatus.error:type_name -> google.rpc.Status
+	19, // 11: xdrlink.v1.TenantStatus.required_action:type_name -> xdrlink.v1.RequiredAction
+	16, // 12: xdrlink.v1.TenantStatus.update_time:type_name -> google.protobuf.Timestamp
+	14, // 13: xdrlink.v1.AppliedChanges.disabled_rules:type_name -> xdrlink.v1.AppliedChanges.DisabledRule
+	1,  // 14: xdrlink.v1.ConnectorSettings.alert_provider_filter:type_name -> xdrlink.v1.ConnectorSettings.AlertProvider
+	2,  // 15: xdrlink.v1.CreateTenantRequest.tenant:type_name -> xdrlink.v1.Tenant
+	2,  // 16: xdrlink.v1.ListTenantsResponse.tenants:type_name -> xdrlink.v1.Tenant
+	2,  // 17: xdrlink.v1.UpdateTenantRequest.tenant:type_name -> xdrlink.v1.Tenant
+	20, // 18: xdrlink.v1.UpdateTenantRequest.update_mask:type_name -> google.protobuf.FieldMask
+	7,  // 19: xdrlink.v1.TenantService.CreateTenant:input_type -> xdrlink.v1.CreateTenantRequest
+	8,  // 20: xdrlink.v1.TenantService.GetTenant:input_type -> xdrlink.v1.GetTenantRequest
+	9,  // 21: xdrlink.v1.TenantService.ListTenants:input_type -> xdrlink.v1.ListTenantsRequest
+	11, // 22: xdrlink.v1.TenantService.UpdateTenant:input_type -> xdrlink.v1.UpdateTenantRequest
+	12, // 23: xdrlink.v1.TenantService.DeleteTenant:input_type -> xdrlink.v1.DeleteTenantRequest
+	2,  // 24: xdrlink.v1.TenantService.CreateTenant:output_type -> xdrlink.v1.Tenant
+	2,  // 25: xdrlink.v1.TenantService.GetTenant:output_type -> xdrlink.v1.Tenant
+	10, // 26: xdrlink.v1.TenantService.ListTenants:output_type -> xdrlink.v1.ListTenantsResponse
+	2,  // 27: xdrlink.v1.TenantService.UpdateTenant:output_type -> xdrlink.v1.Tenant
+	21, // 28: xdrlink.v1.TenantService.DeleteTenant:output_type -> google.protobuf.Empty
+	24, // [24:29] is the sub-list for method output_type
+	19, // [19:24] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_xdrlink_v1_tenant_proto_init() }
@@ -1000,6 +1361,7 @@ func file_xdrlink_v1_tenant_proto_init() {
 	if File_xdrlink_v1_tenant_proto != nil {
 		return
 	}
+	file_xdrlink_v1_operation_proto_init()
 	file_xdrlink_v1_verification_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1007,7 +1369,7 @@ func file_xdrlink_v1_tenant_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_xdrlink_v1_tenant_proto_rawDesc), len(file_xdrlink_v1_tenant_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   10,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
