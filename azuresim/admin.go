@@ -1,7 +1,9 @@
 package azuresim
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"time"
 )
@@ -38,18 +40,23 @@ func (s *Sim) registerAdmin() {
 	m.HandleFunc("GET /_sim/devicecodes", func(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]any{"value": nonNilSlice(s.PendingDeviceCodes())})
 	})
+	m.HandleFunc("GET /_sim/customers", func(w http.ResponseWriter, r *http.Request) {
+		WriteJSON(w, http.StatusOK, map[string]any{"value": nonNilSlice(s.Customers())})
+	})
+	// The body is optional: without "user" the tenant's administrator approves.
 	m.HandleFunc("POST /_sim/devicecodes/{userCode}/approve", func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
-			User string `json:"user"`
+			User string `json:"user"` // UPN or object id
 		}
-		if !decodeAdmin(w, r, &in) {
+		if !decodeAdminOptional(w, r, &in) {
 			return
 		}
-		if err := s.ApproveDeviceCode(r.PathValue("userCode"), in.User); err != nil {
+		u, err := s.finishDeviceCode(r.PathValue("userCode"), in.User, false)
+		if err != nil {
 			WriteAPIError(w, err)
 			return
 		}
-		WriteJSON(w, http.StatusOK, map[string]any{"approved": r.PathValue("userCode"), "user": in.User})
+		WriteJSON(w, http.StatusOK, map[string]any{"approved": r.PathValue("userCode"), "user": u.UserPrincipalName, "userId": u.ID})
 	})
 	m.HandleFunc("POST /_sim/devicecodes/{userCode}/decline", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.DeclineDeviceCode(r.PathValue("userCode")); err != nil {
@@ -145,6 +152,20 @@ func decodeAdmin(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+// decodeAdminOptional is decodeAdmin for a body that may be left out.
+func decodeAdminOptional(w http.ResponseWriter, r *http.Request, v any) bool {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err != nil {
+		WriteError(w, http.StatusBadRequest, "BadRequest", "could not read the body: "+err.Error())
+		return false
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return true
+	}
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	return decodeAdmin(w, r, v)
 }
 
 func nonNilSlice[T any](s []T) []T {

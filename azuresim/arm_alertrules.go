@@ -51,9 +51,12 @@ func (s *Sim) armAlertRule(rq *armRequest) error {
 			return nil, false, err
 		}
 		props := in.Properties
+		if in.Kind == kindIncidentCreation {
+			withIncidentRuleDefaults(props)
+		}
 		props["lastModifiedUtc"] = s.clock.Now().Format(time.RFC3339Nano)
 		res := &armResource{ID: childID(rq.ws, "alertRules", name), Name: name, Type: "Microsoft.SecurityInsights/alertRules",
-			Kind: in.Kind, Etag: newETag(), Properties: props}
+			Kind: in.Kind, Etag: newETag(), Properties: props, SystemData: s.writtenNow(rq, existing)}
 		if existing != nil {
 			res.ID, res.Name = existing.ID, existing.Name
 		}
@@ -64,6 +67,17 @@ func (s *Sim) armAlertRule(rq *armRequest) error {
 		return err
 	}
 	return rq.replyPut(created, out)
+}
+
+// withIncidentRuleDefaults adds the optional MicrosoftSecurityIncidentCreation
+// properties a request left out as null, the way the service's responses
+// show them (the Create example answers "severitiesFilter": null, ...).
+func withIncidentRuleDefaults(p map[string]any) {
+	for _, k := range []string{"severitiesFilter", "displayNamesFilter", "displayNamesExcludeFilter", "description", "alertRuleTemplateName"} {
+		if _, ok := p[k]; !ok {
+			p[k] = nil
+		}
+	}
 }
 
 // validateIncidentCreationRule checks MicrosoftSecurityIncidentCreation

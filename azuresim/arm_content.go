@@ -102,7 +102,7 @@ func (s *Sim) armContentPackage(rq *armRequest) error {
 	}
 	t.mu.Lock()
 	_, existed := rq.ws.packages[key]
-	res := installPackage(rq.ws, cid, ver, name)
+	res := installPackage(rq.ws, cid, ver, name, rq.caller.writer(), s.clock.Now())
 	if dn, _ := in.Properties["displayName"].(string); dn != "" {
 		res.Properties["displayName"] = dn
 	}

@@ -11,10 +11,26 @@ const (
 	kindIncidentCreation = "MicrosoftSecurityIncidentCreation"
 )
 
+// connectorKind is the canonical spelling of a DataConnectorKind the
+// api-version knows (its enum is case-insensitive on the wire).
+func connectorKind(kind, apiVersion string) (string, bool) {
+	kinds := dataConnectorKindsStable
+	if slices.Contains(apiVersionsSentinelPreview, apiVersion) {
+		kinds = dataConnectorKindsPreview
+	}
+	for _, k := range kinds {
+		if strings.EqualFold(k, kind) {
+			return k, true
+		}
+	}
+	return "", false
+}
+
 // mtpSupported reports whether an api-version knows the MTP connector kind:
 // only previews do (azure-api.md §2.2).
 func mtpSupported(apiVersion string) bool {
-	return slices.Contains(apiVersionsSentinelPreview, apiVersion)
+	_, ok := connectorKind(kindMTP, apiVersion)
+	return ok
 }
 
 func errKindNotSupported(kind, apiVersion string) *APIError {
@@ -62,9 +78,10 @@ func (s *Sim) armDataConnector(rq *armRequest) error {
 	return s.putDataConnector(rq, name)
 }
 
-// putDataConnector enforces, in order: body shape, the kind's api-version,
-// unified-portal lockout, tenant match, licence, one MTP connector per
-// workspace, etag, and the consent rule; then creates (201) or updates (200).
+// putDataConnector enforces, in order: body shape, the kind (in the
+// api-version's enum), unified-portal lockout, tenant match, licence, one MTP
+// connector per workspace, etag, and the consent rule; then creates (201) or
+// updates (200).
 func (s *Sim) putDataConnector(rq *armRequest, name string) error {
 	var in putBody
 	if err := rq.decodeBody(&in); err != nil {
@@ -76,12 +93,13 @@ func (s *Sim) putDataConnector(rq *armRequest, name string) error {
 	if in.Properties == nil {
 		return errBadRequest("The 'properties' object is required for data connector '%s'.", name)
 	}
-	isMTP := strings.EqualFold(in.Kind, kindMTP)
+	kind, known := connectorKind(in.Kind, rq.apiVersion)
+	if !known {
+		return errKindNotSupported(in.Kind, rq.apiVersion)
+	}
+	isMTP := kind == kindMTP
 	t := rq.tenant
 	if isMTP {
-		if !mtpSupported(rq.apiVersion) {
-			return errKindNotSupported(in.Kind, rq.apiVersion)
-		}
 		if err := validateMTPProperties(in.Properties); err != nil {
 			return err
 		}
@@ -114,8 +132,8 @@ func (s *Sim) putDataConnector(rq *armRequest, name string) error {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		existing := rq.ws.connectors[key]
-		if existing != nil && !strings.EqualFold(existing.Kind, in.Kind) {
-			return nil, false, errBadRequest("The kind of data connector '%s' cannot change from '%s' to '%s'.", name, existing.Kind, in.Kind)
+		if existing != nil && existing.Kind != kind {
+			return nil, false, errBadRequest("The kind of data connector '%s' cannot change from '%s' to '%s'.", name, existing.Kind, kind)
 		}
 		if isMTP {
 			for _, c := range rq.ws.connectors {
@@ -135,7 +153,7 @@ func (s *Sim) putDataConnector(rq *armRequest, name string) error {
 		}
 		res := &armResource{
 			ID: childID(rq.ws, "dataConnectors", name), Name: name, Type: "Microsoft.SecurityInsights/dataConnectors",
-			Kind: canonicalKind(in.Kind), Etag: newETag(), Properties: in.Properties,
+			Kind: kind, Etag: newETag(), Properties: in.Properties, SystemData: s.writtenNow(rq, existing),
 		}
 		if existing != nil {
 			res.Name = existing.Name
@@ -149,13 +167,6 @@ func (s *Sim) putDataConnector(rq *armRequest, name string) error {
 		return err
 	}
 	return rq.replyPut(created, out)
-}
-
-func canonicalKind(k string) string {
-	if strings.EqualFold(k, kindMTP) {
-		return kindMTP
-	}
-	return k
 }
 
 // validateMTPProperties checks MTPDataConnectorProperties (azure-api.md §2.3).

@@ -24,6 +24,7 @@ type deployment struct {
 	polls             int
 	state             string // Running, Succeeded, Failed
 	errCode, errMsg   string
+	by                writer // who deployed, for the systemData of what it installs
 }
 
 // templateResource is one evaluated template resource.
@@ -125,6 +126,7 @@ func (s *Sim) armPutDeployment(rq *armRequest) error {
 		id:   "/subscriptions/" + p.subscription + "/resourceGroups/" + p.resourceGroup + "/providers/Microsoft.Resources/deployments/" + name,
 		name: name, sub: p.subscription, rg: p.resourceGroup, opID: newUUID(), correlationID: rq.w.Header().Get("x-ms-correlation-request-id"),
 		mode: mode, parameters: in.Properties.parameterValues(), resources: resources, started: s.clock.Now(), state: "Running",
+		by: rq.caller.writer(),
 	}
 	t.deployments[key] = d
 	body := d.body("Accepted")
@@ -232,7 +234,7 @@ func (s *Sim) progressLocked(t *TenantState, d *deployment) {
 			d.state, d.errCode, d.errMsg = "Failed", "BadRequest", "contentPackages needs properties.contentId and properties.version"
 			return
 		}
-		installPackage(ws, cid, ver, parts[2])
+		installPackage(ws, cid, ver, parts[2], d.by, s.clock.Now())
 	}
 	d.state = "Succeeded"
 }

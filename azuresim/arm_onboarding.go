@@ -31,10 +31,11 @@ func (s *Sim) armOnboardingState(rq *armRequest) error {
 		t.mu.Lock()
 		created := rq.ws.onboarded == nil
 		if created {
-			rq.ws.onboarded = onboardingResource(rq.ws)
-			seedDefaultSettings(rq.ws)
+			rq.ws.onboarded = onboardingResource(rq.ws, nil)
+			seedDefaultSettings(rq.ws, s.clock.Now())
 		}
 		rq.ws.onboarded.Properties["customerManagedKey"] = cmk
+		rq.ws.onboarded.SystemData = s.writtenNow(rq, rq.ws.onboarded)
 		out := rq.ws.onboarded.clone()
 		t.mu.Unlock()
 		if created {

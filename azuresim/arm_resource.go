@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // armResource is a stored Sentinel child resource in its wire shape.
@@ -17,6 +18,50 @@ type armResource struct {
 	Kind       string         `json:"kind,omitempty"`
 	Etag       string         `json:"etag,omitempty"`
 	Properties map[string]any `json:"properties"`
+	// SystemData is never changed in place (a write replaces it), so
+	// clones may share it.
+	SystemData *SystemData `json:"systemData,omitempty"`
+}
+
+// SystemData is ARM's record of who created and last changed a resource.
+type SystemData struct {
+	CreatedBy          string `json:"createdBy"`
+	CreatedByType      string `json:"createdByType"` // "User" or "Application"
+	CreatedAt          string `json:"createdAt"`
+	LastModifiedBy     string `json:"lastModifiedBy"`
+	LastModifiedByType string `json:"lastModifiedByType"`
+	LastModifiedAt     string `json:"lastModifiedAt"`
+}
+
+// writer is who writes a resource, as systemData names it.
+type writer struct{ name, typ string }
+
+// seedWriterOf writes what the emulator creates on its own.
+var seedWriterOf = writer{seedWriter, seedWriterType}
+
+// newSystemData records a write by w at now; an update keeps the creation
+// fields of the previous version.
+func newSystemData(w writer, now time.Time, prev *armResource) *SystemData {
+	at := now.UTC().Format(time.RFC3339Nano)
+	sd := &SystemData{CreatedBy: w.name, CreatedByType: w.typ, CreatedAt: at, LastModifiedBy: w.name, LastModifiedByType: w.typ, LastModifiedAt: at}
+	if prev != nil && prev.SystemData != nil {
+		sd.CreatedBy, sd.CreatedByType, sd.CreatedAt = prev.SystemData.CreatedBy, prev.SystemData.CreatedByType, prev.SystemData.CreatedAt
+	}
+	return sd
+}
+
+// writer names a caller as systemData does: the UPN of a user, else the
+// client id of an app.
+func (c *Caller) writer() writer {
+	if c.Kind == TokenDelegated {
+		return writer{c.UPN, "User"}
+	}
+	return writer{c.AppID, "Application"}
+}
+
+// writtenNow is the systemData of a resource this request writes now.
+func (s *Sim) writtenNow(rq *armRequest, prev *armResource) *SystemData {
+	return newSystemData(rq.caller.writer(), s.clock.Now(), prev)
 }
 
 // clone deep-copies a resource so callers never share maps with the store.
@@ -97,6 +142,9 @@ func normalizeETag(e string) string {
 // client sends an etag (body or If-Match) it must match the stored one.
 func (rq *armRequest) checkETag(bodyETag string, existing *armResource, kind, name string) error {
 	want := bodyETag
+	if existing == nil && createIgnoresBodyETag {
+		want = ""
+	}
 	if im := rq.r.Header.Get("If-Match"); im != "" && im != "*" {
 		want = im
 	}

@@ -73,7 +73,7 @@ func (s *Sim) armSetting(rq *armRequest) error {
 			return nil, false, err
 		}
 		res := &armResource{ID: childID(rq.ws, "settings", kind), Name: kind, Type: "Microsoft.SecurityInsights/settings",
-			Kind: kind, Etag: newETag(), Properties: props}
+			Kind: kind, Etag: newETag(), Properties: props, SystemData: s.writtenNow(rq, existing)}
 		rq.ws.settings[key] = res
 		return res.clone(), existing == nil, nil
 	}()

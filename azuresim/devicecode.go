@@ -96,44 +96,54 @@ func (s *Sim) PendingDeviceCodes() []DeviceCode {
 
 // ApproveDeviceCode signs in the emulated user (object id or UPN) for a
 // pending device code, as if they entered the code in a browser. The user
-// must exist in the tenant the code was requested for.
+// must exist in the tenant the code was requested for. An empty user means
+// the tenant's administrator: its first member user holding Security
+// Administrator or Global Administrator (409 when it has none).
 func (s *Sim) ApproveDeviceCode(userCode, user string) error {
-	return s.finishDeviceCode(userCode, user, false)
+	_, err := s.finishDeviceCode(userCode, user, false)
+	return err
 }
 
 // DeclineDeviceCode makes the next poll answer authorization_declined.
 func (s *Sim) DeclineDeviceCode(userCode string) error {
-	return s.finishDeviceCode(userCode, "", true)
+	_, err := s.finishDeviceCode(userCode, "", true)
+	return err
 }
 
-func (s *Sim) finishDeviceCode(userCode, user string, decline bool) error {
+// finishDeviceCode approves or declines a code; on approval it returns who signed in.
+func (s *Sim) finishDeviceCode(userCode, user string, decline bool) (*User, error) {
 	st := s.deviceCodes
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	dc, ok := st.byUser[strings.ToUpper(strings.TrimSpace(userCode))]
 	if !ok {
-		return NewAPIError(http.StatusNotFound, "NotFound", "device code %q not found", userCode)
+		return nil, NewAPIError(http.StatusNotFound, "NotFound", "device code %q not found", userCode)
 	}
 	if !s.clock.Now().Before(dc.ExpiresAt) {
-		return NewAPIError(http.StatusConflict, "Expired", "device code %q expired", userCode)
+		return nil, NewAPIError(http.StatusConflict, "Expired", "device code %q expired", userCode)
 	}
 	if dc.ApprovedBy != "" || dc.Declined {
-		return NewAPIError(http.StatusConflict, "Conflict", "device code %q already completed", userCode)
+		return nil, NewAPIError(http.StatusConflict, "Conflict", "device code %q already completed", userCode)
 	}
 	if decline {
 		dc.Declined = true
-		return nil
+		return nil, nil
 	}
 	t := s.world.tenant(dc.TenantID)
 	if t == nil {
-		return NewAPIError(http.StatusNotFound, "NotFound", "tenant %q not found", dc.TenantID)
+		return nil, NewAPIError(http.StatusNotFound, "NotFound", "tenant %q not found", dc.TenantID)
 	}
-	u := t.user(user)
-	if u == nil {
-		return NewAPIError(http.StatusNotFound, "NotFound", "user %q is not in tenant %s", user, t.Spec.ID)
+	var u *User
+	if user == "" {
+		if u = memberSecurityAdmin(t.Spec); u == nil {
+			return nil, NewAPIError(http.StatusConflict, "NoAdministrator",
+				"tenant %s has no member user with Security Administrator or Global Administrator; name a user to approve as (\"user\": UPN or object id)", t.Spec.ID)
+		}
+	} else if u = t.user(user); u == nil {
+		return nil, NewAPIError(http.StatusNotFound, "NotFound", "user %q is not in tenant %s", user, t.Spec.ID)
 	}
 	dc.ApprovedBy = u.ID
-	return nil
+	return u, nil
 }
 
 // redeem looks up a device code for the token endpoint.

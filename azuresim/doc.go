@@ -29,18 +29,23 @@
 //     Clock, audience per API, token kind per API (RequireToken), tenant of the
 //     resource (Caller.RequireTenant: 401 InvalidAuthenticationTokenTenant).
 //   - Entra grants: client_credentials (secret or certificate assertion; the
-//     app needs a service principal in the tenant), device code (pending until
-//     ApproveDeviceCode), refresh token, on-behalf-of (assertion audience must
-//     be the calling app).
+//     app needs a service principal in the tenant), device code (public
+//     client apps; pending until ApproveDeviceCode), refresh token (issued
+//     only for offline_access, redeemable for any audience, a new one on each
+//     redemption), on-behalf-of (assertion audience must be the calling app).
+//     device_code and refresh_token redemptions need no client credential
+//     from a public client, but one that is sent must be valid.
 //   - ARM: api-version required and supported per type; RBAC from role
 //     assignments (403 AuthorizationFailed; permissions API computed the same
 //     way); resource provider registration (409 MissingSubscriptionRegistration,
 //     registration completes after Options.RPRegistrationDelay); ETags on
-//     update; 200 on update vs 201 on create; 200 vs 204 on delete; ARM
-//     error bodies; x-ms-request-id and x-ms-ratelimit-remaining-* headers;
-//     nextLink paging.
-//   - Sentinel: MicrosoftThreatProtection connector only at preview
-//     api-versions ("Connector kind ... is not supported in api-version"),
+//     update (a create ignores a body etag, as the spec's Create examples
+//     show); 200 on update vs 201 on create; 200 vs 204 on delete; systemData
+//     from the writer's token; ARM error bodies; x-ms-request-id and
+//     x-ms-ratelimit-remaining-* headers; nextLink paging.
+//   - Sentinel: connector kinds from the api-version's DataConnectorKind
+//     enum, so MicrosoftThreatProtection only at preview api-versions
+//     ("Connector kind ... is not supported in api-version"),
 //     tenantId must be the workspace's tenant, Defender XDR licence (MTP
 //     service plan), one MTP connector per workspace, unified-portal lockout
 //     message, "Missing consent" for app-only tokens until a member Security
@@ -55,6 +60,14 @@
 //     principal, reads/writes/deletes) plus the 15x all-principals bucket,
 //     Retry-After, and a count of requests that arrive before a previous
 //     Retry-After elapsed (EarlyRetries).
+//
+// # Worlds
+//
+// A World comes from JSON (LoadWorldFile; testdata/world.json shows the
+// schema), from GenerateWorld (many numbered tenants with mixed traits, for
+// load tests) or from DemoWorld (named customers, one onboarding problem per
+// kind, for sandbox mode; pass its customers as Options.Customers so
+// GET /_sim/customers describes them). docs/sandbox.md is the sandbox guide.
 //
 // Where azure-api.md marks a behaviour UNCONFIRMED, the emulator's choice is
 // a constant in unconfirmed.go with an "UNCONFIRMED:" comment; that file is

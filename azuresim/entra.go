@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -123,6 +124,9 @@ func (s *Sim) serveDeviceCode(w http.ResponseWriter, r *http.Request, seg string
 	})
 }
 
+// refreshTokenLifetime is Entra's default refresh token lifetime (90 days).
+const refreshTokenLifetime = 90 * 24 * time.Hour
+
 // tokenResponse is what the token endpoint answers on success.
 type tokenResponse struct {
 	TokenType    string `json:"token_type"`
@@ -157,11 +161,15 @@ func (s *Sim) serveToken(w http.ResponseWriter, r *http.Request, seg string) {
 	case "client_credentials":
 		resp, oerr = s.grantClientCredentials(r, t, seg)
 	case "urn:ietf:params:oauth:grant-type:device_code", "device_code": // MSAL sends the short form
-		resp, oerr = s.grantDeviceCode(t, f.Get("device_code"), f.Get("client_id"))
+		if oerr = s.checkUserGrantClient(r, t, seg); oerr == nil {
+			resp, oerr = s.grantDeviceCode(t, f.Get("device_code"), f.Get("client_id"))
+		}
 	case "urn:ietf:params:oauth:grant-type:jwt-bearer":
 		resp, oerr = s.grantOnBehalfOf(r, t, seg)
 	case "refresh_token":
-		resp, oerr = s.grantRefreshToken(t, f.Get("refresh_token"), f.Get("client_id"), f.Get("scope"))
+		if oerr = s.checkUserGrantClient(r, t, seg); oerr == nil {
+			resp, oerr = s.grantRefreshToken(t, f.Get("refresh_token"), f.Get("client_id"), f.Get("scope"))
+		}
 	default:
 		oerr = &oauthErr{http.StatusBadRequest, "unsupported_grant_type", 70003,
 			fmt.Sprintf("The app requested an unsupported grant type '%s'.", f.Get("grant_type"))}
@@ -206,6 +214,22 @@ func (s *Sim) authenticateClient(r *http.Request, t *TenantState, seg string) (*
 	}
 	return nil, nil, &oauthErr{http.StatusUnauthorized, "invalid_client", 7000218,
 		"The request body must contain the following parameter: 'client_assertion' or 'client_secret'."}
+}
+
+// checkUserGrantClient checks the client of a device_code or refresh_token
+// redemption: a public client may send no credential, an app that is not
+// one must authenticate, and a credential that is sent must be valid.
+func (s *Sim) checkUserGrantClient(r *http.Request, t *TenantState, seg string) *oauthErr {
+	f := r.PostForm
+	if f.Has("client_secret") || f.Has("client_assertion") {
+		_, _, oerr := s.authenticateClient(r, t, seg)
+		return oerr
+	}
+	if app := s.world.app(f.Get("client_id")); app != nil && !app.PublicClient {
+		return &oauthErr{http.StatusUnauthorized, "invalid_client", 7000218,
+			"The request body must contain the following parameter: 'client_assertion' or 'client_secret'."}
+	}
+	return nil // an unknown client fails in the grant (invalid_grant)
 }
 
 // resourceScopes splits OAuth scopes into the one resource audience and the
@@ -271,8 +295,9 @@ func (s *Sim) accessTokenResponse(c *tokenClaims, scp string) (*tokenResponse, *
 	return &tokenResponse{TokenType: "Bearer", ExpiresIn: secs, ExtExpiresIn: secs, AccessToken: tok, Scope: scp}, nil
 }
 
-// delegatedToken issues an access token (plus id token, client info and
-// refresh token) for a user of tenant t through client app.
+// delegatedToken issues an access token (plus id token and client info, and
+// a refresh token when scope has offline_access) for a user of tenant t
+// through client app.
 func (s *Sim) delegatedToken(t *TenantState, u *User, app *AppRegistration, scope string) (*tokenResponse, *oauthErr) {
 	aud, perms, dflt, oerr := s.resourceScopes(scope)
 	if oerr != nil {
@@ -302,18 +327,23 @@ func (s *Sim) delegatedToken(t *TenantState, u *User, app *AppRegistration, scop
 	if err != nil {
 		return nil, &oauthErr{http.StatusInternalServerError, "server_error", 50000, err.Error()}
 	}
-	// refresh tokens are sim-signed JWTs with audience "refresh:<client id>",
-	// so they need no server-side storage.
+	ci, _ := json.Marshal(map[string]string{"uid": u.ID, "utid": t.Spec.ID})
+	resp.IDToken = idt // azidentity reads upn when preferred_username is absent
+	resp.ClientInfo = base64.RawURLEncoding.EncodeToString(ci)
+	if !slices.ContainsFunc(strings.Fields(scope), func(sc string) bool { return strings.EqualFold(sc, "offline_access") }) {
+		return resp, nil // Entra v2 returns a refresh token only for offline_access
+	}
+	// Refresh tokens are sim-signed JWTs with audience "refresh:<client id>",
+	// so they need no server-side storage. Like Entra's, one is good for any
+	// resource the client may call for the user, and each redemption returns
+	// a new one (the old stays valid until it expires).
 	rtc := &tokenClaims{TenantID: t.Spec.ID, ObjectID: u.ID, AppID: app.ClientID, IDType: "refresh"}
 	rtc.Aud = "refresh:" + app.ClientID
-	rt, _, err := s.tokens.sign(rtc, 90*24*time.Hour)
+	rt, _, err := s.tokens.sign(rtc, refreshTokenLifetime)
 	if err != nil {
 		return nil, &oauthErr{http.StatusInternalServerError, "server_error", 50000, err.Error()}
 	}
-	ci, _ := json.Marshal(map[string]string{"uid": u.ID, "utid": t.Spec.ID})
-	resp.IDToken = idt // azidentity reads upn when preferred_username is absent
 	resp.RefreshToken = rt
-	resp.ClientInfo = base64.RawURLEncoding.EncodeToString(ci)
 	return resp, nil
 }
 

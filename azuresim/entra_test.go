@@ -10,6 +10,7 @@ import (
 	"errors"
 	"math/big"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -313,5 +314,55 @@ func TestAbandonedDeviceCodesArePruned(t *testing.T) {
 	}
 	if len(st.byUser) != len(st.byDevice) {
 		t.Fatalf("byUser %d, byDevice %d", len(st.byUser), len(st.byDevice))
+	}
+}
+
+// A device-code sign-in that asks for offline_access yields a refresh token
+// that another audience's scope can redeem, returning a new refresh token
+// each time; without offline_access there is none.
+func TestDeviceCodeRefreshTokenForAnotherAudience(t *testing.T) {
+	s := startSim(t, Options{})
+	userCode, deviceCode := requestDeviceCode(t, s, contosoTID, appID, AudienceARM+"/.default offline_access")
+	if err := s.ApproveDeviceCode(userCode, contosoAdmin); err != nil {
+		t.Fatal(err)
+	}
+	poll := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "client_id": {appID}, "device_code": {deviceCode}}
+	st, first := postToken(t, s, contosoTID, poll)
+	rt, _ := first["refresh_token"].(string)
+	if st != http.StatusOK || rt == "" || claimsOf(t, first["access_token"].(string))["aud"] != AudienceARM {
+		t.Fatalf("device code redeem: %d %v", st, first)
+	}
+	refresh := url.Values{"grant_type": {"refresh_token"}, "client_id": {appID}, "refresh_token": {rt},
+		"scope": {AudienceDefender + "/.default"}}
+	st, second := postToken(t, s, contosoTID, refresh)
+	if st != http.StatusOK {
+		t.Fatalf("refresh for Defender: %d %v", st, second)
+	}
+	if c := claimsOf(t, second["access_token"].(string)); c["aud"] != AudienceDefender || c["upn"] != contosoAdmin || c["idtyp"] != "user" {
+		t.Fatalf("defender claims = %v", c)
+	}
+	if second["refresh_token"] != nil {
+		t.Fatal("a refresh without offline_access must not return a refresh token")
+	}
+	refresh.Set("scope", AudienceDefender+"/.default offline_access")
+	st, third := postToken(t, s, contosoTID, refresh)
+	if rt2, _ := third["refresh_token"].(string); st != http.StatusOK || rt2 == "" || rt2 == rt {
+		t.Fatalf("refresh with offline_access must rotate the refresh token: %d %v", st, third)
+	}
+	// A public client may send its secret; a wrong one is refused.
+	refresh.Set("client_secret", appSecret)
+	if st, body := postToken(t, s, contosoTID, refresh); st != http.StatusOK {
+		t.Fatalf("refresh with the right secret: %d %v", st, body)
+	}
+	refresh.Set("client_secret", "wrong")
+	if st, body := postToken(t, s, contosoTID, refresh); st != http.StatusUnauthorized || body["error"] != "invalid_client" {
+		t.Fatalf("refresh with a wrong secret: %d %v", st, body)
+	}
+	// Without offline_access the sign-in gives no refresh token.
+	userCode, deviceCode = requestDeviceCode(t, s, contosoTID, appID, AudienceARM+"/.default")
+	_ = s.ApproveDeviceCode(userCode, contosoAdmin)
+	poll.Set("device_code", deviceCode)
+	if st, body := postToken(t, s, contosoTID, poll); st != http.StatusOK || body["refresh_token"] != nil {
+		t.Fatalf("no offline_access: %d %v", st, body)
 	}
 }

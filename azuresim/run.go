@@ -16,6 +16,7 @@ type RunConfig struct {
 	Addr            string        // listen address
 	WorldFile       string        // JSON world; empty with GenerateTenants = 0 means the example-free empty world
 	GenerateTenants int           // generate a world of this many tenants (ignored when WorldFile is set)
+	Demo            bool          // serve DemoWorld (ignored when WorldFile or GenerateTenants is set)
 	Seed            uint64        // world generation and fault seed
 	CAOut           string        // write the sim's CA certificate PEM here ("" = don't)
 	TokenLifetime   time.Duration // access token lifetime
@@ -28,6 +29,7 @@ func (c *RunConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8443", "listen address (host:port)")
 	fs.StringVar(&c.WorldFile, "world", "", "world JSON file (schema: azuresim/testdata/world.json)")
 	fs.IntVar(&c.GenerateTenants, "generate", 0, "generate a world with this many customer tenants (when -world is empty)")
+	fs.BoolVar(&c.Demo, "demo", false, "serve the demo world of named customers (when -world and -generate are not given); GET /_sim/customers lists them")
 	fs.Uint64Var(&c.Seed, "seed", 1, "seed for world generation and fault injection")
 	fs.StringVar(&c.CAOut, "ca-out", "azuresim-ca.pem", "write the sim's self-signed CA certificate (PEM) to this file")
 	fs.DurationVar(&c.TokenLifetime, "token-lifetime", time.Hour, "lifetime of issued access tokens")
@@ -51,6 +53,7 @@ func (c *RunConfig) RegisterFlags(fs *flag.FlagSet) {
 // ctx is done.
 func Run(ctx context.Context, cfg RunConfig, out io.Writer) error {
 	var world *World
+	var customers []DemoCustomer
 	switch {
 	case cfg.WorldFile != "":
 		w, err := LoadWorldFile(cfg.WorldFile)
@@ -60,15 +63,17 @@ func Run(ctx context.Context, cfg RunConfig, out io.Writer) error {
 		world = w
 	case cfg.GenerateTenants > 0:
 		world = GenerateWorld(cfg.GenerateTenants, cfg.Seed)
+	case cfg.Demo:
+		world, customers = DemoWorld()
 	default:
-		return errors.New("azuresim: give -world FILE or -generate N")
+		return errors.New("azuresim: give -world FILE, -generate N or -demo")
 	}
 	level := slog.LevelInfo
 	if cfg.Verbose {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	s, err := Start(Options{World: world, Addr: cfg.Addr, Faults: cfg.Faults, Seed: cfg.Seed, TokenLifetime: cfg.TokenLifetime, Logger: logger})
+	s, err := Start(Options{World: world, Customers: customers, Addr: cfg.Addr, Faults: cfg.Faults, Seed: cfg.Seed, TokenLifetime: cfg.TokenLifetime, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -86,7 +91,10 @@ func Run(ctx context.Context, cfg RunConfig, out io.Writer) error {
 	for _, a := range world.Apps {
 		fmt.Fprintf(out, "app %s (%s) home tenant %s\n", a.ClientID, a.DisplayName, a.HomeTenant)
 	}
-	if cfg.WorldFile == "" {
+	switch {
+	case customers != nil:
+		fmt.Fprintf(out, "demo world: %d customers (GET %s/_sim/customers); app secret %q\n", len(customers), s.URL(), GeneratedAppSecret)
+	case cfg.WorldFile == "":
 		fmt.Fprintf(out, "generated world: app secret %q; customers secadmin@customerNNNNN.onmicrosoft.com, workspace rg-sentinel/ws-NNNNN\n", GeneratedAppSecret)
 	}
 	<-ctx.Done()

@@ -37,26 +37,25 @@ func stableUUID(parts ...string) string {
 func seedWorkspace(w *WorkspaceState, now time.Time) {
 	spec := w.Spec
 	if spec.SentinelOnboarded {
-		w.onboarded = onboardingResource(w)
-		seedDefaultSettings(w)
+		w.onboarded = onboardingResource(w, seeded(now))
+		seedDefaultSettings(w, now)
 	}
 	ts := now.Format(time.RFC3339Nano)
 	if spec.AlertRules == nil {
 		for _, p := range IncidentCreationProducts {
 			name := stableUUID(spec.CustomerID, p.TemplateID)
+			props := map[string]any{
+				"productFilter":         p.ProductFilter,
+				"displayName":           "Create incidents based on " + p.ProductFilter + " alerts",
+				"description":           "Create incidents based on all alerts generated in " + p.ProductFilter,
+				"enabled":               true,
+				"alertRuleTemplateName": p.TemplateID,
+				"lastModifiedUtc":       ts,
+			}
+			withIncidentRuleDefaults(props)
 			w.alertRules[strings.ToLower(name)] = &armResource{
 				ID: childID(w, "alertRules", name), Name: name, Type: "Microsoft.SecurityInsights/alertRules",
-				Kind: kindIncidentCreation, Etag: newETag(),
-				Properties: map[string]any{
-					"productFilter":         p.ProductFilter,
-					"displayName":           "Create incidents based on " + p.ProductFilter + " alerts",
-					"description":           "Create incidents based on all alerts generated in " + p.ProductFilter,
-					"enabled":               true,
-					"alertRuleTemplateName": p.TemplateID,
-					"severitiesFilter":      nil,
-					"displayNamesFilter":    nil,
-					"lastModifiedUtc":       ts,
-				},
+				Kind: kindIncidentCreation, Etag: newETag(), Properties: props, SystemData: seeded(now),
 			}
 		}
 	}
@@ -79,30 +78,39 @@ func seedWorkspace(w *WorkspaceState, now time.Time) {
 		if _, ok := r.Properties["lastModifiedUtc"]; !ok {
 			r.Properties["lastModifiedUtc"] = ts
 		}
+		if r.Kind == kindIncidentCreation {
+			withIncidentRuleDefaults(r.Properties)
+		}
+		r.SystemData = seeded(now)
 		w.alertRules[strings.ToLower(r.Name)] = &r
 	}
 	for contentID, version := range spec.InstalledPackages {
-		installPackage(w, contentID, version, "")
+		installPackage(w, contentID, version, "", seedWriterOf, now)
 	}
 }
 
-func onboardingResource(w *WorkspaceState) *armResource {
+// seeded is the systemData of state the emulator creates on its own.
+func seeded(now time.Time) *SystemData {
+	return newSystemData(seedWriterOf, now, nil)
+}
+
+func onboardingResource(w *WorkspaceState, sd *SystemData) *armResource {
 	return &armResource{
 		ID: childID(w, "onboardingStates", "default"), Name: "default", Type: "Microsoft.SecurityInsights/onboardingStates",
-		Etag: newETag(), Properties: map[string]any{"customerManagedKey": false},
+		Etag: newETag(), Properties: map[string]any{"customerManagedKey": false}, SystemData: sd,
 	}
 }
 
 // seedDefaultSettings creates the settings Sentinel has after onboarding
 // (EyesOn and Anomalies exist and are enabled; EntityAnalytics/Ueba do not).
-func seedDefaultSettings(w *WorkspaceState) {
+func seedDefaultSettings(w *WorkspaceState, now time.Time) {
 	for _, name := range []string{"EyesOn", "Anomalies"} {
 		if _, ok := w.settings[strings.ToLower(name)]; ok {
 			continue
 		}
 		w.settings[strings.ToLower(name)] = &armResource{
 			ID: childID(w, "settings", name), Name: name, Type: "Microsoft.SecurityInsights/settings",
-			Kind: name, Etag: newETag(), Properties: map[string]any{"isEnabled": true},
+			Kind: name, Etag: newETag(), Properties: map[string]any{"isEnabled": true}, SystemData: seeded(now),
 		}
 	}
 }

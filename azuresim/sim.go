@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +22,10 @@ import (
 type Options struct {
 	// World is the emulated estate; nil starts an empty world.
 	World *World
+	// Customers describes the world's customers for GET /_sim/customers and
+	// Sim.Customers, typically DemoWorld's second result. Each must name a
+	// tenant of World. Nil lists World's tenants instead.
+	Customers []DemoCustomer
 	// Addr is the listen address; default "127.0.0.1:0" (a free port).
 	Addr string
 	// Faults are injected latency and errors; zero injects none (ARM
@@ -105,6 +110,12 @@ func Start(opts Options) (*Sim, error) {
 	var err error
 	if s.world, err = newWorldState(opts.World, s.clock.Now()); err != nil {
 		return nil, err
+	}
+	s.opts.Customers = slices.Clone(opts.Customers) // the caller's slice may change later
+	for _, c := range opts.Customers {
+		if s.world.tenant(c.EntraTenantID) == nil {
+			return nil, fmt.Errorf("azuresim: customer %q: tenant %q is not in the world", c.ID, c.EntraTenantID)
+		}
 	}
 	if s.cert, err = newServerCert(); err != nil {
 		return nil, fmt.Errorf("azuresim: certificate: %w", err)

@@ -25,6 +25,12 @@ const (
 	etagMismatchStatus = http.StatusPreconditionFailed
 	etagMismatchCode   = "PreconditionFailed"
 
+	// UNCONFIRMED: a PUT that creates a resource (none exists under the name)
+	// and carries a body "etag", as every official Create example does. The
+	// examples document 201, so the body etag is ignored on create and a fresh
+	// one assigned. An If-Match header on a missing resource still fails.
+	createIgnoresBodyETag = true
+
 	// UNCONFIRMED: status and code of the unified-portal lockout. The message
 	// text is documented (azure-api.md §2.5); status 400 / code BadRequest are ours.
 	unifiedPortalStatus  = http.StatusBadRequest
@@ -92,6 +98,32 @@ const (
 	// UNCONFIRMED: how a dataConnectors list at an api-version without the
 	// MicrosoftThreatProtection kind shows such a connector. We leave it out.
 	hideMTPAtOldAPIVersions = true
+)
+
+// UNCONFIRMED: the DataConnectorKind enum of each api-version. The sim uses
+// the 2025-12-01 enum for every stable version and the 2025-10-01-preview
+// enum for every preview; older versions had shorter lists. A kind outside
+// the list is refused with 400 "Connector kind ... is not supported".
+var (
+	dataConnectorKindsStable = []string{
+		"AzureActiveDirectory", "AzureSecurityCenter", "MicrosoftCloudAppSecurity", "ThreatIntelligence",
+		"MicrosoftThreatIntelligence", "PremiumMicrosoftDefenderForThreatIntelligence", "Office365",
+		"AmazonWebServicesCloudTrail", "AzureAdvancedThreatProtection", "MicrosoftDefenderAdvancedThreatProtection",
+		"RestApiPoller",
+	}
+	dataConnectorKindsPreview = append([]string{
+		"ThreatIntelligenceTaxii", "OfficeATP", "OfficeIRM", "Office365Project", "MicrosoftPurviewInformationProtection",
+		"OfficePowerBI", "AmazonWebServicesS3", "Dynamics365", "MicrosoftThreatProtection", "GenericUI", "APIPolling",
+		"IOT", "GCP", "PurviewAudit",
+	}, dataConnectorKindsStable...)
+)
+
+// UNCONFIRMED: systemData of resources nobody wrote through ARM (seeded
+// rules, settings, onboarding state, the Content Hub catalog). Real values
+// are unknown; the sim names Sentinel's own service as their writer.
+const (
+	seedWriter     = "Microsoft Sentinel"
+	seedWriterType = "Application"
 )
 
 // Other UNCONFIRMED choices, kept next to the code they shape:

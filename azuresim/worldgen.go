@@ -3,6 +3,7 @@ package azuresim
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 )
 
 // GeneratedAppSecret is the client secret of the MSSP app in generated worlds
@@ -43,8 +44,67 @@ var (
 	}
 )
 
+// sentinelProviders are the resource providers a ready subscription has.
+var sentinelProviders = []string{"Microsoft.OperationalInsights", "Microsoft.SecurityInsights", "Microsoft.Insights"}
+
 // roleRPRegistrar lets the MSSP app register resource providers.
 var roleRPRegistrar = &RoleDefinition{ID: "c0000000-0000-4000-8000-0000000000fe", Name: "Resource Provider Registrar", Actions: []string{"*/register/action"}}
+
+// The building blocks below are shared by GenerateWorld and DemoWorld; the
+// caller supplies every id, so each world keeps its own way of making them.
+
+// newMSSP is the MSSP's own tenant and its multi-tenant app (secret
+// GeneratedAppSecret, public flows allowed for the device-code sign-in).
+func newMSSP(tenantID, clientID string) (*Tenant, *AppRegistration) {
+	mssp := &Tenant{ID: tenantID, DisplayName: "MSSP", Domains: []string{"mssp.onmicrosoft.com"}}
+	app := &AppRegistration{ClientID: clientID, HomeTenant: mssp.ID, DisplayName: "xdrlink", Secrets: []string{GeneratedAppSecret},
+		PublicClient: true, DelegatedScopes: map[string][]string{AudienceGraph: {"User.Read", "RoleManagement.Read.Directory", "Directory.Read.All"}}}
+	return mssp, app
+}
+
+// licenseE5 has the Defender XDR (MTP) plan; licenseE3 has no Defender SKU
+// that carries it.
+func licenseE5() License {
+	return License{SkuID: "06e2b970-d779-4be0-9168-26d6e502024e", SkuPartNumber: "SPE_E5", Enabled: 50, ServicePlans: planE5}
+}
+
+func licenseE3() License {
+	return License{SkuID: "00000000-0000-4000-8000-0000000000e3", SkuPartNumber: "SPE_E3", Enabled: 50, ServicePlans: planE3}
+}
+
+// appServicePrincipal is the MSSP app's identity in a customer tenant, with
+// the Graph permissions xdrlink's prerequisite checks read.
+func appServicePrincipal(id string, app *AppRegistration) *ServicePrincipal {
+	return &ServicePrincipal{ID: id, AppID: app.ClientID, DisplayName: app.DisplayName,
+		AppRoles: map[string][]string{AudienceGraph: {"Directory.Read.All", "Organization.Read.All", "RoleManagement.Read.Directory", "SecurityIdentitiesSensors.Read.All"}}}
+}
+
+// mdiSensor is the n-th (from 0) domain controller sensor.
+func mdiSensor(id string, n int) MDISensor {
+	return MDISensor{ID: id, DisplayName: fmt.Sprintf("DC%02d", n+1), SensorType: "domainControllerIntegrated", HealthStatus: "healthy", Version: "2.230.0"}
+}
+
+// scaledVolumes is the Defender tables' daily volumes times scale.
+func scaledVolumes(scale float64) map[string]int {
+	v := make(map[string]int, len(genTables))
+	for table, n := range genTables {
+		v[table] = int(float64(n) * scale)
+	}
+	return v
+}
+
+// customerRoleAssignments: the app gets spRole on the workspace resource
+// group and may register providers; the admin is subscription Contributor
+// and the analyst Sentinel Reader.
+func customerRoleAssignments(sub, rg, spID, spRole, adminID, analystID string) []*RoleAssignment {
+	rgScope := "/subscriptions/" + sub + "/resourceGroups/" + rg
+	return []*RoleAssignment{
+		{PrincipalID: spID, RoleDefinition: spRole, Scope: rgScope},
+		{PrincipalID: spID, RoleDefinition: roleRPRegistrar.Name, Scope: "/subscriptions/" + sub},
+		{PrincipalID: adminID, RoleDefinition: "Contributor", Scope: "/subscriptions/" + sub},
+		{PrincipalID: analystID, RoleDefinition: "Microsoft Sentinel Reader", Scope: rgScope},
+	}
+}
 
 // GenerateWorld builds a deterministic world of n customer tenants plus the
 // MSSP's own tenant (Tenants[0]) and app (Apps[0], secret GeneratedAppSecret).
@@ -63,9 +123,7 @@ func GenerateWorld(n int, seed uint64) *World {
 		}
 		return formatUUID(b)
 	}
-	mssp := &Tenant{ID: uuid(), DisplayName: "MSSP", Domains: []string{"mssp.onmicrosoft.com"}}
-	app := &AppRegistration{ClientID: uuid(), HomeTenant: mssp.ID, DisplayName: "xdrlink", Secrets: []string{GeneratedAppSecret},
-		PublicClient: true, DelegatedScopes: map[string][]string{AudienceGraph: {"User.Read", "RoleManagement.Read.Directory", "Directory.Read.All"}}}
+	mssp, app := newMSSP(uuid(), uuid())
 	w := &World{Tenants: make([]*Tenant, 0, n+1), Apps: []*AppRegistration{app}, RoleDefinitions: []*RoleDefinition{roleRPRegistrar}}
 	w.Tenants = append(w.Tenants, mssp)
 	for i := 0; i < n; i++ {
@@ -74,51 +132,41 @@ func GenerateWorld(n int, seed uint64) *World {
 	return w
 }
 
+// generateTenant draws ids and traits in a fixed order: changing the order
+// changes every generated world.
 func generateTenant(i int, rng *rand.Rand, uuid func() string, app *AppRegistration) *Tenant {
 	domain := fmt.Sprintf("customer%05d.onmicrosoft.com", i)
 	t := &Tenant{ID: uuid(), DisplayName: fmt.Sprintf("Customer %05d", i), Domains: []string{domain}}
 	if rng.Float64() < genShareNoMTPLicence {
-		t.Licenses = []License{{SkuID: "00000000-0000-4000-8000-0000000000e3", SkuPartNumber: "SPE_E3", Enabled: 50, ServicePlans: planE3}}
+		t.Licenses = []License{licenseE3()}
 	} else {
-		t.Licenses = []License{{SkuID: "06e2b970-d779-4be0-9168-26d6e502024e", SkuPartNumber: "SPE_E5", Enabled: 50, ServicePlans: planE5}}
+		t.Licenses = []License{licenseE5()}
 	}
 	t.ConsentNeeded = rng.Float64() < genShareConsentNeeded
 	t.UnifiedPortal = rng.Float64() < genShareUnifiedPortal
 	secAdmin := &User{ID: uuid(), UserPrincipalName: "secadmin@" + domain, DisplayName: "Security Admin", DirectoryRoles: []string{RoleSecurityAdministrator}}
 	analyst := &User{ID: uuid(), UserPrincipalName: "analyst@" + domain, DisplayName: "Analyst"}
 	t.Users = []*User{secAdmin, analyst}
-	sp := &ServicePrincipal{ID: uuid(), AppID: app.ClientID, DisplayName: app.DisplayName,
-		AppRoles: map[string][]string{AudienceGraph: {"Directory.Read.All", "Organization.Read.All", "RoleManagement.Read.Directory", "SecurityIdentitiesSensors.Read.All"}}}
+	sp := appServicePrincipal(uuid(), app)
 	t.ServicePrincipals = []*ServicePrincipal{sp}
 	if rng.Float64() >= genShareNoMDI {
 		for s := 0; s < 1+rng.IntN(3); s++ {
-			t.MDISensors = append(t.MDISensors, MDISensor{ID: uuid(), DisplayName: fmt.Sprintf("DC%02d", s+1),
-				SensorType: "domainControllerIntegrated", HealthStatus: "healthy", Version: "2.230.0"})
+			t.MDISensors = append(t.MDISensors, mdiSensor(uuid(), s))
 		}
 	}
-	t.DataVolumes = make(map[string]int, len(genTables))
-	scale := 0.2 + rng.Float64()*1.8
-	for table, v := range genTables {
-		t.DataVolumes[table] = int(float64(v) * scale)
-	}
+	t.DataVolumes = scaledVolumes(0.2 + rng.Float64()*1.8)
 	sub := &Subscription{ID: uuid(), DisplayName: "Security"}
 	if rng.Float64() >= genShareUnregisteredRP {
-		sub.RegisteredProviders = []string{"Microsoft.OperationalInsights", "Microsoft.SecurityInsights", "Microsoft.Insights"}
+		sub.RegisteredProviders = slices.Clone(sentinelProviders)
 	}
 	t.Subscriptions = []*Subscription{sub}
 	ws := &Workspace{SubscriptionID: sub.ID, ResourceGroup: "rg-sentinel", Name: fmt.Sprintf("ws-%05d", i),
 		Location: "westeurope", CustomerID: uuid(), SentinelOnboarded: rng.Float64() < genShareOnboarded}
 	t.Workspaces = []*Workspace{ws}
-	rgScope := "/subscriptions/" + sub.ID + "/resourceGroups/rg-sentinel"
 	role := "Microsoft Sentinel Contributor"
 	if rng.Float64() < genShareReaderOnly {
 		role = "Microsoft Sentinel Reader"
 	}
-	t.RoleAssignments = []*RoleAssignment{
-		{PrincipalID: sp.ID, RoleDefinition: role, Scope: rgScope},
-		{PrincipalID: sp.ID, RoleDefinition: roleRPRegistrar.Name, Scope: "/subscriptions/" + sub.ID},
-		{PrincipalID: secAdmin.ID, RoleDefinition: "Contributor", Scope: "/subscriptions/" + sub.ID},
-		{PrincipalID: analyst.ID, RoleDefinition: "Microsoft Sentinel Reader", Scope: rgScope},
-	}
+	t.RoleAssignments = customerRoleAssignments(sub.ID, ws.ResourceGroup, sp.ID, role, secAdmin.ID, analyst.ID)
 	return t
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/xdrlink/xdrlink/azure/outbound"
 	"github.com/xdrlink/xdrlink/azuresim"
 	"github.com/xdrlink/xdrlink/workflow/prereq"
+	"github.com/xdrlink/xdrlink/workflow/steps"
 )
 
 // AzureConfig is the --azure-config file: which cloud, and the credential
@@ -94,8 +95,13 @@ func newAzureAccess(cfg Config, log *slog.Logger) (*azureAccess, error) {
 		}
 		a.cfg = ac
 	} else {
-		world := azuresim.GenerateWorld(cfg.SandboxTenants, 1)
-		sim, err := azuresim.Start(azuresim.Options{World: world, Addr: cfg.SandboxAddr, Seed: 1})
+		// The demo world's named customers, unless a generated world of a
+		// given size was asked for (load trials).
+		world, customers := azuresim.DemoWorld()
+		if cfg.SandboxTenants > 0 {
+			world, customers = azuresim.GenerateWorld(cfg.SandboxTenants, 1), nil
+		}
+		sim, err := azuresim.Start(azuresim.Options{World: world, Customers: customers, Addr: cfg.SandboxAddr, Seed: 1})
 		if err != nil {
 			return nil, fmt.Errorf("sandbox: %w", err)
 		}
@@ -119,7 +125,7 @@ func newAzureAccess(cfg Config, log *slog.Logger) (*azureAccess, error) {
 			}
 		}
 		log.Info("sandbox mode: Azure is the embedded emulator", "url", sim.URL(), "ca", cfg.SandboxCAOut,
-			"tenants", cfg.SandboxTenants, "admin", sim.URL()+"/_sim/health")
+			"tenants", len(world.Tenants), "customers", sim.URL()+"/_sim/customers")
 	}
 	endpoints, err := cloud.Resolve(a.cfg.Cloud)
 	if err != nil {
@@ -151,6 +157,11 @@ func writeFile(path string, b []byte) error {
 // prereqAccess is what the prerequisite checks build their clients from.
 func (a *azureAccess) prereqAccess() prereq.Access {
 	return prereq.Access{Endpoints: a.endpoints, Outbound: a.outbound, Credentials: a.creds}
+}
+
+// stepsAccess is what the workflow steps build their clients from.
+func (a *azureAccess) stepsAccess() steps.Access {
+	return steps.Access{Endpoints: a.endpoints, Outbound: a.outbound, Credentials: a.creds}
 }
 
 // profileNames are what Tenant.credential_profile may name.

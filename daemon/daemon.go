@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
@@ -18,9 +19,11 @@ import (
 	"github.com/xdrlink/xdrlink/server"
 	"github.com/xdrlink/xdrlink/server/gateway"
 	"github.com/xdrlink/xdrlink/server/onboardingsvc"
+	"github.com/xdrlink/xdrlink/server/operationsvc"
 	"github.com/xdrlink/xdrlink/server/tablesvc"
 	"github.com/xdrlink/xdrlink/server/tenantsvc"
 	"github.com/xdrlink/xdrlink/store/storeopen"
+	"github.com/xdrlink/xdrlink/workflow/engine"
 	"github.com/xdrlink/xdrlink/workflow/prereq"
 )
 
@@ -48,7 +51,26 @@ type Config struct {
 	SandboxAddr string
 	// SandboxCAOut, when set, receives the sandbox emulator's CA certificate.
 	SandboxCAOut string
-	Logger       *slog.Logger
+	// SecretKeyFile holds the key (32 bytes, base64) that seals secrets at
+	// rest (the delegated sign-ins' device codes and refresh tokens).
+	// Required with AzureConfigFile; in sandbox mode, empty means
+	// SandboxSecretKey, created on first start.
+	SecretKeyFile string
+	// SandboxSecretKey is the sandbox's generated key file.
+	SandboxSecretKey string
+	// SandboxRegister registers the emulator's customers as tenants when
+	// the registry is empty.
+	SandboxRegister bool
+	// PostgresMaxConns caps the PostgreSQL connection pool (API and River
+	// share it); 0 is pgx's default.
+	PostgresMaxConns int32
+	// Workers is how many operations this process advances at once.
+	Workers int
+	// StepTimeout bounds one workflow step, Azure retries included.
+	StepTimeout time.Duration
+	// JobPollInterval is how often idle workers look for jobs (0: River's default).
+	JobPollInterval time.Duration
+	Logger          *slog.Logger
 }
 
 // Defaults returns the configuration of `xdrlinkd serve` without flags.
@@ -61,9 +83,12 @@ func Defaults() Config {
 		MaxBodyBytes:      1 << 20,
 		ReadinessInterval: 5 * time.Second,
 		ShutdownTimeout:   15 * time.Second,
-		SandboxTenants:    10,
 		SandboxAddr:       "127.0.0.1:8443",
 		SandboxCAOut:      "./data/sandbox-ca.pem",
+		SandboxSecretKey:  "./data/sandbox-secret.key",
+		SandboxRegister:   true,
+		Workers:           32,
+		StepTimeout:       3 * time.Minute,
 	}
 }
 
@@ -73,6 +98,7 @@ type Daemon struct {
 	log      *slog.Logger
 	store    storeopen.Backend
 	azure    *azureAccess
+	engine   *engine.Engine
 	grpc     *grpc.Server
 	health   *health.Server
 	http     *http.Server
@@ -96,7 +122,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		}
 	}()
 
-	if d.store, err = storeopen.Open(ctx, cfg.DB); err != nil {
+	if d.store, err = storeopen.Open(ctx, cfg.DB, storeopen.Options{}); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	if cfg.AutoMigrate {
@@ -114,8 +140,14 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	}
 	xdrlinkv1.RegisterTenantServiceServer(d.grpc, tenantsvc.New(d.store, d.azure.profileNames()))
 	xdrlinkv1.RegisterTableServiceServer(d.grpc, tablesvc.New())
+	if d.engine, err = d.newEngine(); err != nil {
+		return nil, err
+	}
 	xdrlinkv1.RegisterOnboardingServiceServer(d.grpc,
-		onboardingsvc.New(d.store, prereq.New(d.azure.prereqAccess()), d.azure.cfg.DefaultProfile))
+		onboardingsvc.New(d.store, prereq.New(d.azure.prereqAccess()), d.engine, d.azure.cfg.DefaultProfile))
+	ops := operationsvc.New(d.store, d.engine, operationsvc.Options{})
+	longrunningpb.RegisterOperationsServer(d.grpc, ops)
+	xdrlinkv1.RegisterOperationServiceServer(d.grpc, ops)
 	d.health = health.NewServer()
 	healthpb.RegisterHealthServer(d.grpc, d.health)
 
@@ -147,6 +179,18 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
+	if d.azure.sandbox != nil && cfg.SandboxRegister {
+		n, err := registerSandboxCustomers(ctx, d.store, d.azure.sandbox.Customers())
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
+		if n > 0 {
+			log.Info("sandbox mode: registered the emulator's customer tenants", "tenants", n, "label", "sandbox=true")
+		}
+	}
+	if err = d.engine.Start(bgCtx); err != nil {
+		return nil, fmt.Errorf("start workflow engine: %w", err)
+	}
 	go func() { d.serveErr <- d.grpc.Serve(d.grpcLis) }()
 	go func() {
 		if err := d.http.Serve(d.httpLis); !errors.Is(err, http.ErrServerClosed) {
@@ -186,6 +230,9 @@ func (d *Daemon) Shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
 	defer cancel()
 	err := d.http.Shutdown(ctx)
+	// Running steps finish (or stop at the deadline and resume at the next
+	// start) before the store they write to closes.
+	err = errors.Join(err, d.engine.Stop(ctx))
 	stopped := make(chan struct{})
 	go func() { d.grpc.GracefulStop(); close(stopped) }()
 	select {

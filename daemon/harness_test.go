@@ -38,6 +38,8 @@ func startDaemon(t testing.TB, mutate ...func(*Config)) *Daemon {
 	cfg.ReadinessInterval = 50 * time.Millisecond
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	cfg.SandboxAddr, cfg.SandboxCAOut = "127.0.0.1:0", ""
+	cfg.SandboxSecretKey = filepath.Join(t.TempDir(), "secret.key")
+	cfg.SandboxRegister = false
 	for _, m := range mutate {
 		m(&cfg)
 	}

@@ -61,7 +61,11 @@ func TestRESTRoutes(t *testing.T) {
 			continue
 		}
 		id := resp.Header.Get("X-Request-Id")
-		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNotImplemented {
+		// The method's own answer may be an error (op1 does not exist; an
+		// offboard while the onboard runs is refused; a method of a later
+		// capability answers 501): the log line below proves the route
+		// reached it. Only a server fault is wrong here.
+		if resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented {
 			t.Errorf("%s %s: HTTP %d", rt.method, rt.path, resp.StatusCode)
 		}
 		if got := loggedMethod(t, logs.String(), id); got != rt.rpc {

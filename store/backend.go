@@ -29,12 +29,14 @@ func Now() time.Time {
 	return time.Now().UTC().Truncate(time.Microsecond)
 }
 
-// NewRecord returns what a write of t stores: a copy of its ID, State, Labels
-// and Body, a fresh Etag, and both times Now. Empty Labels and Body are nil, as
-// backends return them on reads, so written and read records compare equal.
+// NewRecord returns what a create of t stores: a copy of its ID, State,
+// Labels, Body and WorkspaceKey, no Status, a fresh Etag, and both times Now.
+// Empty Labels and Body are nil, as backends return them on reads, so written
+// and read records compare equal. (An update keeps the stored State and
+// Status; the backend reads them back.)
 func NewRecord(t *Tenant) *Tenant {
 	now := Now()
-	out := &Tenant{ID: t.ID, State: t.State, Etag: NewEtag(), CreateTime: now, UpdateTime: now}
+	out := &Tenant{ID: t.ID, State: t.State, WorkspaceKey: t.WorkspaceKey, Etag: NewEtag(), CreateTime: now, UpdateTime: now}
 	if len(t.Labels) > 0 {
 		out.Labels = maps.Clone(t.Labels)
 	}
@@ -72,6 +74,50 @@ func Paginate(q TenantQuery, fetch func(afterID string, limit int) ([]*Tenant, e
 	if len(ts) > size {
 		page.Tenants = ts[:size]
 		page.NextPageToken = EncodePageToken(ts[size-1].ID, q)
+	}
+	return page, nil
+}
+
+// NewOperation returns what a create of op stores: a copy of its fields,
+// Version 1, both times Now, and EndTime Now if it is created Done (zero
+// otherwise). Empty byte slices are nil, as backends return them on reads.
+func NewOperation(op *Operation) *Operation {
+	now := Now()
+	out := *op
+	out.Version, out.CreateTime, out.UpdateTime, out.EndTime = 1, now, now, time.Time{}
+	if op.Done {
+		out.EndTime = now
+	}
+	out.RequestHash, out.Body = nilIfEmpty(op.RequestHash), nilIfEmpty(op.Body)
+	return &out
+}
+
+func nilIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return bytes.Clone(b)
+}
+
+// PaginateOperations runs one keyset page of q, newest first. fetch returns
+// up to limit operations matching q's filters that come after the cursor
+// (all from the start when it is nil), ordered by create time then id, both
+// descending.
+func PaginateOperations(q OperationQuery, fetch func(after *OperationCursor, limit int) ([]*Operation, error)) (*OperationPage, error) {
+	after, err := decodeOperationToken(q.PageToken, q)
+	if err != nil {
+		return nil, err
+	}
+	size := NormalizePageSize(q.PageSize)
+	ops, err := fetch(after, size+1)
+	if err != nil {
+		return nil, err
+	}
+	page := &OperationPage{Operations: ops}
+	if len(ops) > size {
+		last := ops[size-1]
+		page.Operations = ops[:size]
+		page.NextPageToken = encodeOperationToken(OperationCursor{CreateTime: last.CreateTime, ID: last.ID}, q)
 	}
 	return page, nil
 }

@@ -5,6 +5,8 @@
 //
 // The store knows nothing of the API types: a tenant is kept as the
 // serialized API message (Body) plus the few columns that are queried (id,
-// state, labels) and the concurrency token (Etag), so the API can grow fields
-// without migrations.
+// state, labels, workspace key) and the concurrency token (Etag), so the API
+// can grow fields without migrations; operations likewise. River's job
+// tables live in the same database, migrated with the store's, so that a
+// transaction (InTx) can write rows and enqueue jobs atomically.
 package store

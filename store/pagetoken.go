@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"maps"
 	"slices"
+	"time"
 )
 
 // pageTokenKey authenticates page tokens. It is fixed and public: tokens are
@@ -19,14 +20,70 @@ const pageTokenMACSize = 16
 // EncodePageToken returns an opaque token that continues a list after lastID
 // with q's filters. The page size is not bound, so it may change between pages.
 func EncodePageToken(lastID string, q TenantQuery) string {
-	b := append([]byte(lastID), pageTokenMAC(lastID, q)...)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return signToken(lastID, tenantFilters(q))
 }
 
 // DecodePageToken returns the last id carried by token, or ErrInvalidPageToken
 // if token is malformed, altered, or was issued for different filters than q's.
 // An empty token is the start of the list ("", nil).
 func DecodePageToken(token string, q TenantQuery) (lastID string, err error) {
+	return verifyToken(token, tenantFilters(q))
+}
+
+// tenantFilters lists what a tenant token is bound to: the list it belongs
+// to, the state and the labels sorted by key.
+func tenantFilters(q TenantQuery) []string {
+	f := []string{"tenants", q.State}
+	for _, k := range slices.Sorted(maps.Keys(q.Labels)) {
+		f = append(f, k, q.Labels[k])
+	}
+	return f
+}
+
+// OperationCursor is the last operation of a page: the next page starts
+// after it in newest-first order.
+type OperationCursor struct {
+	CreateTime time.Time
+	ID         string
+}
+
+// operationFilters binds an operation token to its list and filters.
+func operationFilters(q OperationQuery) []string {
+	return []string{"operations", q.Tenant, q.Kind, q.State, q.Parent}
+}
+
+// encodeOperationToken: the cursor is the create time in microseconds (8
+// bytes) followed by the id.
+func encodeOperationToken(c OperationCursor, q OperationQuery) string {
+	b := binary.BigEndian.AppendUint64(nil, uint64(c.CreateTime.UnixMicro()))
+	return signToken(string(append(b, c.ID...)), operationFilters(q))
+}
+
+// decodeOperationToken returns nil for an empty token (the first page).
+func decodeOperationToken(token string, q OperationQuery) (*OperationCursor, error) {
+	if token == "" {
+		return nil, nil
+	}
+	s, err := verifyToken(token, operationFilters(q))
+	if err != nil {
+		return nil, err
+	}
+	if len(s) < 8 {
+		return nil, ErrInvalidPageToken
+	}
+	micros := int64(binary.BigEndian.Uint64([]byte(s[:8])))
+	return &OperationCursor{CreateTime: time.UnixMicro(micros).UTC(), ID: s[8:]}, nil
+}
+
+// signToken returns cursor followed by a MAC binding it to filters.
+func signToken(cursor string, filters []string) string {
+	b := append([]byte(cursor), pageTokenMAC(cursor, filters)...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// verifyToken returns the cursor of a token from signToken with the same
+// filters; "" for an empty token.
+func verifyToken(token string, filters []string) (string, error) {
 	if token == "" {
 		return "", nil
 	}
@@ -34,30 +91,27 @@ func DecodePageToken(token string, q TenantQuery) (lastID string, err error) {
 	if err != nil || len(b) < pageTokenMACSize {
 		return "", ErrInvalidPageToken
 	}
-	id, mac := string(b[:len(b)-pageTokenMACSize]), b[len(b)-pageTokenMACSize:]
-	if !hmac.Equal(mac, pageTokenMAC(id, q)) {
+	cursor, mac := string(b[:len(b)-pageTokenMACSize]), b[len(b)-pageTokenMACSize:]
+	if !hmac.Equal(mac, pageTokenMAC(cursor, filters)) {
 		return "", ErrInvalidPageToken
 	}
-	return id, nil
+	return cursor, nil
 }
 
-// pageTokenMAC binds lastID to q's filters: state and labels sorted by key,
-// each length-prefixed so that distinct filters never encode alike.
-func pageTokenMAC(lastID string, q TenantQuery) []byte {
-	m := hmac.New(sha256.New, pageTokenKey)
+// pageTokenMAC binds cursor to filters, each length-prefixed (and their
+// count too) so that distinct filters never encode alike.
+func pageTokenMAC(cursor string, filters []string) []byte {
 	var buf []byte
 	put := func(s string) {
 		buf = binary.AppendUvarint(buf, uint64(len(s)))
 		buf = append(buf, s...)
 	}
-	put(lastID)
-	put(q.State)
-	keys := slices.Sorted(maps.Keys(q.Labels))
-	buf = binary.AppendUvarint(buf, uint64(len(keys)))
-	for _, k := range keys {
-		put(k)
-		put(q.Labels[k])
+	put(cursor)
+	buf = binary.AppendUvarint(buf, uint64(len(filters)))
+	for _, f := range filters {
+		put(f)
 	}
+	m := hmac.New(sha256.New, pageTokenKey)
 	m.Write(buf)
 	return m.Sum(nil)[:pageTokenMACSize]
 }

@@ -61,3 +61,31 @@ func FuzzDecodePageToken(f *testing.F) {
 		}
 	})
 }
+
+func TestOperationPageToken(t *testing.T) {
+	c := OperationCursor{CreateTime: Now(), ID: "op/ü"}
+	q := OperationQuery{Tenant: "a", Kind: "b"}
+	tok := encodeOperationToken(c, q)
+	got, err := decodeOperationToken(tok, OperationQuery{Tenant: "a", Kind: "b", PageSize: 3})
+	if err != nil || !got.CreateTime.Equal(c.CreateTime) || got.ID != c.ID {
+		t.Errorf("decodeOperationToken = %+v, %v; want %+v", got, err, c)
+	}
+	// Filters that share values in other fields, and a tenant token.
+	for _, bad := range []struct {
+		tok string
+		q   OperationQuery
+	}{
+		{tok, OperationQuery{Tenant: "b", Kind: "a"}},
+		{tok, OperationQuery{Tenant: "a", State: "b"}},
+		{tok, OperationQuery{Tenant: "a"}},
+		{EncodePageToken("x", TenantQuery{}), OperationQuery{}},
+		{signToken("short", operationFilters(OperationQuery{})), OperationQuery{}},
+	} {
+		if _, err := decodeOperationToken(bad.tok, bad.q); !errors.Is(err, ErrInvalidPageToken) {
+			t.Errorf("decodeOperationToken(%q, %+v) = %v, want ErrInvalidPageToken", bad.tok, bad.q, err)
+		}
+	}
+	if got, err := decodeOperationToken("", q); got != nil || err != nil {
+		t.Errorf(`decodeOperationToken("") = %v, %v; want nil, nil`, got, err)
+	}
+}

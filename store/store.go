@@ -34,8 +34,18 @@ type Tenant struct {
 	State string
 	// Labels are copied out of Body so that lists can filter on them.
 	Labels map[string]string
-	// Body is the serialized API message (proto binary). The store does not read it.
+	// Body is the serialized API message (proto binary) holding the spec: the
+	// fields the etag covers. The store does not read it.
 	Body []byte
+	// WorkspaceKey identifies the tenant's workspace (lower-cased
+	// "subscription/resourcegroup/name"); unique across tenants when not
+	// empty: a second tenant with the same key is a *ConflictError
+	// (ConflictWorkspace) on create and update.
+	WorkspaceKey string
+	// Status is the serialized status message, written only by
+	// UpdateTenantStatus (and empty on create); it changes neither Etag nor
+	// UpdateTime.
+	Status []byte
 	// Etag is set by the store on every write; callers never choose it.
 	Etag string
 	// CreateTime and UpdateTime are set by the store (UTC, microsecond precision).
@@ -64,14 +74,16 @@ type TenantPage struct {
 
 // TenantStore keeps the tenant registry.
 type TenantStore interface {
-	// CreateTenant inserts t (ID, State, Labels, Body) and returns it with
-	// Etag and times set. ErrAlreadyExists if the ID is taken.
+	// CreateTenant inserts t (ID, State, Labels, Body, WorkspaceKey) and
+	// returns it with Etag and times set. ErrAlreadyExists if the ID is taken;
+	// a *ConflictError if the WorkspaceKey is.
 	CreateTenant(ctx context.Context, t *Tenant) (*Tenant, error)
 	// GetTenant returns ErrNotFound if there is no such tenant.
 	GetTenant(ctx context.Context, id string) (*Tenant, error)
 	// ListTenants returns one page; ErrInvalidPageToken for a bad token.
 	ListTenants(ctx context.Context, q TenantQuery) (*TenantPage, error)
-	// UpdateTenant replaces State, Labels and Body of t.ID if its current
+	// UpdateTenant replaces Labels, Body and WorkspaceKey of t.ID (never
+	// State or Status, which belong to UpdateTenantStatus) if its current
 	// etag equals expectedEtag (an empty expectedEtag skips the check), and
 	// returns the new record with a fresh Etag and UpdateTime. ErrNotFound or
 	// ErrEtagMismatch otherwise; of concurrent updates with the same etag
@@ -85,6 +97,7 @@ type TenantStore interface {
 // Store is a complete backend.
 type Store interface {
 	TenantStore
+	OperationStore
 	// Ready reports whether the backend can serve (reachable, migrated).
 	Ready(ctx context.Context) error
 	// Close releases the backend's resources.

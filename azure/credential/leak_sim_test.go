@@ -3,12 +3,15 @@ package credential_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 
 	azlog "github.com/Azure/azure-sdk-for-go/sdk/azcore/log"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/xdrlink/xdrlink/azure/azerr"
 	"github.com/xdrlink/xdrlink/azure/credential"
@@ -18,7 +21,8 @@ import (
 )
 
 // TestNoSecretOrTokenInLogs runs a full credential + ARM sequence (app secret, a failing
-// secret, a device-code sign-in, on-behalf-of) with slog and azcore's log listener capturing
+// secret, a device-code sign-in, on-behalf-of, the restart-proof device-code flow with its
+// refresh credential) with slog and azcore's log listener capturing
 // everything, logs every error and credential the way the workflow does, and then checks
 // that neither the client secrets nor any token that crossed the wire appears in any of it.
 func TestNoSecretOrTokenInLogs(t *testing.T) {
@@ -107,8 +111,63 @@ func TestNoSecretOrTokenInLogs(t *testing.T) {
 	_, err = oboClient.GetDataConnector(ctx, "absent")
 	logErr("get absent", err)
 
+	// Restart-proof delegated sign-in: start, poll, refresh for two audiences. The workflow
+	// logs and formats every value it holds.
+	var fmtText strings.Builder
+	show := func(what string, v any) {
+		slog.Info(what, "value", v)
+		fmt.Fprintf(&fmtText, "%v|%+v|%#v|%s\n", v, v, v, v)
+	}
+	grant, err := env.Creds.StartDeviceCode(ctx, simtest.Profile, simtest.FabrikamTenant, []string{env.Cloud.ResourceManager.Scope()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	show("device code started", grant)
+	show("device code started", *grant)
+	_, err = env.Creds.PollDeviceCode(ctx, simtest.Profile, simtest.FabrikamTenant, grant.DeviceCode)
+	logErr("poll pending", err)
+	if err := env.Sim.ApproveDeviceCode(grant.UserCode, simtest.FabrikamAdmin); err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := env.Creds.PollDeviceCode(ctx, simtest.Profile, simtest.FabrikamTenant, grant.DeviceCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	show("signed in", tokens)
+	show("signed in", *tokens)
+	var rotated []string
+	refresh, err := env.Creds.RefreshCredential(simtest.Profile, simtest.FabrikamTenant, tokens.RefreshToken, func(rt string) {
+		rotated = append(rotated, rt)
+		slog.Info("refresh token rotated") // what a caller may log: that it happened
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	show("refresh credential", refresh)
+	refreshed, _ := sentinel.New(env.ARMWith(t, refresh, simtest.FabrikamTenant, simtest.FabrikamSub), simtest.Fabrikam)
+	_, err = refreshed.ListDataConnectors(ctx)
+	logErr("list with refreshed token", err)
+	getToken(t, refresh, env.Cloud.DefenderStreaming.Scope())
+	badRefresh, _ := env.Creds.RefreshCredential(simtest.Profile, simtest.FabrikamTenant, tokens.RefreshToken[:len(tokens.RefreshToken)-4]+"xxxx", nil)
+	_, err = badRefresh.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{env.Cloud.ResourceManager.Scope()}})
+	logErr("refresh with a tampered token", err)
+	if !errors.Is(err, credential.ErrSignInRequired) {
+		t.Fatalf("tampered refresh token: %v", err)
+	}
+	for what, v := range map[string]any{"grant": grant, "tokens": tokens} {
+		b, _ := json.Marshal(v)
+		fmt.Fprintf(&fmtText, "%s json %s\n", what, b) // JSON keeps the user code, never the device code or tokens
+	}
+
 	// Everything that must stay secret.
-	secrets := map[string]string{"client secret": simtest.AppSecret, "wrong secret": wrongSecret, "user assertion": assertion, "user code": prompt.UserCode}
+	secrets := map[string]string{"client secret": simtest.AppSecret, "wrong secret": wrongSecret, "user assertion": assertion, "user code": prompt.UserCode,
+		"device code": grant.DeviceCode, "access token": tokens.AccessToken, "refresh token": tokens.RefreshToken}
+	if len(rotated) != 2 {
+		t.Fatalf("%d rotations, want 2", len(rotated))
+	}
+	for i, rt := range rotated {
+		secrets[fmt.Sprintf("rotated refresh token %d", i)] = rt
+	}
 	bearer := 0
 	for _, x := range env.Recorder.Exchanges() {
 		if tok, ok := strings.CutPrefix(x.Authorization, "Bearer "); ok {
@@ -133,7 +192,17 @@ func TestNoSecretOrTokenInLogs(t *testing.T) {
 		errText.WriteString(e.Error())
 		errText.WriteString("\n")
 	}
-	outputs := map[string]string{"azcore log": azcoreLog.String(), "slog": appLog.String(), "errors": errText.String()}
+	outputs := map[string]string{"azcore log": azcoreLog.String(), "slog": appLog.String(), "errors": errText.String(), "fmt": fmtText.String()}
+	// The grant's user code is shown to the person: only fmt and slog leave it out.
+	if !strings.Contains(fmtText.String(), "user tokens(user="+simtest.FabrikamAdmin) || !strings.Contains(fmtText.String(), "device-code grant(verification_uri=") {
+		t.Fatalf("fmt capture did not work:\n%s", fmtText.String())
+	}
+	if !strings.Contains(fmtText.String(), `"user_code":"`+grant.UserCode+`"`) {
+		t.Fatal("grant JSON lost the user code")
+	}
+	outputs["fmt"] = strings.ReplaceAll(outputs["fmt"], grant.UserCode, "USER-CODE-IN-JSON")
+	outputs["fmt"] = strings.ReplaceAll(outputs["fmt"], grant.Message, "MESSAGE-IN-JSON")
+	secrets["grant user code"] = grant.UserCode
 	if !strings.Contains(outputs["azcore log"], "Authorization: REDACTED") || !strings.Contains(outputs["slog"], "Missing consent") {
 		t.Fatalf("capture did not work:\n%s\n%s", outputs["azcore log"][:min(2000, len(outputs["azcore log"]))], outputs["slog"])
 	}

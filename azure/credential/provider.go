@@ -13,10 +13,17 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/xdrlink/xdrlink/azure/cloud"
 	"github.com/xdrlink/xdrlink/azure/internal/guid"
+)
+
+// moduleName and moduleVersion go into the User-Agent of the token requests sent directly.
+const (
+	moduleName    = "credential"
+	moduleVersion = "v0.1.0"
 )
 
 // Options configure a Provider.
@@ -42,6 +49,8 @@ type Provider struct {
 	profiles map[string]Profile
 	getenv   func(string) string
 	readFile func(string) ([]byte, error)
+	// pl sends the token requests this package makes itself (devicecodeflow.go).
+	pl runtime.Pipeline
 
 	mu    sync.Mutex
 	creds map[credKey]*Credential
@@ -74,6 +83,9 @@ func NewProvider(opts Options) (*Provider, error) {
 		p.readFile = os.ReadFile
 	}
 	p.base.Cloud = opts.Cloud.AzCore()
+	plOpts := p.base
+	plOpts.Logging.IncludeBody = false // token request and response bodies carry secrets
+	p.pl = runtime.NewPipeline(moduleName, moduleVersion, runtime.PipelineOptions{}, &plOpts)
 	for _, prof := range opts.Profiles {
 		if err := prof.Validate(); err != nil {
 			return nil, err

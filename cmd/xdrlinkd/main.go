@@ -80,7 +80,12 @@ func newServeCommand() *cobra.Command {
 	f.DurationVar(&cfg.ReadinessInterval, "readiness-interval", cfg.ReadinessInterval, "how often health re-checks the store")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "graceful shutdown limit")
 	f.StringVar(&cfg.AzureConfigFile, "azure-config", "", "JSON file with the Azure cloud and credential profiles; empty runs in sandbox mode (embedded Azure emulator)")
-	f.IntVar(&cfg.SandboxTenants, "sandbox-tenants", cfg.SandboxTenants, "sandbox mode: customer tenants in the generated emulated world")
+	f.IntVar(&cfg.SandboxTenants, "sandbox-tenants", cfg.SandboxTenants, "sandbox mode: 0 serves the demo world of named customers; N > 0 a generated world of N tenants instead")
+	f.StringVar(&cfg.SecretKeyFile, "secret-key-file", "", "file with the base64 32-byte key that encrypts secrets at rest (sign-in codes, refresh tokens); required with --azure-config")
+	f.StringVar(&cfg.SandboxSecretKey, "sandbox-secret-key", cfg.SandboxSecretKey, "sandbox mode: the key file to use, created on first start, when --secret-key-file is empty")
+	f.Int32Var(&cfg.PostgresMaxConns, "postgres-max-conns", cfg.PostgresMaxConns, "PostgreSQL: largest connection pool (API and job queue share it); 0 is the driver's default")
+	f.IntVar(&cfg.Workers, "workers", cfg.Workers, "operations this process advances at once")
+	f.DurationVar(&cfg.StepTimeout, "step-timeout", cfg.StepTimeout, "longest a workflow step may run, Azure retries included; it is retried later when it runs out")
 	f.StringVar(&cfg.SandboxAddr, "sandbox-addr", cfg.SandboxAddr, "sandbox mode: the emulator's HTTPS listen address")
 	f.StringVar(&cfg.SandboxCAOut, "sandbox-ca-out", cfg.SandboxCAOut, "sandbox mode: write the emulator's CA certificate here (empty: don't)")
 	return cmd

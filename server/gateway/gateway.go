@@ -63,7 +63,12 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 			return nil, err
 		}
 	}
+	// Hand-made routes, registered last so they are tried first: see
+	// listOperations and watchOperation for why each exists.
 	if err := mux.HandlePath(http.MethodGet, "/v1/operations", listOperations(mux, longrunningpb.NewOperationsClient(opts.Conn))); err != nil {
+		return nil, err
+	}
+	if err := mux.HandlePath(http.MethodGet, watchPath, watchOperation(mux, xdrlinkv1.NewOperationServiceClient(opts.Conn))); err != nil {
 		return nil, err
 	}
 	if err := mux.HandlePath(http.MethodGet, "/openapi.json", serveOpenAPI); err != nil {

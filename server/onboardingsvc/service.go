@@ -20,13 +20,14 @@ type Service struct {
 	xdrlinkv1.UnimplementedOnboardingServiceServer
 	store   store.TenantStore
 	checker Checker
+	ops     Operations
 	// defaultProfile is the credential profile of tenants that name none.
 	defaultProfile string
 }
 
-// New returns the service over st.
-func New(st store.TenantStore, checker Checker, defaultProfile string) *Service {
-	return &Service{store: st, checker: checker, defaultProfile: defaultProfile}
+// New returns the service over st; ops runs Onboard and Offboard.
+func New(st store.TenantStore, checker Checker, ops Operations, defaultProfile string) *Service {
+	return &Service{store: st, checker: checker, ops: ops, defaultProfile: defaultProfile}
 }
 
 // CheckPrerequisites runs the preflight of a registered tenant. Azure's

@@ -26,7 +26,7 @@ func (f *fakeChecker) Check(_ context.Context, t prereq.Tenant) *xdrlinkv1.Prere
 func openStore(t *testing.T) storeopen.Backend {
 	t.Helper()
 	ctx := context.Background()
-	st, err := storeopen.Open(ctx, filepath.Join(t.TempDir(), "x.db"))
+	st, err := storeopen.Open(ctx, filepath.Join(t.TempDir(), "x.db"), storeopen.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestCheckPrerequisites(t *testing.T) {
 		t.Fatal(err)
 	}
 	fc := &fakeChecker{}
-	svc := New(st, fc, "default-profile")
+	svc := New(st, fc, nil, "default-profile")
 
 	r, err := svc.CheckPrerequisites(ctx, &xdrlinkv1.CheckPrerequisitesRequest{Name: "tenants/contoso"})
 	if err != nil {

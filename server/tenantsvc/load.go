@@ -6,6 +6,7 @@ import (
 
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 	"github.com/xdrlink/xdrlink/store"
+	"github.com/xdrlink/xdrlink/workflow/tenantrecord"
 )
 
 // Load reads the tenant named name ("tenants/{id}") from st, for services
@@ -16,5 +17,5 @@ func Load(ctx context.Context, st store.TenantStore, name string) (*xdrlinkv1.Te
 	if err != nil {
 		return nil, err
 	}
-	return fromRecord(rec)
+	return tenantrecord.Decode(rec)
 }

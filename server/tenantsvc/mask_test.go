@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
@@ -92,23 +91,5 @@ func TestParseFilter(t *testing.T) {
 		if (err != nil) != tt.wantErr || (!tt.wantErr && !cmp.Equal(got, tt.want)) {
 			t.Errorf("parseFilter(%q) = %+v, %v; want %+v, error %v", tt.expr, got, err, tt.want, tt.wantErr)
 		}
-	}
-}
-
-// TestStoredBodyOmitsStoreOwnedFields: the etag and times live in columns,
-// not in the body, so the two can never disagree.
-func TestStoredBodyOmitsStoreOwnedFields(t *testing.T) {
-	tn := current()
-	tn.Etag = "e"
-	rec, err := toRecord("a", tn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := &xdrlinkv1.Tenant{}
-	if err := proto.Unmarshal(rec.Body, body); err != nil {
-		t.Fatal(err)
-	}
-	if body.GetEtag() != "" || body.GetCreateTime() != nil || rec.State != "STATE_ONBOARDED" || rec.Labels["tier"] != "gold" {
-		t.Errorf("record %+v, body %v", rec, body)
 	}
 }

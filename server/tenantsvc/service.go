@@ -7,13 +7,14 @@ import (
 	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 	"github.com/xdrlink/xdrlink/server/apierr"
 	"github.com/xdrlink/xdrlink/store"
+	"github.com/xdrlink/xdrlink/workflow/tenantrecord"
 )
 
 // Service implements xdrlinkv1.TenantServiceServer.
@@ -49,15 +50,15 @@ func (s *Service) CreateTenant(ctx context.Context, req *xdrlinkv1.CreateTenantR
 	if err := s.checkComplete(t); err != nil {
 		return nil, err
 	}
-	rec, err := toRecord(req.GetTenantId(), t)
+	rec, err := tenantrecord.Spec(req.GetTenantId(), t)
 	if err != nil {
 		return nil, err
 	}
 	rec, err = s.store.CreateTenant(ctx, rec)
 	if err != nil {
-		return nil, apierr.ForResource(err, t.Name)
+		return nil, workspaceTaken(apierr.ForResource(err, t.Name))
 	}
-	return fromRecord(rec)
+	return tenantrecord.Decode(rec)
 }
 
 // GetTenant returns one tenant.
@@ -80,7 +81,7 @@ func (s *Service) ListTenants(ctx context.Context, req *xdrlinkv1.ListTenantsReq
 	}
 	resp := &xdrlinkv1.ListTenantsResponse{NextPageToken: page.NextPageToken}
 	for _, rec := range page.Tenants {
-		t, err := fromRecord(rec)
+		t, err := tenantrecord.Decode(rec)
 		if err != nil {
 			return nil, err
 		}
@@ -115,7 +116,7 @@ func (s *Service) UpdateTenant(ctx context.Context, req *xdrlinkv1.UpdateTenantR
 			}
 			expected = in.GetEtag()
 		}
-		cur, err := fromRecord(rec)
+		cur, err := tenantrecord.Decode(rec)
 		if err != nil {
 			return nil, err
 		}
@@ -127,7 +128,7 @@ func (s *Service) UpdateTenant(ctx context.Context, req *xdrlinkv1.UpdateTenantR
 		if proto.Equal(next, cur) {
 			return cur, nil // nothing differs: no write, etag unchanged
 		}
-		rec, err = toRecord(id, next)
+		rec, err = tenantrecord.Spec(id, next)
 		if err != nil {
 			return nil, err
 		}
@@ -136,15 +137,27 @@ func (s *Service) UpdateTenant(ctx context.Context, req *xdrlinkv1.UpdateTenantR
 			continue
 		}
 		if err != nil {
-			return nil, apierr.ForResource(err, in.GetName())
+			return nil, workspaceTaken(apierr.ForResource(err, in.GetName()))
 		}
-		return fromRecord(out)
+		return tenantrecord.Decode(out)
 	}
 }
 
-// DeleteTenant removes a tenant from the registry.
+// DeleteTenant removes a tenant from the registry, unless an operation is
+// changing it in Azure right now: its record of what it applied would be lost.
 func (s *Service) DeleteTenant(ctx context.Context, req *xdrlinkv1.DeleteTenantRequest) (*emptypb.Empty, error) {
-	err := s.store.DeleteTenant(ctx, strings.TrimPrefix(req.GetName(), namePrefix), req.GetEtag())
+	id := strings.TrimPrefix(req.GetName(), namePrefix)
+	rec, err := s.store.GetTenant(ctx, id)
+	if err != nil {
+		return nil, apierr.ForResource(err, req.GetName())
+	}
+	if busy(rec.State) {
+		st, _ := tenantrecord.Decode(rec)
+		return nil, &apierr.Error{Code: codes.FailedPrecondition, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_OPERATION_IN_PROGRESS,
+			Message:  req.GetName() + " has an operation in progress (" + st.GetLastOperation() + "): wait for it to finish or cancel it, then delete",
+			Metadata: map[string]string{"resource": req.GetName(), "operation": st.GetLastOperation()}}
+	}
+	err = s.store.DeleteTenant(ctx, id, req.GetEtag())
 	if err != nil {
 		return nil, apierr.ForResource(err, req.GetName())
 	}
@@ -186,39 +199,35 @@ func (s *Service) checkComplete(t *xdrlinkv1.Tenant) error {
 	return nil
 }
 
+// busy: the tenant's state says an onboard or offboard is under way.
+func busy(state string) bool {
+	switch state {
+	case xdrlinkv1.Tenant_STATE_ONBOARDING.String(), xdrlinkv1.Tenant_STATE_OFFBOARDING.String(),
+		xdrlinkv1.Tenant_STATE_ACTION_REQUIRED.String():
+		return true
+	}
+	return false
+}
+
+// workspaceTaken names the tenant that already holds the workspace.
+func workspaceTaken(err error) error {
+	var c *store.ConflictError
+	if !errors.As(err, &c) || c.Rule != store.ConflictWorkspace {
+		return err
+	}
+	other := namePrefix + c.With
+	return &apierr.Error{Code: codes.AlreadyExists, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_WORKSPACE_ALREADY_REGISTERED,
+		Message:  "the workspace is already registered as " + other + ": one tenant per workspace",
+		Metadata: map[string]string{"tenant": other}}
+}
+
 // clearOutputOnly drops what callers may not set (AIP-203: ignored on input).
 func clearOutputOnly(t *xdrlinkv1.Tenant) {
-	t.State = xdrlinkv1.Tenant_STATE_UNSPECIFIED
-	t.LastOperation = ""
-	t.LastVerification = nil
+	tenantrecord.ClearStatus(t)
 	t.Etag = ""
 	t.CreateTime = nil
 	t.UpdateTime = nil
 	if t.Workspace != nil {
 		t.Workspace.CustomerId = ""
 	}
-}
-
-// toRecord is the stored form: the message without the fields the store
-// owns (etag, times), plus the columns it queries.
-func toRecord(id string, t *xdrlinkv1.Tenant) (*store.Tenant, error) {
-	body := proto.Clone(t).(*xdrlinkv1.Tenant)
-	body.Etag, body.CreateTime, body.UpdateTime = "", nil, nil
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	return &store.Tenant{ID: id, State: t.GetState().String(), Labels: t.GetLabels(), Body: b}, nil
-}
-
-func fromRecord(rec *store.Tenant) (*xdrlinkv1.Tenant, error) {
-	t := &xdrlinkv1.Tenant{}
-	if err := proto.Unmarshal(rec.Body, t); err != nil {
-		return nil, err // corrupt row: INTERNAL, logged with the request id
-	}
-	t.Name = namePrefix + rec.ID
-	t.Etag = rec.Etag
-	t.CreateTime = timestamppb.New(rec.CreateTime)
-	t.UpdateTime = timestamppb.New(rec.UpdateTime)
-	return t, nil
 }

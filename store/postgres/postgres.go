@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -14,8 +15,11 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/xdrlink/xdrlink/store"
+	"github.com/xdrlink/xdrlink/store/internal/jobs"
 	"github.com/xdrlink/xdrlink/store/schema"
 )
 
@@ -24,17 +28,35 @@ var migrations embed.FS
 
 // Store is a store.Store on a PostgreSQL database.
 type Store struct {
+	queries        // tenant and operation SQL, on the pool
 	pool           *pgxpool.Pool
 	db             *sql.DB // the pool seen through database/sql, for goose only
 	*schema.Schema         // Migrate and Ready
+	jobs           jobs.Client[pgx.Tx]
 }
 
 var _ store.Store = (*Store)(nil)
 
+// Options tunes the connection pool.
+type Options struct {
+	// MaxConns caps the pool, shared by the API and River (whose client
+	// holds one connection to listen for notifications and uses more to
+	// fetch and complete jobs). 0 keeps pgxpool's default: the DSN's
+	// pool_max_conns, else the greater of 4 and the number of CPUs.
+	MaxConns int32
+}
+
 // New connects to the database at dsn (a postgres:// URL or key=value
 // string). It does not migrate; see Migrate.
-func New(ctx context.Context, dsn string) (*Store, error) {
-	pool, err := pgxpool.New(ctx, dsn)
+func New(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
@@ -43,48 +65,114 @@ func New(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
-	// Instances migrating at once wait for each other (retry every 1s, 5 min).
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
-	if err != nil {
+	fail := func(err error) (*Store, error) {
 		db.Close()
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	// Instances migrating at once wait for each other (retry every 1s, 5 min).
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+	if err != nil {
+		return fail(err)
 	}
 	dir, _ := fs.Sub(migrations, "migrations")
 	p, err := goose.NewProvider(goose.DialectPostgres, db, dir,
 		goose.WithDisableGlobalRegistry(true), goose.WithSessionLocker(locker))
 	if err != nil {
-		db.Close()
-		pool.Close()
-		return nil, fmt.Errorf("postgres: %w", err)
+		return fail(err)
 	}
-	return &Store{pool: pool, db: db, Schema: schema.New("postgres", p)}, nil
+	rv, err := schema.River(riverpgxv5.New(pool), func(ctx context.Context, fn func() error) error {
+		return withLock(ctx, pool.Config().ConnConfig, fn)
+	})
+	if err != nil {
+		return fail(err)
+	}
+	return &Store{queries: queries{pool}, pool: pool, db: db, Schema: schema.New("postgres", p, rv)}, nil
 }
 
-// Close closes the connection pool.
+// riverMigrateLock is the advisory lock key ("xdrlrivr") that serialises
+// River's migrations across instances; goose uses its own key.
+const riverMigrateLock = 0x7864726c72697672
+
+// withLock runs fn holding riverMigrateLock, on a connection of its own so
+// that fn may use every connection of the pool (even a pool of one).
+// Closing the connection releases the lock, even if the unlock is never sent.
+func withLock(ctx context.Context, cfg *pgx.ConnConfig, fn func() error) error {
+	conn, err := pgx.ConnectConfig(ctx, cfg.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(riverMigrateLock)); err != nil {
+		return err
+	}
+	return fn()
+}
+
+// Close closes the connection pool. Stop the Jobs first.
 func (s *Store) Close() error {
 	err := s.db.Close()
 	s.pool.Close()
 	return err
 }
 
-const columns = "id, state, labels, body, etag, create_time, update_time"
-
-func (s *Store) CreateTenant(ctx context.Context, t *store.Tenant) (*store.Tenant, error) {
-	out := store.NewRecord(t)
-	_, err := s.pool.Exec(ctx, `INSERT INTO tenants (`+columns+`) VALUES ($1, $2, $3, $4, $5, $6, $6)`,
-		out.ID, out.State, labels(out.Labels), body(out.Body), out.Etag, out.CreateTime)
-	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.Code == "23505" { // unique_violation
-		return nil, store.ErrAlreadyExists
+// OpenJobs creates the River client on the pool.
+func (s *Store) OpenJobs(cfg *river.Config) (store.Jobs, error) {
+	j, err := s.jobs.Open(riverpgxv5.New(s.pool), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	return j, nil
+}
+
+// InTx runs fn in a read-committed transaction on one pooled connection.
+func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
+	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(t pgx.Tx) error {
+		return fn(&tx{queries: queries{t}, tx: t, jobs: &s.jobs})
+	})
+}
+
+// tx is a store.Tx: the same queries, on the transaction.
+type tx struct {
+	queries
+	tx   pgx.Tx
+	jobs *jobs.Client[pgx.Tx]
+}
+
+func (t *tx) InsertJob(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (int64, error) {
+	return t.jobs.InsertTx(ctx, t.tx, args, opts)
+}
+
+// querier is the pool or one transaction.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// queries holds the SQL once for the store and its transactions.
+type queries struct{ db querier }
+
+const tenantColumns = "id, state, labels, body, workspace_key, status, etag, create_time, update_time"
+
+func (q queries) CreateTenant(ctx context.Context, t *store.Tenant) (*store.Tenant, error) {
+	out := store.NewRecord(t)
+	err := q.insert(ctx, func() (pgconn.CommandTag, error) {
+		return q.db.Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1, $2, $3, $4, $5, '', $6, $7, $7)
+			ON CONFLICT DO NOTHING`,
+			out.ID, out.State, labels(out.Labels), body(out.Body), out.WorkspaceKey, out.Etag, out.CreateTime)
+	},
+		rule{`SELECT id FROM tenants WHERE id = $1`, out.ID, alreadyExists},
+		rule{`SELECT id FROM tenants WHERE workspace_key = $1 AND workspace_key <> ''`, out.WorkspaceKey, conflict(store.ConflictWorkspace)},
+	)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: create tenant: %w", err)
 	}
 	return out, nil
 }
 
-func (s *Store) GetTenant(ctx context.Context, id string) (*store.Tenant, error) {
-	t, err := scanTenant(s.pool.QueryRow(ctx, `SELECT `+columns+` FROM tenants WHERE id = $1`, id))
+func (q queries) GetTenant(ctx context.Context, id string) (*store.Tenant, error) {
+	t, err := scanTenant(q.db.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -94,19 +182,19 @@ func (s *Store) GetTenant(ctx context.Context, id string) (*store.Tenant, error)
 	return t, nil
 }
 
-func (s *Store) ListTenants(ctx context.Context, q store.TenantQuery) (*store.TenantPage, error) {
-	return store.Paginate(q, func(after string, limit int) ([]*store.Tenant, error) {
-		query := `SELECT ` + columns + ` FROM tenants WHERE id > @after`
+func (q queries) ListTenants(ctx context.Context, tq store.TenantQuery) (*store.TenantPage, error) {
+	return store.Paginate(tq, func(after string, limit int) ([]*store.Tenant, error) {
+		query := `SELECT ` + tenantColumns + ` FROM tenants WHERE id > @after`
 		args := pgx.NamedArgs{"after": after, "limit": limit}
-		if q.State != "" {
+		if tq.State != "" {
 			query += ` AND state = @state`
-			args["state"] = q.State
+			args["state"] = tq.State
 		}
-		if len(q.Labels) > 0 {
+		if len(tq.Labels) > 0 {
 			query += ` AND labels @> @labels::jsonb`
-			args["labels"] = q.Labels
+			args["labels"] = tq.Labels
 		}
-		rows, err := s.pool.Query(ctx, query+` ORDER BY id LIMIT @limit`, args)
+		rows, err := q.db.Query(ctx, query+` ORDER BY id LIMIT @limit`, args)
 		if err != nil {
 			return nil, fmt.Errorf("postgres: list tenants: %w", err)
 		}
@@ -118,36 +206,234 @@ func (s *Store) ListTenants(ctx context.Context, q store.TenantQuery) (*store.Te
 	})
 }
 
-func (s *Store) UpdateTenant(ctx context.Context, t *store.Tenant, expectedEtag string) (*store.Tenant, error) {
+func (q queries) UpdateTenant(ctx context.Context, t *store.Tenant, expectedEtag string) (*store.Tenant, error) {
 	out := store.NewRecord(t)
-	err := s.pool.QueryRow(ctx, `UPDATE tenants SET state = $2, labels = $3, body = $4, etag = $5, update_time = $6
-		WHERE id = $1 AND ($7 = '' OR etag = $7) RETURNING create_time`,
-		out.ID, out.State, labels(out.Labels), body(out.Body), out.Etag, out.UpdateTime, expectedEtag).Scan(&out.CreateTime)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, s.missOrMismatch(ctx, t.ID)
-	}
-	if err != nil {
+	err := q.db.QueryRow(ctx, `UPDATE tenants SET labels = $2, body = $3, workspace_key = $4, etag = $5, update_time = $6
+		WHERE id = $1 AND ($7 = '' OR etag = $7) RETURNING state, status, create_time`,
+		out.ID, labels(out.Labels), body(out.Body), out.WorkspaceKey, out.Etag, out.UpdateTime, expectedEtag).
+		Scan(&out.State, &out.Status, &out.CreateTime)
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil, q.missOrMismatch(ctx, "tenants", t.ID)
+	case errors.As(err, &pgErr) && pgErr.ConstraintName == "tenants_workspace_key":
+		// The statement failed on its own (not in a transaction), so the
+		// connection can still look for the holder.
+		return nil, q.explain(ctx, rule{`SELECT id FROM tenants WHERE workspace_key = $1`, out.WorkspaceKey, conflict(store.ConflictWorkspace)})
+	case err != nil:
 		return nil, fmt.Errorf("postgres: update tenant: %w", err)
 	}
 	out.CreateTime = out.CreateTime.UTC()
+	out.Status = nilIfEmpty(out.Status) // as scanTenant
 	return out, nil
 }
 
-func (s *Store) DeleteTenant(ctx context.Context, id, expectedEtag string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM tenants WHERE id = $1 AND ($2 = '' OR etag = $2)`, id, expectedEtag)
+func (q queries) DeleteTenant(ctx context.Context, id, expectedEtag string) error {
+	tag, err := q.db.Exec(ctx, `DELETE FROM tenants WHERE id = $1 AND ($2 = '' OR etag = $2)`, id, expectedEtag)
 	if err != nil {
 		return fmt.Errorf("postgres: delete tenant: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return s.missOrMismatch(ctx, id)
+		return q.missOrMismatch(ctx, "tenants", id)
+	}
+	return nil
+}
+
+func (q queries) UpdateTenantStatus(ctx context.Context, id, state string, status []byte) error {
+	tag, err := q.db.Exec(ctx, `UPDATE tenants SET state = $2, status = $3 WHERE id = $1`, id, state, body(status))
+	return mustAffect(tag, err, "update tenant status")
+}
+
+const opColumns = "id, tenant, kind, state, parent, exclusive, request_key, request_hash, job_id, done, body, version, create_time, update_time, end_time"
+
+func (q queries) CreateOperation(ctx context.Context, op *store.Operation) (*store.Operation, error) {
+	out := store.NewOperation(op)
+	rules := []rule{
+		{`SELECT id FROM operations WHERE id = $1`, out.ID, alreadyExists},
+		{`SELECT id FROM operations WHERE request_key = $1 AND request_key <> ''`, out.RequestKey, conflict(store.ConflictRequestKey)},
+	}
+	if out.Exclusive && !out.Done {
+		rules = append(rules, rule{`SELECT id FROM operations WHERE tenant = $1 AND exclusive AND NOT done`, out.Tenant, conflict(store.ConflictActiveOperation)})
+	}
+	err := q.insert(ctx, func() (pgconn.CommandTag, error) {
+		return q.db.Exec(ctx, `INSERT INTO operations (`+opColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12, $13) ON CONFLICT DO NOTHING`,
+			out.ID, out.Tenant, out.Kind, out.State, out.Parent, out.Exclusive, out.RequestKey, body(out.RequestHash),
+			out.JobID, out.Done, body(out.Body), out.CreateTime, endTime(out.EndTime))
+	}, rules...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: create operation: %w", err)
+	}
+	return out, nil
+}
+
+func (q queries) GetOperation(ctx context.Context, id string) (*store.Operation, error) {
+	return q.getOperation(ctx, `id`, id)
+}
+
+func (q queries) GetOperationByRequestKey(ctx context.Context, key string) (*store.Operation, error) {
+	if key == "" {
+		return nil, store.ErrNotFound // '' means "no key"
+	}
+	return q.getOperation(ctx, `request_key`, key)
+}
+
+func (q queries) getOperation(ctx context.Context, column, value string) (*store.Operation, error) {
+	op, err := scanOperation(q.db.QueryRow(ctx, `SELECT `+opColumns+` FROM operations WHERE `+column+` = $1`, value))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: get operation: %w", err)
+	}
+	return op, nil
+}
+
+func (q queries) ListOperations(ctx context.Context, oq store.OperationQuery) (*store.OperationPage, error) {
+	return store.PaginateOperations(oq, func(after *store.OperationCursor, limit int) ([]*store.Operation, error) {
+		query := `SELECT ` + opColumns + ` FROM operations WHERE true`
+		args := pgx.NamedArgs{"limit": limit}
+		for _, f := range []struct{ column, value string }{
+			{"tenant", oq.Tenant}, {"kind", oq.Kind}, {"state", oq.State}, {"parent", oq.Parent},
+		} {
+			if f.value != "" {
+				query += ` AND ` + f.column + ` = @` + f.column
+				args[f.column] = f.value
+			}
+		}
+		if after != nil {
+			query += ` AND (create_time, id) < (@after_time, @after_id)`
+			args["after_time"], args["after_id"] = after.CreateTime, after.ID
+		}
+		rows, err := q.db.Query(ctx, query+` ORDER BY create_time DESC, id DESC LIMIT @limit`, args)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: list operations: %w", err)
+		}
+		ops, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.Operation, error) { return scanOperation(r) })
+		if err != nil {
+			return nil, fmt.Errorf("postgres: list operations: %w", err)
+		}
+		return ops, nil
+	})
+}
+
+func (q queries) UpdateOperation(ctx context.Context, op *store.Operation) (*store.Operation, error) {
+	out, err := scanOperation(q.db.QueryRow(ctx, `UPDATE operations
+		SET state = $3, done = $4, body = $5, version = version + 1, update_time = $6,
+			end_time = CASE WHEN $4 THEN coalesce(end_time, $6) END
+		WHERE id = $1 AND version = $2 RETURNING `+opColumns,
+		op.ID, op.Version, op.State, op.Done, body(op.Body), store.Now()))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, q.missOrMismatch(ctx, "operations", op.ID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: update operation: %w", err)
+	}
+	return out, nil
+}
+
+func (q queries) DeleteOperation(ctx context.Context, id string) error {
+	tag, err := q.db.Exec(ctx, `DELETE FROM operations WHERE id = $1 AND done`, id)
+	err = mustAffect(tag, err, "delete operation")
+	if errors.Is(err, store.ErrNotFound) {
+		var exists bool
+		if q.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM operations WHERE id = $1)`, id).Scan(&exists) == nil && exists {
+			return fmt.Errorf("operation %q is not done: %w", id, store.ErrConflict)
+		}
+	}
+	return err
+}
+
+func (q queries) PutOperationSecret(ctx context.Context, id string, sealed []byte) error {
+	// Selecting the operation makes a missing one insert nothing (ErrNotFound).
+	tag, err := q.db.Exec(ctx, `INSERT INTO operation_secrets (operation_id, sealed, update_time)
+		SELECT id, $2, $3 FROM operations WHERE id = $1
+		ON CONFLICT (operation_id) DO UPDATE SET sealed = excluded.sealed, update_time = excluded.update_time`,
+		id, body(sealed), store.Now())
+	return mustAffect(tag, err, "put operation secret")
+}
+
+func (q queries) GetOperationSecret(ctx context.Context, id string) ([]byte, error) {
+	var sealed []byte
+	err := q.db.QueryRow(ctx, `SELECT sealed FROM operation_secrets WHERE operation_id = $1`, id).Scan(&sealed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: get operation secret: %w", err)
+	}
+	return sealed, nil
+}
+
+func (q queries) DeleteOperationSecret(ctx context.Context, id string) error {
+	if _, err := q.db.Exec(ctx, `DELETE FROM operation_secrets WHERE operation_id = $1`, id); err != nil {
+		return fmt.Errorf("postgres: delete operation secret: %w", err)
+	}
+	return nil
+}
+
+// rule is a uniqueness rule an insert may break: query selects the id of the
+// row holding the value arg, and err says what the caller gets.
+type rule struct {
+	query string
+	arg   any
+	err   func(with string) error
+}
+
+func alreadyExists(string) error { return store.ErrAlreadyExists }
+
+func conflict(name string) func(string) error {
+	return func(with string) error { return &store.ConflictError{Rule: name, With: with} }
+}
+
+// insert runs an INSERT ... ON CONFLICT DO NOTHING (a unique violation would
+// abort an enclosing transaction; this leaves it usable) and, when it
+// inserted nothing, returns the error of the first rule whose colliding row
+// is found. If none is (the row went away meanwhile), it tries again.
+func (q queries) insert(ctx context.Context, exec func() (pgconn.CommandTag, error), rules ...rule) error {
+	for range 3 {
+		tag, err := exec()
+		if err != nil || tag.RowsAffected() == 1 {
+			return err
+		}
+		if err := q.explain(ctx, rules...); err != nil {
+			return err
+		}
+	}
+	return store.ErrConflict
+}
+
+// explain returns the error of the first rule whose row exists, or nil.
+func (q queries) explain(ctx context.Context, rules ...rule) error {
+	for _, r := range rules {
+		var with string
+		err := q.db.QueryRow(ctx, r.query+` LIMIT 1`, r.arg).Scan(&with)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		return r.err(with)
+	}
+	return nil
+}
+
+// mustAffect turns an Exec that matched no row into ErrNotFound.
+func mustAffect(tag pgconn.CommandTag, err error, what string) error {
+	if err != nil {
+		return fmt.Errorf("postgres: %s: %w", what, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrNotFound
 	}
 	return nil
 }
 
 // missOrMismatch explains a conditional write that matched no row.
-func (s *Store) missOrMismatch(ctx context.Context, id string) error {
+func (q queries) missOrMismatch(ctx context.Context, table, id string) error {
 	var exists bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1)`, id).Scan(&exists); err != nil {
+	if err := q.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+` WHERE id = $1)`, id).Scan(&exists); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	if !exists {
@@ -158,17 +444,40 @@ func (s *Store) missOrMismatch(ctx context.Context, id string) error {
 
 func scanTenant(row pgx.Row) (*store.Tenant, error) {
 	var t store.Tenant
-	if err := row.Scan(&t.ID, &t.State, &t.Labels, &t.Body, &t.Etag, &t.CreateTime, &t.UpdateTime); err != nil {
+	if err := row.Scan(&t.ID, &t.State, &t.Labels, &t.Body, &t.WorkspaceKey, &t.Status, &t.Etag, &t.CreateTime, &t.UpdateTime); err != nil {
 		return nil, err
 	}
 	t.CreateTime, t.UpdateTime = t.CreateTime.UTC(), t.UpdateTime.UTC()
 	if len(t.Labels) == 0 {
 		t.Labels = nil // as store.NewRecord
 	}
-	if len(t.Body) == 0 {
-		t.Body = nil
-	}
+	t.Body, t.Status = nilIfEmpty(t.Body), nilIfEmpty(t.Status)
 	return &t, nil
+}
+
+func scanOperation(row pgx.Row) (*store.Operation, error) {
+	var (
+		op    store.Operation
+		ended *time.Time
+	)
+	if err := row.Scan(&op.ID, &op.Tenant, &op.Kind, &op.State, &op.Parent, &op.Exclusive, &op.RequestKey,
+		&op.RequestHash, &op.JobID, &op.Done, &op.Body, &op.Version, &op.CreateTime, &op.UpdateTime, &ended); err != nil {
+		return nil, err
+	}
+	op.CreateTime, op.UpdateTime = op.CreateTime.UTC(), op.UpdateTime.UTC()
+	if ended != nil {
+		op.EndTime = ended.UTC()
+	}
+	op.RequestHash, op.Body = nilIfEmpty(op.RequestHash), nilIfEmpty(op.Body)
+	return &op, nil
+}
+
+// endTime binds a zero time as NULL.
+func endTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 // labels binds m as a JSON object: nil would bind as JSON null.
@@ -179,10 +488,19 @@ func labels(m map[string]string) map[string]string {
 	return m
 }
 
-// body binds b to the NOT NULL column: nil would bind as NULL.
+// body binds b to a NOT NULL column: nil would bind as NULL.
 func body(b []byte) []byte {
 	if b == nil {
 		return []byte{}
+	}
+	return b
+}
+
+// nilIfEmpty makes empty bytes read back nil, as the store.New* helpers
+// write them.
+func nilIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
 	}
 	return b
 }

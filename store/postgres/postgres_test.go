@@ -1,13 +1,17 @@
 package postgres
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"go.uber.org/goleak"
 
 	"github.com/xdrlink/xdrlink/store"
+	"github.com/xdrlink/xdrlink/store/schema"
 	"github.com/xdrlink/xdrlink/store/storetest"
 )
 
@@ -17,7 +21,7 @@ func newDatabase(t *testing.T) string { return storetest.NewPostgresDatabase(t) 
 
 func open(t *testing.T, dsn string) *Store {
 	t.Helper()
-	s, err := New(t.Context(), dsn)
+	s, err := New(t.Context(), dsn, Options{})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -64,6 +68,40 @@ func TestMigrateAndReady(t *testing.T) {
 			t.Errorf("Ready after Migrate: %v", err)
 		}
 	}
+	// River's schema counts too.
+	if _, err := s.pool.Exec(t.Context(), `DELETE FROM river_migration WHERE version = (SELECT max(version) FROM river_migration)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ready(t.Context()); !errors.Is(err, store.ErrMigrationsPending) {
+		t.Errorf("Ready with a River migration missing = %v, want %v", err, store.ErrMigrationsPending)
+	}
+}
+
+// River's migrator reads the applied versions before migrating, so
+// concurrent migrators collide unless the lock serialises them (goose's own
+// lock, polled every second, tends to stagger them and hide it).
+func TestRiverMigrateConcurrent(t *testing.T) {
+	dsn := newDatabase(t)
+	var wg sync.WaitGroup
+	for range 4 {
+		pool, err := pgxpool.New(t.Context(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pool.Close()
+		step, err := schema.River(riverpgxv5.New(pool), func(ctx context.Context, fn func() error) error {
+			return withLock(ctx, pool.Config().ConnConfig, fn)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			if err := step.Migrate(t.Context()); err != nil {
+				t.Errorf("concurrent River migrate: %v", err)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func TestReadyUnreachable(t *testing.T) {

@@ -15,10 +15,13 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/xdrlink/xdrlink/store"
+	"github.com/xdrlink/xdrlink/store/internal/jobs"
 	"github.com/xdrlink/xdrlink/store/schema"
 )
 
@@ -39,18 +42,25 @@ const timeLayout = "2006-01-02T15:04:05.000000Z"
 
 // Store is a store.Store on a SQLite database.
 type Store struct {
+	queries        // tenant and operation SQL, on the database
 	db             *sql.DB
 	*schema.Schema // Migrate and Ready
 	// get is the prepared GetTenant query, the hottest statement: parsing
 	// it on every call cost as much as running it. Prepared on first use,
 	// since the table may not exist before Migrate.
-	get atomic.Pointer[sql.Stmt]
+	get  atomic.Pointer[sql.Stmt]
+	jobs jobs.Client[*sql.Tx]
 }
 
 var _ store.Store = (*Store)(nil)
 
 // New opens (creating if missing) the database file at path, or a private
 // in-memory database for Memory. It does not migrate; see Migrate.
+//
+// The database has a single connection, as River's SQLite driver requires
+// (its concurrent transactions would otherwise fail with SQLITE_BUSY): every
+// statement, the API's and River's, waits its turn for it, and a transaction
+// (InTx) holds it until it ends.
 func New(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
@@ -65,10 +75,8 @@ func New(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	if path == Memory {
-		// Each connection would get its own empty database.
-		db.SetMaxOpenConns(1)
-	}
+	// Also needed for Memory: each connection would get its own database.
+	db.SetMaxOpenConns(1)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -79,10 +87,16 @@ func New(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	return &Store{db: db, Schema: schema.New("sqlite", p)}, nil
+	// One connection serialises River's migrator with everything else.
+	rv, err := schema.River(riversqlite.New(db), nil)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return &Store{queries: queries{db}, db: db, Schema: schema.New("sqlite", p, rv)}, nil
 }
 
-// Close closes the database.
+// Close closes the database. Stop the Jobs first.
 func (s *Store) Close() error {
 	if st := s.get.Load(); st != nil {
 		_ = st.Close()
@@ -90,42 +104,58 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
-const columns = "id, state, labels, body, etag, create_time, update_time"
-
-func (s *Store) CreateTenant(ctx context.Context, t *store.Tenant) (*store.Tenant, error) {
-	out := store.NewRecord(t)
-	now := out.CreateTime.Format(timeLayout)
-	_, err := s.db.ExecContext(ctx, `INSERT INTO tenants (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		out.ID, out.State, encodeLabels(out.Labels), body(out.Body), out.Etag, now, now)
-	if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
-		return nil, store.ErrAlreadyExists
-	}
+// OpenJobs creates the River client on the database.
+func (s *Store) OpenJobs(cfg *river.Config) (store.Jobs, error) {
+	j, err := s.jobs.Open(riversqlite.New(s.db), cfg)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: create tenant: %w", err)
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	return out, nil
+	return j, nil
 }
 
+// InTx runs fn in a BEGIN IMMEDIATE transaction. fn must not use the Store
+// itself: the transaction holds the only connection.
+func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
+	t, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	defer t.Rollback() // a no-op after Commit
+	if err := fn(&tx{queries: queries{t}, tx: t, jobs: &s.jobs}); err != nil {
+		return err
+	}
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// tx is a store.Tx: the same queries, on the transaction.
+type tx struct {
+	queries
+	tx   *sql.Tx
+	jobs *jobs.Client[*sql.Tx]
+}
+
+func (t *tx) InsertJob(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (int64, error) {
+	return t.jobs.InsertTx(ctx, t.tx, args, opts)
+}
+
+// GetTenant uses the prepared statement; in a transaction, tx.GetTenant
+// runs the plain query on the transaction's connection.
 func (s *Store) GetTenant(ctx context.Context, id string) (*store.Tenant, error) {
 	stmt, err := s.getStmt(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get tenant: %w", err)
 	}
-	t, err := scanTenant(stmt.QueryRowContext(ctx, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, store.ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: get tenant: %w", err)
-	}
-	return t, nil
+	return getTenant(stmt.QueryRowContext(ctx, id))
 }
 
 func (s *Store) getStmt(ctx context.Context) (*sql.Stmt, error) {
 	if st := s.get.Load(); st != nil {
 		return st, nil
 	}
-	st, err := s.db.PrepareContext(ctx, `SELECT `+columns+` FROM tenants WHERE id = ?`)
+	st, err := s.db.PrepareContext(ctx, getTenantQuery)
 	if err != nil {
 		return nil, err
 	}
@@ -136,61 +166,103 @@ func (s *Store) getStmt(ctx context.Context) (*sql.Stmt, error) {
 	return st, nil
 }
 
-func (s *Store) ListTenants(ctx context.Context, q store.TenantQuery) (*store.TenantPage, error) {
-	return store.Paginate(q, func(after string, limit int) ([]*store.Tenant, error) {
-		query := `SELECT ` + columns + ` FROM tenants WHERE id > @after`
+// querier is the database or one transaction.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// queries holds the SQL once for the store and its transactions.
+type queries struct{ db querier }
+
+const tenantColumns = "id, state, labels, body, workspace_key, status, etag, create_time, update_time"
+
+const getTenantQuery = `SELECT ` + tenantColumns + ` FROM tenants WHERE id = ?`
+
+func (q queries) CreateTenant(ctx context.Context, t *store.Tenant) (*store.Tenant, error) {
+	out := store.NewRecord(t)
+	now := out.CreateTime.Format(timeLayout)
+	err := q.insert(ctx, func() (sql.Result, error) {
+		return q.db.ExecContext(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES (?, ?, ?, ?, ?, x'', ?, ?, ?)
+			ON CONFLICT DO NOTHING`,
+			out.ID, out.State, encodeLabels(out.Labels), body(out.Body), out.WorkspaceKey, out.Etag, now, now)
+	},
+		rule{`SELECT id FROM tenants WHERE id = ?`, out.ID, alreadyExists},
+		rule{`SELECT id FROM tenants WHERE workspace_key = ? AND workspace_key <> ''`, out.WorkspaceKey, conflict(store.ConflictWorkspace)},
+	)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: create tenant: %w", err)
+	}
+	return out, nil
+}
+
+// GetTenant reads without the prepared statement (see Store.GetTenant).
+func (q queries) GetTenant(ctx context.Context, id string) (*store.Tenant, error) {
+	return getTenant(q.db.QueryRowContext(ctx, getTenantQuery, id))
+}
+
+func getTenant(row scanner) (*store.Tenant, error) {
+	t, err := scanTenant(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get tenant: %w", err)
+	}
+	return t, nil
+}
+
+func (q queries) ListTenants(ctx context.Context, tq store.TenantQuery) (*store.TenantPage, error) {
+	return store.Paginate(tq, func(after string, limit int) ([]*store.Tenant, error) {
+		query := `SELECT ` + tenantColumns + ` FROM tenants WHERE id > @after`
 		args := []any{sql.Named("after", after), sql.Named("limit", limit)}
-		if q.State != "" {
+		if tq.State != "" {
 			query += ` AND state = @state`
-			args = append(args, sql.Named("state", q.State))
+			args = append(args, sql.Named("state", tq.State))
 		}
-		if len(q.Labels) > 0 {
+		if len(tq.Labels) > 0 {
 			// Every pair of the filter object is in the tenant's labels.
 			query += ` AND NOT EXISTS (SELECT 1 FROM json_each(@labels) AS f WHERE NOT EXISTS (
 				SELECT 1 FROM json_each(tenants.labels) AS l WHERE l.key = f.key AND l.value = f.value))`
-			args = append(args, sql.Named("labels", encodeLabels(q.Labels)))
+			args = append(args, sql.Named("labels", encodeLabels(tq.Labels)))
 		}
-		rows, err := s.db.QueryContext(ctx, query+` ORDER BY id LIMIT @limit`, args...)
+		rows, err := q.db.QueryContext(ctx, query+` ORDER BY id LIMIT @limit`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: list tenants: %w", err)
 		}
-		defer rows.Close()
-		var ts []*store.Tenant
-		for rows.Next() {
-			t, err := scanTenant(rows)
-			if err != nil {
-				return nil, fmt.Errorf("sqlite: list tenants: %w", err)
-			}
-			ts = append(ts, t)
-		}
-		if err := rows.Err(); err != nil {
+		ts, err := collect(rows, scanTenant)
+		if err != nil {
 			return nil, fmt.Errorf("sqlite: list tenants: %w", err)
 		}
 		return ts, nil
 	})
 }
 
-func (s *Store) UpdateTenant(ctx context.Context, t *store.Tenant, expectedEtag string) (*store.Tenant, error) {
+func (q queries) UpdateTenant(ctx context.Context, t *store.Tenant, expectedEtag string) (*store.Tenant, error) {
 	out := store.NewRecord(t)
 	var created string
-	err := s.db.QueryRowContext(ctx, `UPDATE tenants SET state = ?, labels = ?, body = ?, etag = ?, update_time = ?
-		WHERE id = ? AND (? = '' OR etag = ?) RETURNING create_time`,
-		out.State, encodeLabels(out.Labels), body(out.Body), out.Etag, out.UpdateTime.Format(timeLayout),
-		out.ID, expectedEtag, expectedEtag).Scan(&created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, s.missOrMismatch(ctx, t.ID)
-	}
-	if err != nil {
+	err := q.db.QueryRowContext(ctx, `UPDATE tenants SET labels = ?, body = ?, workspace_key = ?, etag = ?, update_time = ?
+		WHERE id = ? AND (? = '' OR etag = ?) RETURNING state, status, create_time`,
+		encodeLabels(out.Labels), body(out.Body), out.WorkspaceKey, out.Etag, out.UpdateTime.Format(timeLayout),
+		out.ID, expectedEtag, expectedEtag).Scan(&out.State, &out.Status, &created)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, q.missOrMismatch(ctx, "tenants", t.ID)
+	case sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE: // the only unique column it sets
+		return nil, q.explain(ctx, rule{`SELECT id FROM tenants WHERE workspace_key = ?`, out.WorkspaceKey, conflict(store.ConflictWorkspace)})
+	case err != nil:
 		return nil, fmt.Errorf("sqlite: update tenant: %w", err)
 	}
+	out.Status = nilIfEmpty(out.Status) // as scanTenant
 	if out.CreateTime, err = time.Parse(timeLayout, created); err != nil {
 		return nil, fmt.Errorf("sqlite: update tenant: %w", err)
 	}
 	return out, nil
 }
 
-func (s *Store) DeleteTenant(ctx context.Context, id, expectedEtag string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM tenants WHERE id = ? AND (? = '' OR etag = ?)`,
+func (q queries) DeleteTenant(ctx context.Context, id, expectedEtag string) error {
+	res, err := q.db.ExecContext(ctx, `DELETE FROM tenants WHERE id = ? AND (? = '' OR etag = ?)`,
 		id, expectedEtag, expectedEtag)
 	if err != nil {
 		return fmt.Errorf("sqlite: delete tenant: %w", err)
@@ -198,15 +270,213 @@ func (s *Store) DeleteTenant(ctx context.Context, id, expectedEtag string) error
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("sqlite: delete tenant: %w", err)
 	} else if n == 0 {
-		return s.missOrMismatch(ctx, id)
+		return q.missOrMismatch(ctx, "tenants", id)
+	}
+	return nil
+}
+
+func (q queries) UpdateTenantStatus(ctx context.Context, id, state string, status []byte) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE tenants SET state = ?, status = ? WHERE id = ?`, state, body(status), id)
+	return q.mustAffect(res, err, "update tenant status")
+}
+
+const opColumns = "id, tenant, kind, state, parent, exclusive, request_key, request_hash, job_id, done, body, version, create_time, update_time, end_time"
+
+func (q queries) CreateOperation(ctx context.Context, op *store.Operation) (*store.Operation, error) {
+	out := store.NewOperation(op)
+	now := out.CreateTime.Format(timeLayout)
+	rules := []rule{
+		{`SELECT id FROM operations WHERE id = ?`, out.ID, alreadyExists},
+		{`SELECT id FROM operations WHERE request_key = ? AND request_key <> ''`, out.RequestKey, conflict(store.ConflictRequestKey)},
+	}
+	if out.Exclusive && !out.Done {
+		rules = append(rules, rule{`SELECT id FROM operations WHERE tenant = ? AND exclusive AND NOT done`, out.Tenant, conflict(store.ConflictActiveOperation)})
+	}
+	err := q.insert(ctx, func() (sql.Result, error) {
+		return q.db.ExecContext(ctx, `INSERT INTO operations (`+opColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			out.ID, out.Tenant, out.Kind, out.State, out.Parent, out.Exclusive, out.RequestKey, body(out.RequestHash),
+			out.JobID, out.Done, body(out.Body), now, now, endTime(out.EndTime))
+	}, rules...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: create operation: %w", err)
+	}
+	return out, nil
+}
+
+func (q queries) GetOperation(ctx context.Context, id string) (*store.Operation, error) {
+	return q.getOperation(ctx, `id`, id)
+}
+
+func (q queries) GetOperationByRequestKey(ctx context.Context, key string) (*store.Operation, error) {
+	if key == "" {
+		return nil, store.ErrNotFound // '' means "no key"
+	}
+	return q.getOperation(ctx, `request_key`, key)
+}
+
+func (q queries) getOperation(ctx context.Context, column, value string) (*store.Operation, error) {
+	op, err := scanOperation(q.db.QueryRowContext(ctx, `SELECT `+opColumns+` FROM operations WHERE `+column+` = ?`, value))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get operation: %w", err)
+	}
+	return op, nil
+}
+
+func (q queries) ListOperations(ctx context.Context, oq store.OperationQuery) (*store.OperationPage, error) {
+	return store.PaginateOperations(oq, func(after *store.OperationCursor, limit int) ([]*store.Operation, error) {
+		query := `SELECT ` + opColumns + ` FROM operations WHERE true`
+		args := []any{sql.Named("limit", limit)}
+		for _, f := range []struct{ column, value string }{
+			{"tenant", oq.Tenant}, {"kind", oq.Kind}, {"state", oq.State}, {"parent", oq.Parent},
+		} {
+			if f.value != "" {
+				query += ` AND ` + f.column + ` = @` + f.column
+				args = append(args, sql.Named(f.column, f.value))
+			}
+		}
+		if after != nil {
+			query += ` AND (create_time, id) < (@after_time, @after_id)`
+			args = append(args, sql.Named("after_time", after.CreateTime.Format(timeLayout)), sql.Named("after_id", after.ID))
+		}
+		rows, err := q.db.QueryContext(ctx, query+` ORDER BY create_time DESC, id DESC LIMIT @limit`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list operations: %w", err)
+		}
+		ops, err := collect(rows, scanOperation)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list operations: %w", err)
+		}
+		return ops, nil
+	})
+}
+
+func (q queries) UpdateOperation(ctx context.Context, op *store.Operation) (*store.Operation, error) {
+	now := store.Now().Format(timeLayout)
+	out, err := scanOperation(q.db.QueryRowContext(ctx, `UPDATE operations
+		SET state = ?, done = ?, body = ?, version = version + 1, update_time = ?,
+			end_time = CASE WHEN ? THEN coalesce(end_time, ?) END
+		WHERE id = ? AND version = ? RETURNING `+opColumns,
+		op.State, op.Done, body(op.Body), now, op.Done, now, op.ID, op.Version))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, q.missOrMismatch(ctx, "operations", op.ID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: update operation: %w", err)
+	}
+	return out, nil
+}
+
+func (q queries) DeleteOperation(ctx context.Context, id string) error {
+	res, err := q.db.ExecContext(ctx, `DELETE FROM operations WHERE id = ? AND done`, id)
+	err = q.mustAffect(res, err, "delete operation")
+	if errors.Is(err, store.ErrNotFound) {
+		var one int
+		if err := q.db.QueryRowContext(ctx, `SELECT 1 FROM operations WHERE id = ?`, id).Scan(&one); err == nil {
+			return fmt.Errorf("operation %q is not done: %w", id, store.ErrConflict)
+		}
+	}
+	return err
+}
+
+func (q queries) PutOperationSecret(ctx context.Context, id string, sealed []byte) error {
+	// Selecting the operation makes a missing one insert nothing (ErrNotFound).
+	res, err := q.db.ExecContext(ctx, `INSERT INTO operation_secrets (operation_id, sealed, update_time)
+		SELECT id, ?, ? FROM operations WHERE id = ?
+		ON CONFLICT (operation_id) DO UPDATE SET sealed = excluded.sealed, update_time = excluded.update_time`,
+		body(sealed), store.Now().Format(timeLayout), id)
+	return q.mustAffect(res, err, "put operation secret")
+}
+
+func (q queries) GetOperationSecret(ctx context.Context, id string) ([]byte, error) {
+	var sealed []byte
+	err := q.db.QueryRowContext(ctx, `SELECT sealed FROM operation_secrets WHERE operation_id = ?`, id).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get operation secret: %w", err)
+	}
+	return sealed, nil
+}
+
+func (q queries) DeleteOperationSecret(ctx context.Context, id string) error {
+	if _, err := q.db.ExecContext(ctx, `DELETE FROM operation_secrets WHERE operation_id = ?`, id); err != nil {
+		return fmt.Errorf("sqlite: delete operation secret: %w", err)
+	}
+	return nil
+}
+
+// rule is a uniqueness rule an insert may break: query selects the id of the
+// row holding the value arg, and err says what the caller gets.
+type rule struct {
+	query string
+	arg   any
+	err   func(with string) error
+}
+
+func alreadyExists(string) error { return store.ErrAlreadyExists }
+
+func conflict(name string) func(string) error {
+	return func(with string) error { return &store.ConflictError{Rule: name, With: with} }
+}
+
+// insert runs an INSERT ... ON CONFLICT DO NOTHING (so a conflict leaves a
+// transaction usable) and, when it inserted nothing, returns the error of
+// the first rule whose colliding row is found. If none is (the row went
+// away meanwhile), it tries again.
+func (q queries) insert(ctx context.Context, exec func() (sql.Result, error), rules ...rule) error {
+	for range 3 {
+		res, err := exec()
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		if err := q.explain(ctx, rules...); err != nil {
+			return err
+		}
+	}
+	return store.ErrConflict
+}
+
+// explain returns the error of the first rule whose row exists, or nil.
+func (q queries) explain(ctx context.Context, rules ...rule) error {
+	for _, r := range rules {
+		var with string
+		err := q.db.QueryRowContext(ctx, r.query+` LIMIT 1`, r.arg).Scan(&with)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		return r.err(with)
+	}
+	return nil
+}
+
+// mustAffect turns an Exec that matched no row into ErrNotFound.
+func (q queries) mustAffect(res sql.Result, err error, what string) error {
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", what, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlite: %s: %w", what, err)
+	} else if n == 0 {
+		return store.ErrNotFound
 	}
 	return nil
 }
 
 // missOrMismatch explains a conditional write that matched no row.
-func (s *Store) missOrMismatch(ctx context.Context, id string) error {
+func (q queries) missOrMismatch(ctx context.Context, table, id string) error {
 	var one int
-	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM tenants WHERE id = ?`, id).Scan(&one)
+	err := q.db.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE id = ?`, id).Scan(&one)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return store.ErrNotFound
@@ -216,13 +486,29 @@ func (s *Store) missOrMismatch(ctx context.Context, id string) error {
 	return store.ErrEtagMismatch
 }
 
-func scanTenant(row interface{ Scan(...any) error }) (*store.Tenant, error) {
+type scanner interface{ Scan(...any) error }
+
+// collect scans every row with scan and closes rows.
+func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func scanTenant(row scanner) (*store.Tenant, error) {
 	var (
 		t                store.Tenant
 		labels           string
 		created, updated string
 	)
-	if err := row.Scan(&t.ID, &t.State, &labels, &t.Body, &t.Etag, &created, &updated); err != nil {
+	if err := row.Scan(&t.ID, &t.State, &labels, &t.Body, &t.WorkspaceKey, &t.Status, &t.Etag, &created, &updated); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(labels), &t.Labels); err != nil {
@@ -231,9 +517,7 @@ func scanTenant(row interface{ Scan(...any) error }) (*store.Tenant, error) {
 	if len(t.Labels) == 0 {
 		t.Labels = nil // as store.NewRecord
 	}
-	if len(t.Body) == 0 {
-		t.Body = nil
-	}
+	t.Body, t.Status = nilIfEmpty(t.Body), nilIfEmpty(t.Status)
 	var err1, err2 error
 	t.CreateTime, err1 = time.Parse(timeLayout, created)
 	t.UpdateTime, err2 = time.Parse(timeLayout, updated)
@@ -241,6 +525,37 @@ func scanTenant(row interface{ Scan(...any) error }) (*store.Tenant, error) {
 		return nil, fmt.Errorf("times of %q: %w", t.ID, err)
 	}
 	return &t, nil
+}
+
+func scanOperation(row scanner) (*store.Operation, error) {
+	var (
+		op               store.Operation
+		created, updated string
+		ended            sql.NullString
+	)
+	if err := row.Scan(&op.ID, &op.Tenant, &op.Kind, &op.State, &op.Parent, &op.Exclusive, &op.RequestKey,
+		&op.RequestHash, &op.JobID, &op.Done, &op.Body, &op.Version, &created, &updated, &ended); err != nil {
+		return nil, err
+	}
+	op.RequestHash, op.Body = nilIfEmpty(op.RequestHash), nilIfEmpty(op.Body)
+	var err1, err2, err3 error
+	op.CreateTime, err1 = time.Parse(timeLayout, created)
+	op.UpdateTime, err2 = time.Parse(timeLayout, updated)
+	if ended.Valid {
+		op.EndTime, err3 = time.Parse(timeLayout, ended.String)
+	}
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, fmt.Errorf("times of %q: %w", op.ID, err)
+	}
+	return &op, nil
+}
+
+// endTime binds a zero time as NULL.
+func endTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.Format(timeLayout)
 }
 
 // encodeLabels returns m as a JSON object ({} when empty).
@@ -252,10 +567,19 @@ func encodeLabels(m map[string]string) string {
 	return string(b)
 }
 
-// body binds b to the NOT NULL column: nil would bind as NULL.
+// body binds b to a NOT NULL column: nil would bind as NULL.
 func body(b []byte) []byte {
 	if b == nil {
 		return []byte{}
+	}
+	return b
+}
+
+// nilIfEmpty makes empty bytes read back nil, as the store.New* helpers
+// write them.
+func nilIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
 	}
 	return b
 }

@@ -84,6 +84,42 @@ func TestMigrateAndReady(t *testing.T) {
 	if err := s2.Ready(t.Context()); err != nil {
 		t.Errorf("Ready on a reopened migrated database: %v", err)
 	}
+	// River's schema counts too.
+	if _, err := s.db.ExecContext(t.Context(), `DELETE FROM river_migration WHERE version = (SELECT max(version) FROM river_migration)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ready(t.Context()); !errors.Is(err, store.ErrMigrationsPending) {
+		t.Errorf("Ready with a River migration missing = %v, want %v", err, store.ErrMigrationsPending)
+	}
+}
+
+// The single connection is enough for GetTenant's statement prepared on the
+// database, used before, between and after transactions.
+func TestPreparedGetAndTx(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "x.db"))
+	defer s.Close()
+	ctx := t.Context()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateTenant(ctx, &store.Tenant{ID: "t", State: "S"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := s.GetTenant(ctx, "t"); err != nil {
+			t.Fatalf("GetTenant: %v", err)
+		}
+		err := s.InTx(ctx, func(tx store.Tx) error {
+			_, err := tx.GetTenant(ctx, "t")
+			return err
+		})
+		if err != nil {
+			t.Fatalf("InTx GetTenant: %v", err)
+		}
+	}
+	if n := s.db.Stats().MaxOpenConnections; n != 1 {
+		t.Errorf("MaxOpenConnections = %d, want 1", n)
+	}
 }
 
 func TestReadyAfterClose(t *testing.T) {

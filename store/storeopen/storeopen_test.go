@@ -15,7 +15,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestSQLite(t *testing.T) {
 	dsn := filepath.Join(t.TempDir(), "data", "xdrlink.db")
-	b, err := Open(t.Context(), dsn)
+	b, err := Open(t.Context(), dsn, Options{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -28,7 +28,7 @@ func TestSQLite(t *testing.T) {
 	if err := Migrate(t.Context(), dsn); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
-	b, err = Open(t.Context(), dsn)
+	b, err = Open(t.Context(), dsn, Options{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -41,7 +41,7 @@ func TestSQLite(t *testing.T) {
 func TestPostgresDispatch(t *testing.T) {
 	// Nothing listens on port 1: the error shows which backend was tried.
 	for _, dsn := range []string{"postgres://127.0.0.1:1/x?connect_timeout=1", "PostgreSQL://127.0.0.1:1/x?connect_timeout=1"} {
-		b, err := Open(t.Context(), dsn)
+		b, err := Open(t.Context(), dsn, Options{})
 		if err == nil || !strings.HasPrefix(err.Error(), "postgres:") || b != nil {
 			t.Errorf("Open(%q) = %v, %v; want a nil Backend and a postgres error", dsn, b, err)
 		}
@@ -50,7 +50,7 @@ func TestPostgresDispatch(t *testing.T) {
 
 func TestUnknownScheme(t *testing.T) {
 	for _, dsn := range []string{"postgress://u:secret@host/db", "mysql://host/db", "sqlite:///tmp/x.db"} {
-		if b, err := Open(t.Context(), dsn); err == nil || b != nil {
+		if b, err := Open(t.Context(), dsn, Options{}); err == nil || b != nil {
 			t.Errorf("Open(%q) = %v, %v; want an error", dsn, b, err)
 		}
 	}

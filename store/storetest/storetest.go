@@ -52,7 +52,7 @@ func RunConformance(t *testing.T, open Opener) {
 		{"SpecialLabels", testSpecialLabels},
 		{"Ready", testReady},
 	}
-	for _, c := range cases {
+	for _, c := range append(cases, operationCases...) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			s, reopen := open(t)
@@ -145,6 +145,8 @@ func diff(got, want *store.Tenant) string {
 	check("State", got.State == want.State, q(got.State), q(want.State))
 	check("Labels", maps.Equal(got.Labels, want.Labels), q(got.Labels), q(want.Labels))
 	check("Body", bytes.Equal(got.Body, want.Body), q(got.Body), q(want.Body))
+	check("WorkspaceKey", got.WorkspaceKey == want.WorkspaceKey, q(got.WorkspaceKey), q(want.WorkspaceKey))
+	check("Status", bytes.Equal(got.Status, want.Status), q(got.Status), q(want.Status))
 	check("Etag", got.Etag == want.Etag, q(got.Etag), q(want.Etag))
 	check("CreateTime", got.CreateTime.Equal(want.CreateTime), got.CreateTime, want.CreateTime)
 	check("UpdateTime", got.UpdateTime.Equal(want.UpdateTime), got.UpdateTime, want.UpdateTime)
@@ -251,8 +253,8 @@ func testUpdate(t *testing.T, h *harness) {
 		t.Errorf("UpdateTime went back: %v before %v", upd.UpdateTime, orig.UpdateTime)
 	}
 	checkStoreTime(t, "UpdateTime", upd.UpdateTime)
-	// State, Labels and Body are replaced (labels not merged); CreateTime kept.
-	want := &store.Tenant{ID: "t", State: "ACTIVE", Labels: map[string]string{"a": "3"}, Body: []byte("new body"),
+	// Labels and Body are replaced (labels not merged); State and CreateTime kept.
+	want := &store.Tenant{ID: "t", State: "REGISTERED", Labels: map[string]string{"a": "3"}, Body: []byte("new body"),
 		Etag: upd.Etag, CreateTime: orig.CreateTime, UpdateTime: upd.UpdateTime}
 	wantEqual(t, "UpdateTenant result", upd, want)
 	wantEqual(t, "GetTenant after update", get(t, h.s, "t"), want)

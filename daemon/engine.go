@@ -1,0 +1,72 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/xdrlink/xdrlink/internal/sealbox"
+	"github.com/xdrlink/xdrlink/workflow/engine"
+)
+
+// newEngine builds the workflow engine on the store's database.
+func (d *Daemon) newEngine() (*engine.Engine, error) {
+	box, err := d.secretBox()
+	if err != nil {
+		return nil, err
+	}
+	return engine.New(engine.Config{
+		Store:             d.store,
+		Access:            d.azure.stepsAccess(),
+		SignIn:            d.azure.creds,
+		Box:               box,
+		DefaultProfile:    d.azure.cfg.DefaultProfile,
+		Logger:            d.log,
+		Workers:           d.cfg.Workers,
+		StepTimeout:       d.cfg.StepTimeout,
+		FetchPollInterval: d.cfg.JobPollInterval,
+	})
+}
+
+// secretBox loads the key that seals secrets at rest. Against real Azure
+// it must be configured (a key made up here would be lost with the
+// container, and with it every pending sign-in); the sandbox makes one.
+func (d *Daemon) secretBox() (*sealbox.Box, error) {
+	path := d.cfg.SecretKeyFile
+	if path == "" && d.azure.sandbox == nil {
+		return nil, errors.New("--secret-key-file is required with --azure-config: a file holding 32 random bytes, base64 (e.g. `head -c 32 /dev/urandom | base64 > key`)")
+	}
+	if path == "" {
+		path = d.cfg.SandboxSecretKey
+		if err := createKeyFile(path); err != nil {
+			return nil, fmt.Errorf("sandbox secret key: %w", err)
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	key, err := sealbox.ParseKey(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("secret key %s: %w", path, err)
+	}
+	return sealbox.New(key)
+}
+
+// createKeyFile writes a new key to path unless the file exists.
+func createKeyFile(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(sealbox.GenerateKey() + "\n")
+	return errors.Join(err, f.Close())
+}

@@ -1,0 +1,55 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/xdrlink/xdrlink/azuresim"
+	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
+	"github.com/xdrlink/xdrlink/store"
+	"github.com/xdrlink/xdrlink/workflow/tenantrecord"
+)
+
+// sandboxTables are what the sandbox's tenants ask to stream: two tables
+// the streaming API writes and one it refuses (a portal step), so a tour
+// shows both.
+var sandboxTables = []string{"DeviceProcessEvents", "DeviceNetworkEvents", "EmailEvents"}
+
+// registerSandboxCustomers registers the emulator's customers (label
+// sandbox=true) when the registry is empty, so a newcomer's first start
+// has tenants to try. A registry that has any tenant is left alone.
+func registerSandboxCustomers(ctx context.Context, st store.Store, customers []azuresim.DemoCustomer) (int, error) {
+	page, err := st.ListTenants(ctx, store.TenantQuery{PageSize: 1})
+	if err != nil || len(page.Tenants) > 0 {
+		return 0, err
+	}
+	n := 0
+	for _, c := range customers {
+		if c.WorkspaceName == "" {
+			continue // a tenant without a workspace cannot be onboarded
+		}
+		labels := map[string]string{"sandbox": "true"}
+		if c.Kind != "" {
+			labels["kind"] = string(c.Kind)
+		}
+		t := &xdrlinkv1.Tenant{
+			DisplayName: c.DisplayName, EntraTenantId: c.EntraTenantID,
+			Workspace: &xdrlinkv1.Workspace{SubscriptionId: c.SubscriptionID, ResourceGroup: c.ResourceGroup,
+				Name: c.WorkspaceName, Region: c.Region},
+			Connector: &xdrlinkv1.ConnectorSettings{Incidents: true, Alerts: true, DisableIncidentCreationRules: true,
+				EntitySync: true, Tables: sandboxTables},
+			Labels: labels,
+			State:  xdrlinkv1.Tenant_STATE_REGISTERED,
+		}
+		rec, err := tenantrecord.Spec(c.ID, t)
+		if err != nil {
+			return n, err
+		}
+		if _, err := st.CreateTenant(ctx, rec); err != nil && !errors.Is(err, store.ErrAlreadyExists) {
+			return n, fmt.Errorf("sandbox tenant %s: %w", c.ID, err)
+		}
+		n++
+	}
+	return n, nil
+}

@@ -1,0 +1,50 @@
+package onboardingsvc
+
+import (
+	"context"
+	"crypto/sha256"
+
+	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	"google.golang.org/protobuf/proto"
+
+	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
+	"github.com/xdrlink/xdrlink/server"
+	"github.com/xdrlink/xdrlink/workflow/engine"
+)
+
+// Operations starts long-running operations; *engine.Engine implements it.
+type Operations interface {
+	Submit(ctx context.Context, req engine.Request) (*longrunningpb.Operation, error)
+}
+
+// Onboard starts (or, for validate_only, plans) the onboarding of a tenant.
+func (s *Service) Onboard(ctx context.Context, req *xdrlinkv1.OnboardRequest) (*longrunningpb.Operation, error) {
+	return s.ops.Submit(ctx, request(ctx, xdrlinkv1.OperationKind_OPERATION_KIND_ONBOARD, "Onboard",
+		req.GetName(), req.GetRequestId(), req.GetValidateOnly(), req))
+}
+
+// Offboard starts (or plans) undoing what onboarding changed in Azure.
+func (s *Service) Offboard(ctx context.Context, req *xdrlinkv1.OffboardRequest) (*longrunningpb.Operation, error) {
+	return s.ops.Submit(ctx, request(ctx, xdrlinkv1.OperationKind_OPERATION_KIND_OFFBOARD, "Offboard",
+		req.GetName(), req.GetRequestId(), req.GetValidateOnly(), req))
+}
+
+func request(ctx context.Context, kind xdrlinkv1.OperationKind, method, name, requestID string, validateOnly bool, msg proto.Message) engine.Request {
+	return engine.Request{
+		Kind: kind, Tenant: name, Method: method, Caller: server.Caller(ctx), RequestID: requestID,
+		Fingerprint: fingerprint(msg), ValidateOnly: validateOnly,
+	}
+}
+
+// fingerprint identifies a request's content apart from its request_id, so
+// a retry with the same id is recognised and a different request reusing it
+// is refused.
+func fingerprint(msg proto.Message) []byte {
+	m := proto.Clone(msg)
+	if f := m.ProtoReflect().Descriptor().Fields().ByName("request_id"); f != nil {
+		m.ProtoReflect().Clear(f)
+	}
+	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(m) // a request that was received always marshals
+	sum := sha256.Sum256(b)
+	return sum[:]
+}

@@ -1,0 +1,118 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/xdrlink/xdrlink/azure/credential"
+	"github.com/xdrlink/xdrlink/internal/sealbox"
+	"github.com/xdrlink/xdrlink/store"
+	"github.com/xdrlink/xdrlink/workflow/steps"
+)
+
+// Config configures an Engine.
+type Config struct {
+	Store store.Store
+	// Access is how the steps reach Azure; the engine sets its Checkpoint.
+	Access steps.Access
+	// SignIn runs the delegated sign-in (device code, refresh, on-behalf-of).
+	SignIn *credential.Provider
+	// Box seals the sign-in's secrets at rest.
+	Box *sealbox.Box
+	// DefaultProfile is the credential profile of tenants that name none.
+	DefaultProfile string
+	Logger         *slog.Logger
+	// Workers is how many operations advance at once in this process.
+	Workers int
+	// StepTimeout bounds one step, Azure retries included: the step's calls
+	// stop retrying when it ends, and the step is tried again later. Default 3m.
+	StepTimeout time.Duration
+	// MaxAttempts bounds how often a step is tried after transient errors
+	// before it fails. Default 8.
+	MaxAttempts int
+	// RetryBackoff is the first wait after a transient error without a
+	// Retry-After; it doubles per attempt up to 5 minutes. Default 5s.
+	RetryBackoff time.Duration
+	// FetchPollInterval is how often an idle worker looks for jobs (River's
+	// setting; its default when zero).
+	FetchPollInterval time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Workers <= 0 {
+		c.Workers = 32
+	}
+	if c.StepTimeout <= 0 {
+		c.StepTimeout = 3 * time.Minute
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 8
+	}
+	if c.RetryBackoff <= 0 {
+		c.RetryBackoff = 5 * time.Second
+	}
+}
+
+// jobMargin is how long a job may run past its step's timeout (to record
+// the outcome), and how long quick steps may chain in one job run.
+const jobMargin = 30 * time.Second
+
+// Engine starts operations and advances them.
+type Engine struct {
+	cfg    Config
+	st     store.Store
+	runner *steps.Runner
+	jobs   store.Jobs
+	log    *slog.Logger
+}
+
+// New builds the engine and its River client on the store's database. It
+// does not work jobs until Start.
+func New(cfg Config) (*Engine, error) {
+	cfg.defaults()
+	if cfg.Store == nil || cfg.SignIn == nil || cfg.Box == nil {
+		return nil, errors.New("engine: Store, SignIn and Box are required")
+	}
+	e := &Engine{cfg: cfg, st: cfg.Store, log: cfg.Logger}
+	access := cfg.Access
+	access.Checkpoint = e.checkpoint
+	e.runner = steps.NewRunner(access)
+
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &operationWorker{e: e}); err != nil {
+		return nil, err
+	}
+	jobTimeout := cfg.StepTimeout + jobMargin
+	jobs, err := cfg.Store.OpenJobs(&river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		Workers:           workers,
+		JobTimeout:        jobTimeout,
+		FetchPollInterval: cfg.FetchPollInterval,
+		FetchCooldown:     min(cfg.FetchPollInterval, 100*time.Millisecond), // River's default, or shorter with a short poll
+		// A process killed mid-job leaves its job "running"; River hands it
+		// to another worker once it has been running this long. Jobs never
+		// run longer (JobTimeout), so this never steals a live one.
+		RescueStuckJobsAfter: jobTimeout + jobMargin,
+		Logger:               cfg.Logger.With("component", "river"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	e.jobs = jobs
+	return e, nil
+}
+
+// Start works jobs until Stop.
+func (e *Engine) Start(ctx context.Context) error { return e.jobs.Start(ctx) }
+
+// Stop lets running steps finish (until ctx ends); an interrupted job is
+// picked up again at the next start.
+func (e *Engine) Stop(ctx context.Context) error { return e.jobs.Stop(ctx) }

@@ -1,0 +1,351 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/riverqueue/river"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
+	"github.com/xdrlink/xdrlink/store"
+	"github.com/xdrlink/xdrlink/workflow/oprecord"
+	"github.com/xdrlink/xdrlink/workflow/steps"
+	"github.com/xdrlink/xdrlink/workflow/tenantrecord"
+)
+
+// runArgs are the job's arguments: ids only, never a secret.
+type runArgs struct {
+	OperationID string `json:"operation_id"`
+	// PriorState is the tenant's state before the operation, restored if it
+	// is cancelled.
+	PriorState string `json:"prior_state"`
+}
+
+func (runArgs) Kind() string { return "xdrlink.operation" }
+
+// jobAttempts bounds the job's failed runs (unexpected errors such as a
+// store outage). Pauses (snoozes) for retries and sign-ins do not count.
+const jobAttempts = 25
+
+type operationWorker struct {
+	river.WorkerDefaults[runArgs]
+	e *Engine
+}
+
+func (w *operationWorker) Timeout(*river.Job[runArgs]) time.Duration {
+	return w.e.cfg.StepTimeout + jobMargin
+}
+
+func (w *operationWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
+	return w.e.advance(ctx, job.Args)
+}
+
+// run is one job run's view of an operation.
+type run struct {
+	e        *Engine
+	args     runArgs
+	op       *oprecord.Record
+	tenantID string
+	tenant   *xdrlinkv1.Tenant
+	target   steps.Target
+	applied  *steps.Applied
+}
+
+type runKey struct{}
+
+// advance moves an operation forward: it runs steps until the operation
+// finishes or has to wait (a retry, a sign-in), and returns nil when
+// finished or the River snooze that resumes it.
+func (e *Engine) advance(ctx context.Context, args runArgs) error {
+	r, err := e.load(ctx, args)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // deleted (a finished operation, or its tenant): nothing to advance
+	}
+	if err != nil {
+		return err
+	}
+	if r.op.Op.GetDone() {
+		return nil
+	}
+	ctx = context.WithValue(ctx, runKey{}, r)
+	began := time.Now()
+	for {
+		md := r.op.Metadata
+		if md.GetCancelRequested() {
+			return r.finish(ctx, xdrlinkv1.OperationState_OPERATION_STATE_CANCELLED, nil)
+		}
+		i := nextStep(md)
+		if i < 0 {
+			return r.finish(ctx, xdrlinkv1.OperationState_OPERATION_STATE_SUCCEEDED, nil)
+		}
+		if time.Since(began) > jobMargin {
+			// Quick steps chain in one run; a slow one gets a fresh job
+			// timeout, so no step is cut short by the one before it.
+			return river.JobSnooze(0)
+		}
+		delegated, err := r.delegated(ctx, md.Steps[i])
+		if err == nil {
+			err = r.step(ctx, i, delegated)
+		}
+		if errors.Is(err, errFinished) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// nextStep is the index of the first unfinished step, or -1.
+func nextStep(md *xdrlinkv1.OperationMetadata) int {
+	for i, st := range md.GetSteps() {
+		switch st.GetState() {
+		case xdrlinkv1.StepState_STEP_STATE_SUCCEEDED, xdrlinkv1.StepState_STEP_STATE_SKIPPED:
+			continue
+		}
+		return i
+	}
+	return -1
+}
+
+func (e *Engine) load(ctx context.Context, args runArgs) (*run, error) {
+	row, err := e.st.GetOperation(ctx, args.OperationID)
+	if err != nil {
+		return nil, err
+	}
+	op, err := oprecord.Decode(row)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{e: e, args: args, op: op, tenantID: strings.TrimPrefix(op.Metadata.GetTenant(), tenantrecord.NamePrefix)}
+	trow, err := e.st.GetTenant(ctx, r.tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if r.tenant, err = tenantrecord.Decode(trow); err != nil {
+		return nil, err
+	}
+	if r.tenant.Status == nil {
+		r.tenant.Status = &xdrlinkv1.TenantStatus{}
+	}
+	r.target = e.target(r.tenant)
+	r.applied = appliedFrom(r.tenant.GetStatus().GetApplied())
+	return r, nil
+}
+
+// step runs step i once. It returns nil to go on with the next step, or
+// what the job should return: a snooze, errFinished once the operation
+// finished, or an unexpected error (River retries the job).
+func (r *run) step(ctx context.Context, i int, delegated azcore.TokenCredential) error {
+	md := r.op.Metadata
+	st := md.Steps[i]
+	now := timestamppb.Now()
+	st.State = xdrlinkv1.StepState_STEP_STATE_RUNNING
+	st.Attempts++
+	if st.StartTime == nil {
+		st.StartTime = now
+	}
+	st.NextAttemptTime, st.RequiredAction = nil, nil
+	md.State = xdrlinkv1.OperationState_OPERATION_STATE_RUNNING
+	r.tenant.State = runningState(md.GetKind())
+	r.tenant.Status.RequiredAction = nil
+	if err := r.save(ctx, true, false); err != nil {
+		return err
+	}
+
+	stepCtx, cancel := context.WithTimeout(ctx, r.e.cfg.StepTimeout)
+	res, err := r.e.runStep(stepCtx, md.GetKind(), st.GetKind(), r.target, r.applied, delegated, false)
+	cancel()
+	if ctx.Err() != nil {
+		// The job itself is stopping (shutdown): not the step's fault. The
+		// next run starts it again.
+		return river.JobSnooze(0)
+	}
+	recordResult(st, res)
+	r.tenant.Status.Applied = appliedToProto(r.applied)
+	var f *steps.Failure
+	if err != nil && !errors.As(err, &f) {
+		f = &steps.Failure{Reason: xdrlinkv1.ErrorReason_ERROR_REASON_INTERNAL, Message: err.Error(), Transient: true}
+	}
+	switch {
+	case f == nil:
+		st.State = xdrlinkv1.StepState_STEP_STATE_SUCCEEDED
+		if res.Skipped {
+			st.State = xdrlinkv1.StepState_STEP_STATE_SKIPPED
+		}
+		st.EndTime, st.Error, st.AzureErrorCode = timestamppb.Now(), nil, ""
+		return r.save(ctx, true, false)
+	case f.SignInRequired:
+		return r.requireSignIn(ctx, st, f, delegated != nil)
+	case f.Transient && int(st.GetAttempts()) < r.e.cfg.MaxAttempts:
+		delay := r.e.backoff(int(st.GetAttempts()), f.RetryAfter)
+		st.NextAttemptTime = timestamppb.New(time.Now().Add(delay))
+		st.Error, st.AzureErrorCode = failureStatus(st.GetKind(), f), f.AzureCode
+		st.Message = "attempt " + itoa(st.GetAttempts()) + " failed, retrying: " + f.Message
+		if err := r.save(ctx, false, false); err != nil {
+			return err
+		}
+		return river.JobSnooze(delay)
+	default:
+		r.failStep(st, f)
+		return r.finishErr(ctx, st)
+	}
+}
+
+func (r *run) failStep(st *xdrlinkv1.Step, f *steps.Failure) {
+	st.State = xdrlinkv1.StepState_STEP_STATE_FAILED
+	st.EndTime = timestamppb.Now()
+	st.NextAttemptTime = nil
+	st.Error, st.AzureErrorCode = failureStatus(st.GetKind(), f), f.AzureCode
+	if f.Message != "" {
+		st.Message = f.Message
+	}
+}
+
+// backoff is the wait before attempt n+1: Azure's Retry-After when it gave
+// one, else exponential from RetryBackoff, capped at 5 minutes.
+func (e *Engine) backoff(attempt int, retryAfter time.Duration) time.Duration {
+	if retryAfter > 0 {
+		return retryAfter
+	}
+	d := e.cfg.RetryBackoff << min(attempt-1, 10)
+	return min(d, 5*time.Minute)
+}
+
+// finish ends the operation in state. The tenant's state follows, the
+// sign-in secret is deleted with the final write, and the job ends.
+func (r *run) finish(ctx context.Context, state xdrlinkv1.OperationState, failed *xdrlinkv1.Step) error {
+	md := r.op.Metadata
+	md.State = state
+	md.EndTime = timestamppb.Now()
+	r.op.Op.Done = true
+	ts := r.tenant.Status
+	ts.RequiredAction = nil
+	switch state {
+	case xdrlinkv1.OperationState_OPERATION_STATE_SUCCEEDED:
+		r.tenant.State = xdrlinkv1.Tenant_STATE_ONBOARDED
+		if md.GetKind() == xdrlinkv1.OperationKind_OPERATION_KIND_OFFBOARD {
+			r.tenant.State = xdrlinkv1.Tenant_STATE_OFFBOARDED
+		}
+		ts.FailedStep, ts.Error = 0, nil
+	case xdrlinkv1.OperationState_OPERATION_STATE_FAILED:
+		r.tenant.State = xdrlinkv1.Tenant_STATE_FAILED
+		ts.FailedStep, ts.Error = failed.GetKind(), failed.GetError()
+		r.op.Op.Result = &longrunningpb.Operation_Error{Error: failed.GetError()}
+	case xdrlinkv1.OperationState_OPERATION_STATE_CANCELLED:
+		r.tenant.State = xdrlinkv1.Tenant_State(xdrlinkv1.Tenant_State_value[r.args.PriorState])
+		if r.tenant.State == xdrlinkv1.Tenant_STATE_UNSPECIFIED {
+			r.tenant.State = xdrlinkv1.Tenant_STATE_REGISTERED
+		}
+		r.op.Op.Result = &longrunningpb.Operation_Error{Error: cancelledStatus()}
+		for _, st := range md.Steps {
+			if st.GetState() == xdrlinkv1.StepState_STEP_STATE_ACTION_REQUIRED || st.GetState() == xdrlinkv1.StepState_STEP_STATE_RUNNING {
+				st.State, st.RequiredAction, st.NextAttemptTime = xdrlinkv1.StepState_STEP_STATE_PENDING, nil, nil
+				st.Message = "cancelled before this step finished"
+			}
+		}
+	}
+	if state == xdrlinkv1.OperationState_OPERATION_STATE_SUCCEEDED {
+		resp, err := anypb.New(r.tenant)
+		if err != nil {
+			return err
+		}
+		r.op.Op.Result = &longrunningpb.Operation_Response{Response: resp}
+	}
+	if err := r.save(ctx, true, true); err != nil {
+		return err
+	}
+	r.e.log.InfoContext(ctx, "operation finished", "operation", r.op.Op.GetName(), "state", state.String(), "tenant", md.GetTenant())
+	return nil
+}
+
+// save writes the operation (and, with tenant, the tenant's status; with
+// dropSecret, deletes the sign-in secret) in one transaction. A concurrent
+// writer (only Cancel writes an operation the job owns) moved the version:
+// its cancel request is merged and the write retried.
+func (r *run) save(ctx context.Context, tenant, dropSecret bool) error {
+	now := timestamppb.Now()
+	r.op.Metadata.UpdateTime = now
+	if tenant {
+		r.tenant.LastOperation = r.op.Op.GetName()
+		r.tenant.Status.UpdateTime = now
+	}
+	for attempt := 0; ; attempt++ {
+		if err := r.op.Encode(); err != nil {
+			return err
+		}
+		var status []byte
+		if tenant {
+			var err error
+			if status, err = tenantrecord.Status(r.tenant); err != nil {
+				return err
+			}
+		}
+		var saved *store.Operation
+		err := r.e.st.InTx(ctx, func(tx store.Tx) error {
+			var err error
+			if saved, err = tx.UpdateOperation(ctx, r.op.Row); err != nil {
+				return err
+			}
+			if tenant {
+				if err := tx.UpdateTenantStatus(ctx, r.tenantID, r.tenant.GetState().String(), status); err != nil {
+					return err
+				}
+			}
+			if dropSecret {
+				return tx.DeleteOperationSecret(ctx, r.op.Row.ID)
+			}
+			return nil
+		})
+		if errors.Is(err, store.ErrEtagMismatch) && attempt < 5 {
+			fresh, ferr := r.e.st.GetOperation(ctx, r.op.Row.ID)
+			if ferr != nil {
+				return ferr
+			}
+			rec, ferr := oprecord.Decode(fresh)
+			if ferr != nil {
+				return ferr
+			}
+			r.op.Row.Version = fresh.Version
+			if rec.Metadata.GetCancelRequested() {
+				r.op.Metadata.CancelRequested = true
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		r.op.Row = saved
+		return nil
+	}
+}
+
+// checkpoint persists the tenant's Applied before a step writes to Azure
+// (steps.Access.Checkpoint), so a crash right after the write cannot lose
+// the record of what to undo.
+func (e *Engine) checkpoint(ctx context.Context, _ steps.Target, a steps.Applied) error {
+	r, ok := ctx.Value(runKey{}).(*run)
+	if !ok {
+		return nil // plan mode: nothing is written
+	}
+	r.tenant.Status.Applied = appliedToProto(&a)
+	r.tenant.Status.UpdateTime = timestamppb.Now()
+	status, err := tenantrecord.Status(r.tenant)
+	if err != nil {
+		return err
+	}
+	return e.st.UpdateTenantStatus(ctx, r.tenantID, r.tenant.GetState().String(), status)
+}
+
+func (e *Engine) runStep(ctx context.Context, op xdrlinkv1.OperationKind, kind xdrlinkv1.StepKind, t steps.Target, a *steps.Applied, delegated azcore.TokenCredential, plan bool) (steps.Result, error) {
+	if op == xdrlinkv1.OperationKind_OPERATION_KIND_OFFBOARD {
+		return e.runner.Offboard(ctx, kind, t, a, delegated, plan)
+	}
+	return e.runner.Onboard(ctx, kind, t, a, delegated, plan)
+}
