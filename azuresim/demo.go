@@ -24,7 +24,7 @@ const (
 
 // demoDescriptions say, per kind, what is wrong and what xdrlink should report.
 var demoDescriptions = map[DemoKind]string{
-	DemoHealthy:          "Everything is in place: onboarding with the app's credentials connects Defender XDR without a sign-in, and data starts to flow.",
+	DemoHealthy:          "Everything is in place: the app's credentials connect incidents and alerts, the Security Administrator's sign-in turns on table streaming, and data starts to flow.",
 	DemoConsentNeeded:    "The first Defender XDR connect with app credentials fails with 401 \"Missing consent\"; xdrlink should ask for one delegated sign-in by the customer's Security Administrator, after which app-only updates work.",
 	DemoNoLicense:        "The tenant has Microsoft 365 E3 and no Defender XDR (MTP) licence; the connect fails with InvalidLicense and xdrlink should report the missing licence.",
 	DemoNoSecurityAdmin:  "No member user holds Security Administrator or Global Administrator, so no delegated sign-in can clear consent or enable streaming; xdrlink should report that the customer must assign the role.",

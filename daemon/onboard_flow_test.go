@@ -86,7 +86,10 @@ func snapshot(t testing.TB, d *Daemon, c azuresim.DemoCustomer) azureState {
 // (nothing else is called), finish; re-onboard without a write; offboard
 // back to where Azure was.
 func TestOnboardAndOffboardHealthyTenant(t *testing.T) {
-	d := startSandbox(t)
+	backends(t, func(t *testing.T, db string) { testOnboardAndOffboard(t, startSandbox(t, withDB(db))) })
+}
+
+func testOnboardAndOffboard(t *testing.T, d *Daemon) {
 	used := []string{}
 	opsTransports(t, d, func(t *testing.T, api opsAPI) {
 		ctx := context.Background()

@@ -148,6 +148,9 @@ type Jobs interface {
 	Start(ctx context.Context) error
 	// Stop waits for running jobs to finish (until ctx ends).
 	Stop(ctx context.Context) error
+	// StopAndCancel cancels running jobs' contexts and waits for them to
+	// return.
+	StopAndCancel(ctx context.Context) error
 	// Insert enqueues a job outside any transaction.
 	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error
 	// Retry makes job jobID available to run now (River JobRetry), e.g. to

@@ -62,8 +62,13 @@ func (c *Config) defaults() {
 }
 
 // jobMargin is how long a job may run past its step's timeout (to record
-// the outcome), and how long quick steps may chain in one job run.
-const jobMargin = 30 * time.Second
+// the outcome), and how long quick steps may chain in one job run: 30s, or
+// the step timeout when that is shorter (at least 5s), so that a short
+// --step-timeout also shortens how long a job left running by a killed
+// process waits to be rescued.
+func (c *Config) jobMargin() time.Duration {
+	return min(30*time.Second, max(c.StepTimeout, 5*time.Second))
+}
 
 // Engine starts operations and advances them.
 type Engine struct {
@@ -90,7 +95,7 @@ func New(cfg Config) (*Engine, error) {
 	if err := river.AddWorkerSafely(workers, &operationWorker{e: e}); err != nil {
 		return nil, err
 	}
-	jobTimeout := cfg.StepTimeout + jobMargin
+	jobTimeout := cfg.StepTimeout + cfg.jobMargin()
 	jobs, err := cfg.Store.OpenJobs(&river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers:           workers,
@@ -100,8 +105,9 @@ func New(cfg Config) (*Engine, error) {
 		// A process killed mid-job leaves its job "running"; River hands it
 		// to another worker once it has been running this long. Jobs never
 		// run longer (JobTimeout), so this never steals a live one.
-		RescueStuckJobsAfter: jobTimeout + jobMargin,
+		RescueStuckJobsAfter: jobTimeout + cfg.jobMargin(),
 		Logger:               cfg.Logger.With("component", "river"),
+		ErrorHandler:         jobErrors{e},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
@@ -113,6 +119,16 @@ func New(cfg Config) (*Engine, error) {
 // Start works jobs until Stop.
 func (e *Engine) Start(ctx context.Context) error { return e.jobs.Start(ctx) }
 
-// Stop lets running steps finish (until ctx ends); an interrupted job is
-// picked up again at the next start.
-func (e *Engine) Stop(ctx context.Context) error { return e.jobs.Stop(ctx) }
+// Stop lets running steps finish until ctx ends, then cancels the rest:
+// a cancelled step hands its job back (available at once), so the next
+// start, here or on another replica, picks it up without waiting for
+// River's rescue of stuck jobs.
+func (e *Engine) Stop(ctx context.Context) error {
+	err := e.jobs.Stop(ctx)
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return e.jobs.StopAndCancel(cctx)
+}

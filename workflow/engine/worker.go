@@ -39,7 +39,7 @@ type operationWorker struct {
 }
 
 func (w *operationWorker) Timeout(*river.Job[runArgs]) time.Duration {
-	return w.e.cfg.StepTimeout + jobMargin
+	return w.e.cfg.StepTimeout + w.e.cfg.jobMargin()
 }
 
 func (w *operationWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
@@ -84,7 +84,7 @@ func (e *Engine) advance(ctx context.Context, args runArgs) error {
 		if i < 0 {
 			return r.finish(ctx, xdrlinkv1.OperationState_OPERATION_STATE_SUCCEEDED, nil)
 		}
-		if time.Since(began) > jobMargin {
+		if time.Since(began) > r.e.cfg.jobMargin() {
 			// Quick steps chain in one run; a slow one gets a fresh job
 			// timeout, so no step is cut short by the one before it.
 			return river.JobSnooze(0)

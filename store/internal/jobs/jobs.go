@@ -51,6 +51,9 @@ type jobs[TTx any] struct{ c *river.Client[TTx] }
 
 func (j jobs[TTx]) Start(ctx context.Context) error { return j.c.Start(ctx) }
 func (j jobs[TTx]) Stop(ctx context.Context) error  { return j.c.Stop(ctx) }
+func (j jobs[TTx]) StopAndCancel(ctx context.Context) error {
+	return j.c.StopAndCancel(ctx)
+}
 func (j jobs[TTx]) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
 	_, err := j.c.Insert(ctx, args, opts)
 	return err
