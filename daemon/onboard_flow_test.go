@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/xdrlink/xdrlink/azure/sentinel"
 	"github.com/xdrlink/xdrlink/azuresim"
@@ -97,6 +98,10 @@ func testOnboardAndOffboard(t *testing.T, d *Daemon) {
 		used = append(used, c.ID)
 		name := "tenants/" + c.ID
 		before := snapshot(t, d, c)
+		registered, err := dial(t, d).Tenants.GetTenant(ctx, &xdrlinkv1.GetTenantRequest{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
 
 		op, err := api.Onboard(ctx, &xdrlinkv1.OnboardRequest{Name: name})
 		if err != nil {
@@ -122,6 +127,17 @@ func testOnboardAndOffboard(t *testing.T, d *Daemon) {
 		}
 		if tn.GetState() != xdrlinkv1.Tenant_STATE_ACTION_REQUIRED || tn.GetStatus().GetRequiredAction().GetDeviceCode().GetUserCode() != ra.GetDeviceCode().GetUserCode() {
 			t.Fatalf("tenant while waiting: %v", tn)
+		}
+		// The workflow's progress is status, not spec: a portal editing labels
+		// with the etag it read before onboarding is not refused.
+		if tn.GetEtag() != registered.GetEtag() {
+			t.Errorf("etag moved with the workflow's progress: %s -> %s", registered.GetEtag(), tn.GetEtag())
+		}
+		if _, err := dial(t, d).Tenants.UpdateTenant(ctx, &xdrlinkv1.UpdateTenantRequest{
+			Tenant:     &xdrlinkv1.Tenant{Name: name, Etag: registered.GetEtag(), Labels: map[string]string{"sandbox": "true", "tier": "gold"}},
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"labels"}},
+		}); err != nil {
+			t.Fatalf("label edit during onboarding: %v", err)
 		}
 
 		approve(t, d, md)

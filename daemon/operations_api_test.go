@@ -39,6 +39,9 @@ func TestCancelWaitingOperation(t *testing.T) {
 		if _, err := d.store.GetOperationSecret(ctx, id); err != nil {
 			t.Fatalf("waiting operation has no sign-in secret: %v", err)
 		}
+		// The tenant's record of what the operation applies must not vanish under it.
+		_, err = dial(t, d).Tenants.DeleteTenant(ctx, &xdrlinkv1.DeleteTenantRequest{Name: "tenants/" + c.ID})
+		wantReason(t, err, codes.FailedPrecondition, xdrlinkv1.ErrorReason_ERROR_REASON_OPERATION_IN_PROGRESS)
 		if err := api.Cancel(ctx, op.GetName()); err != nil {
 			t.Fatal(err)
 		}

@@ -1,8 +1,10 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
 	"path"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -210,5 +212,36 @@ func TestConcurrentUpdatesSameEtag(t *testing.T) {
 		if won != 1 || aborted != n-1 {
 			t.Errorf("%d won, %d aborted; want 1 and %d", won, aborted, n-1)
 		}
+	})
+}
+
+// TestOneTenantPerWorkspace: a workspace names one tenant, whatever the case
+// of its parts; the refusal names the tenant that holds it.
+func TestOneTenantPerWorkspace(t *testing.T) {
+	d := startDaemon(t)
+	transports(t, d, func(t *testing.T, api tenantAPI) {
+		ctx := context.Background()
+		first := createRequest("ws-first-" + t.Name()[len(t.Name())-4:])
+		first.Tenant.Workspace.Name = "shared-ws-" + t.Name()[len(t.Name())-4:]
+		if _, err := api.Create(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		second := createRequest("ws-second-" + t.Name()[len(t.Name())-4:])
+		second.Tenant.Workspace.Name = strings.ToUpper(first.Tenant.Workspace.Name)
+		second.Tenant.Workspace.ResourceGroup = strings.ToUpper(first.Tenant.Workspace.ResourceGroup)
+		_, err := api.Create(ctx, second)
+		wantReason(t, err, codes.AlreadyExists, xdrlinkv1.ErrorReason_ERROR_REASON_WORKSPACE_ALREADY_REGISTERED)
+		if _, meta := errorInfo(t, status.Convert(err).Proto().GetDetails()); meta["tenant"] != "tenants/"+first.TenantId {
+			t.Errorf("refusal names %q, want tenants/%s", meta["tenant"], first.TenantId)
+		}
+		// Moving another tenant onto the workspace is refused the same way.
+		second.Tenant.Workspace.Name = "other-ws-" + t.Name()[len(t.Name())-4:]
+		created, err := api.Create(ctx, second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		created.Workspace.Name = first.Tenant.Workspace.Name
+		_, err = api.Update(ctx, &xdrlinkv1.UpdateTenantRequest{Tenant: created, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"workspace.name"}}})
+		wantReason(t, err, codes.AlreadyExists, xdrlinkv1.ErrorReason_ERROR_REASON_WORKSPACE_ALREADY_REGISTERED)
 	})
 }
