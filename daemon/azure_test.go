@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
+	"github.com/xdrlink/xdrlink/internal/sealbox"
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -61,7 +62,10 @@ func TestLoadAzureConfig(t *testing.T) {
 // TestTenantProfileMustBeConfigured: a tenant can only name a credential
 // profile of the server's Azure config.
 func TestTenantProfileMustBeConfigured(t *testing.T) {
-	d := startDaemon(t, func(c *Config) { c.AzureConfigFile = writeConfig(t, twoProfiles) })
+	d := startDaemon(t, func(c *Config) {
+		c.AzureConfigFile = writeConfig(t, twoProfiles)
+		c.SecretKeyFile = writeConfig(t, sealbox.GenerateKey())
+	})
 	api := grpcAPI{c: dial(t, d).Tenants}
 	tn := validTenant("Profiled")
 	tn.CredentialProfile = "mssp-cert"

@@ -2,16 +2,21 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
+	"github.com/xdrlink/xdrlink/azuresim"
 	"github.com/xdrlink/xdrlink/client"
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 	"github.com/xdrlink/xdrlink/server/apierr"
@@ -220,7 +225,14 @@ func badInputCases() []badInput {
 // code, the HTTP status, the ErrorInfo reason and the exact field
 // violations; and that the tenant the stale-etag cases aim at is unchanged.
 func TestBadInput(t *testing.T) {
-	backends(t, func(t *testing.T, db string) { testBadInput(t, startDaemon(t, withDB(db))) })
+	backends(t, func(t *testing.T, db string) { testBadInput(t, startDaemon(t, withDB(db), badFastJobs)) })
+}
+
+// badFastJobs makes the workflow pick up jobs at once, so the table's
+// operations reach the states it needs quickly.
+func badFastJobs(c *Config) {
+	c.JobPollInterval = 50 * time.Millisecond
+	c.StepTimeout = 30 * time.Second
 }
 
 func testBadInput(t *testing.T, d *Daemon) {
@@ -230,8 +242,9 @@ func testBadInput(t *testing.T, d *Daemon) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fx := badSetupOperations(t, d, c)
 	rest := newREST(d)
-	for _, tc := range badInputCases() {
+	for _, tc := range append(badInputCases(), badOperationCases(fx)...) {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.grpc != nil {
 				t.Run("grpc", func(t *testing.T) {
@@ -304,4 +317,324 @@ func checkStatus(t *testing.T, tc badInput, err error) {
 	if !slices.Equal(fields, want) {
 		t.Errorf("field violations %q, want %q", fields, want)
 	}
+}
+
+// badOps are the operations the operation cases of the table aim at.
+type badOps struct {
+	// waiting is an onboarding paused for a sign-in: not done, and it
+	// stays so while the table runs.
+	waiting string
+	// finished is a done (failed) onboarding.
+	finished string
+}
+
+// badSetupOperations starts the table's operations: an onboarding of a
+// customer that needs a delegated sign-in, which pauses in ACTION_REQUIRED,
+// and one of a tenant whose workspace the emulator does not have, which
+// fails.
+func badSetupOperations(t *testing.T, d *Daemon, c *client.Client) badOps {
+	t.Helper()
+	ctx := t.Context()
+	api := grpcOps{c}
+	cust := customer(t, d, azuresim.DemoConsentNeeded)
+	if _, err := c.Tenants.CreateTenant(ctx, &xdrlinkv1.CreateTenantRequest{TenantId: cust.ID, Tenant: &xdrlinkv1.Tenant{
+		DisplayName: cust.DisplayName, EntraTenantId: cust.EntraTenantID,
+		Workspace: &xdrlinkv1.Workspace{SubscriptionId: cust.SubscriptionID, ResourceGroup: cust.ResourceGroup,
+			Name: cust.WorkspaceName, Region: cust.Region},
+		Connector: &xdrlinkv1.ConnectorSettings{Incidents: true, Alerts: true, DisableIncidentCreationRules: true,
+			EntitySync: true, Tables: sandboxTables},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	waiting, err := api.Onboard(ctx, &xdrlinkv1.OnboardRequest{Name: "tenants/" + cust.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = api.Cancel(context.Background(), waiting.GetName()) })
+
+	if _, err := c.Tenants.CreateTenant(ctx, &xdrlinkv1.CreateTenantRequest{TenantId: "bad-failing", Tenant: validTenant("Bad Failing")}); err != nil {
+		t.Fatal(err)
+	}
+	finished, err := api.Onboard(ctx, &xdrlinkv1.OnboardRequest{Name: "tenants/bad-failing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, api, waiting.GetName(), opActionRequired)
+	waitState(t, api, finished.GetName(), opFailed)
+	return badOps{waiting: waiting.GetName(), finished: finished.GetName()}
+}
+
+// badOnboard and badOffboard send an OnboardRequest or OffboardRequest.
+func badOnboard(r *xdrlinkv1.OnboardRequest) func(context.Context, *client.Client) error {
+	return func(ctx context.Context, c *client.Client) error {
+		_, err := c.Onboarding.Onboard(ctx, r)
+		return err
+	}
+}
+
+func badOffboard(r *xdrlinkv1.OffboardRequest) func(context.Context, *client.Client) error {
+	return func(ctx context.Context, c *client.Client) error {
+		_, err := c.Onboarding.Offboard(ctx, r)
+		return err
+	}
+}
+
+// badList sends a ListOperationsRequest.
+func badList(r *longrunningpb.ListOperationsRequest) func(context.Context, *client.Client) error {
+	return func(ctx context.Context, c *client.Client) error {
+		_, err := c.Operations.ListOperations(ctx, r)
+		return err
+	}
+}
+
+// badOp returns a call of one of the operation RPCs that take only a name.
+func badOp(method string, name string) func(context.Context, *client.Client) error {
+	return func(ctx context.Context, c *client.Client) error {
+		var err error
+		switch method {
+		case "get":
+			_, err = c.Operations.GetOperation(ctx, &longrunningpb.GetOperationRequest{Name: name})
+		case "cancel":
+			_, err = c.Operations.CancelOperation(ctx, &longrunningpb.CancelOperationRequest{Name: name})
+		case "delete":
+			_, err = c.Operations.DeleteOperation(ctx, &longrunningpb.DeleteOperationRequest{Name: name})
+		case "wait":
+			_, err = c.Operations.WaitOperation(ctx, &longrunningpb.WaitOperationRequest{Name: name, Timeout: durationpb.New(time.Second)})
+		case "resume":
+			_, err = c.OperationControl.ResumeOperation(ctx, &xdrlinkv1.ResumeOperationRequest{Name: name})
+		case "watch":
+			err = badWatch(ctx, c, name)
+		default:
+			panic("badOp: unknown method " + method)
+		}
+		return err
+	}
+}
+
+// badWatch opens a WatchOperation stream and returns what its first Recv
+// returns: a server stream reports its error there, not when it opens.
+func badWatch(ctx context.Context, c *client.Client, name string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s, err := c.OperationControl.WatchOperation(ctx, &xdrlinkv1.WatchOperationRequest{Name: name})
+	if err != nil {
+		return err
+	}
+	op, err := s.Recv()
+	if err == nil {
+		return fmt.Errorf("watch sent %s, want an error", op.GetName())
+	}
+	return err
+}
+
+// badWait sends a WaitOperationRequest with the given timeout.
+func badWait(name string, timeout *durationpb.Duration) func(context.Context, *client.Client) error {
+	return func(ctx context.Context, c *client.Client) error {
+		_, err := c.Operations.WaitOperation(ctx, &longrunningpb.WaitOperationRequest{Name: name, Timeout: timeout})
+		return err
+	}
+}
+
+// badOperationCases are the bad requests of the onboarding and operations
+// APIs.
+func badOperationCases(fx badOps) []badInput {
+	const (
+		malformedTenant = "tenants/-x-"
+		malformedOp     = "operations/Bad_ID"
+		unknownOp       = "operations/nope"
+	)
+	var (
+		tenantNotFound = xdrlinkv1.ErrorReason_ERROR_REASON_TENANT_NOT_FOUND
+		opNotFound     = xdrlinkv1.ErrorReason_ERROR_REASON_OPERATION_NOT_FOUND
+		invalidFilter  = xdrlinkv1.ErrorReason_ERROR_REASON_INVALID_FILTER
+	)
+	cases := []badInput{
+		// OnboardingService.Onboard and Offboard.
+		{
+			name: "onboard: malformed tenant name",
+			grpc: badOnboard(&xdrlinkv1.OnboardRequest{Name: malformedTenant}),
+			rest: restReq{"POST", "/v1/" + malformedTenant + ":onboard", "{}"},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"name"},
+		},
+		{
+			name: "onboard: missing tenant name", // REST always has one in the path
+			grpc: badOnboard(&xdrlinkv1.OnboardRequest{}),
+			code: codes.InvalidArgument, reason: invalidArg, fields: []string{"name"},
+		},
+		{
+			name: "onboard: unknown tenant",
+			grpc: badOnboard(&xdrlinkv1.OnboardRequest{Name: "tenants/nobody"}),
+			rest: restReq{"POST", "/v1/tenants/nobody:onboard", "{}"},
+			code: codes.NotFound, httpStatus: 404, reason: tenantNotFound,
+		},
+		{
+			name: "onboard: validate_only of an unknown tenant",
+			grpc: badOnboard(&xdrlinkv1.OnboardRequest{Name: "tenants/nobody", ValidateOnly: true}),
+			rest: restReq{"POST", "/v1/tenants/nobody:onboard", `{"validateOnly":true}`},
+			code: codes.NotFound, httpStatus: 404, reason: tenantNotFound,
+		},
+		{
+			name: "onboard: request_id not a UUID",
+			grpc: badOnboard(&xdrlinkv1.OnboardRequest{Name: existing, RequestId: "not-a-uuid"}),
+			rest: restReq{"POST", "/v1/" + existing + ":onboard", `{"requestId":"not-a-uuid"}`},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"request_id"},
+		},
+		{
+			name: "onboard: unknown JSON field",
+			rest: restReq{"POST", "/v1/" + existing + ":onboard", `{"requestID":"x"}`},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"requestID"},
+		},
+		{
+			name: "offboard: malformed tenant name",
+			grpc: badOffboard(&xdrlinkv1.OffboardRequest{Name: malformedTenant}),
+			rest: restReq{"POST", "/v1/" + malformedTenant + ":offboard", "{}"},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"name"},
+		},
+		{
+			name: "offboard: unknown tenant",
+			grpc: badOffboard(&xdrlinkv1.OffboardRequest{Name: "tenants/nobody"}),
+			rest: restReq{"POST", "/v1/tenants/nobody:offboard", "{}"},
+			code: codes.NotFound, httpStatus: 404, reason: tenantNotFound,
+		},
+		{
+			name: "offboard: request_id not a UUID",
+			grpc: badOffboard(&xdrlinkv1.OffboardRequest{Name: existing, RequestId: "not-a-uuid"}),
+			rest: restReq{"POST", "/v1/" + existing + ":offboard", `{"requestId":"not-a-uuid"}`},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"request_id"},
+		},
+		{
+			name: "offboard: unknown JSON field",
+			rest: restReq{"POST", "/v1/" + existing + ":offboard", `{"validate_only":true,"dryRun":true}`},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"dryRun"},
+		},
+
+		// google.longrunning.Operations.ListOperations.
+		{
+			name: "list operations: filter does not parse",
+			grpc: badList(&longrunningpb.ListOperationsRequest{Name: "operations", Filter: "tenant ="}),
+			rest: restReq{"GET", "/v1/operations?filter=tenant%20%3D", ""},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidFilter, fields: []string{"filter"},
+		},
+		{
+			name: "list operations: unknown filter field",
+			grpc: badList(&longrunningpb.ListOperationsRequest{Name: "operations", Filter: "owner = bob"}),
+			rest: restReq{"GET", "/v1/operations?filter=owner%20%3D%20bob", ""},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidFilter, fields: []string{"filter"},
+		},
+		{
+			name: "list operations: unknown state",
+			grpc: badList(&longrunningpb.ListOperationsRequest{Name: "operations", Filter: "state = DONE"}),
+			rest: restReq{"GET", "/v1/operations?filter=state%20%3D%20DONE", ""},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidFilter, fields: []string{"filter"},
+		},
+		{
+			name: "list operations: unknown kind",
+			grpc: badList(&longrunningpb.ListOperationsRequest{Filter: "kind = OPERATION_KIND_UNSPECIFIED"}),
+			rest: restReq{"GET", "/v1/operations?filter=kind%3DOPERATION_KIND_UNSPECIFIED", ""},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidFilter, fields: []string{"filter"},
+		},
+		{
+			name: "list operations: forged page token",
+			grpc: badList(&longrunningpb.ListOperationsRequest{Name: "operations", PageToken: "eyJsYXN0IjoiemVicmEifQ"}),
+			rest: restReq{"GET", "/v1/operations?page_token=eyJsYXN0IjoiemVicmEifQ", ""},
+			code: codes.InvalidArgument, httpStatus: 400, reason: xdrlinkv1.ErrorReason_ERROR_REASON_INVALID_PAGE_TOKEN, fields: []string{"page_token"},
+		},
+		{
+			name: "list operations: page_size -1",
+			grpc: badList(&longrunningpb.ListOperationsRequest{Name: "operations", PageSize: -1}),
+			rest: restReq{"GET", "/v1/operations?page_size=-1", ""},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"page_size"},
+		},
+		{
+			name: "list operations: page_size not a number", // gRPC cannot send one
+			rest: restReq{"GET", "/v1/operations?page_size=abc", ""},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"page_size"},
+		},
+		{
+			name: "list tenants: page_size not a number",
+			rest: restReq{"GET", "/v1/tenants?page_size=abc", ""},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"page_size"},
+		},
+		{
+			name: "list operations: another collection", // REST fixes the collection in the path
+			grpc: badList(&longrunningpb.ListOperationsRequest{Name: "tenants"}),
+			code: codes.InvalidArgument, reason: invalidArg, fields: []string{"name"},
+		},
+
+		// google.longrunning.Operations.DeleteOperation of an operation
+		// that is not done.
+		{
+			name: "delete an unfinished operation",
+			grpc: badOp("delete", fx.waiting),
+			rest: restReq{"DELETE", "/v1/" + fx.waiting, ""},
+			code: codes.FailedPrecondition, httpStatus: 400, reason: xdrlinkv1.ErrorReason_ERROR_REASON_OPERATION_NOT_DONE,
+		},
+
+		// google.longrunning.Operations.WaitOperation's timeout.
+		{
+			name: "wait: negative timeout",
+			grpc: badWait(fx.finished, durationpb.New(-time.Second)),
+			rest: restReq{"POST", "/v1/" + fx.finished + ":wait", `{"timeout":"-1s"}`},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"timeout"},
+		},
+		{
+			name: "wait: timeout out of range", // protojson refuses it before the server over REST
+			grpc: badWait(fx.finished, &durationpb.Duration{Seconds: 1, Nanos: -1}),
+			code: codes.InvalidArgument, reason: invalidArg, fields: []string{"timeout"},
+		},
+
+		// OperationService.ResumeOperation.
+		{
+			name: "resume: user_assertion over 16384 characters",
+			grpc: func(ctx context.Context, c *client.Client) error {
+				_, err := c.OperationControl.ResumeOperation(ctx, &xdrlinkv1.ResumeOperationRequest{Name: unknownOp, UserAssertion: strings.Repeat("a", 16385)})
+				return err
+			},
+			rest: restReq{"POST", "/v1/" + unknownOp + ":resume", `{"userAssertion":"` + strings.Repeat("a", 16385) + `"}`},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"user_assertion"},
+		},
+		{
+			name: "resume: operation not waiting",
+			grpc: badOp("resume", fx.finished),
+			rest: restReq{"POST", "/v1/" + fx.finished + ":resume", "{}"},
+			code: codes.FailedPrecondition, httpStatus: 400, reason: xdrlinkv1.ErrorReason_ERROR_REASON_OPERATION_NOT_RESUMABLE,
+		},
+		{
+			name: "resume: unknown JSON field",
+			rest: restReq{"POST", "/v1/" + fx.waiting + ":resume", `{"assertion":"x"}`},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"assertion"},
+		},
+	}
+
+	// Every RPC that names one operation: a malformed name and an unknown
+	// operation, over both transports.
+	for _, m := range []struct {
+		method       string
+		httpMethod   string
+		verb, body   string
+		wantNotFound bool
+	}{
+		{method: "get", httpMethod: "GET"},
+		{method: "cancel", httpMethod: "POST", verb: ":cancel", body: "{}"},
+		{method: "delete", httpMethod: "DELETE"},
+		{method: "wait", httpMethod: "POST", verb: ":wait", body: `{"timeout":"1s"}`},
+		{method: "resume", httpMethod: "POST", verb: ":resume", body: "{}"},
+		{method: "watch", httpMethod: "GET", verb: ":watch"},
+	} {
+		cases = append(cases,
+			badInput{
+				name: m.method + ": malformed operation name",
+				grpc: badOp(m.method, malformedOp),
+				rest: restReq{m.httpMethod, "/v1/" + malformedOp + m.verb, m.body},
+				code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"name"},
+			},
+			badInput{
+				name: m.method + ": unknown operation",
+				grpc: badOp(m.method, unknownOp),
+				rest: restReq{m.httpMethod, "/v1/" + unknownOp + m.verb, m.body},
+				code: codes.NotFound, httpStatus: 404, reason: opNotFound,
+			},
+		)
+	}
+	return cases
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
@@ -94,19 +95,23 @@ func Defaults() Config {
 
 // Daemon is a running xdrlinkd.
 type Daemon struct {
-	cfg      Config
-	log      *slog.Logger
-	store    storeopen.Backend
-	azure    *azureAccess
-	engine   *engine.Engine
-	grpc     *grpc.Server
-	health   *health.Server
-	http     *http.Server
-	conn     *grpc.ClientConn
-	grpcLis  net.Listener
-	httpLis  net.Listener
-	cancel   context.CancelFunc
-	serveErr chan error
+	cfg    Config
+	log    *slog.Logger
+	store  storeopen.Backend
+	azure  *azureAccess
+	engine *engine.Engine
+	// engineMu guards engineState: the engine starts once the store is
+	// ready, which may be after Start returned, and never after Shutdown.
+	engineMu    sync.Mutex
+	engineState int // 0 not started, 1 running, 2 stopped
+	grpc        *grpc.Server
+	health      *health.Server
+	http        *http.Server
+	conn        *grpc.ClientConn
+	grpcLis     net.Listener
+	httpLis     net.Listener
+	cancel      context.CancelFunc
+	serveErr    chan error
 }
 
 // Start opens the store, binds both listeners and serves in the background.
@@ -179,17 +184,14 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
-	if d.azure.sandbox != nil && cfg.SandboxRegister {
-		n, err := registerSandboxCustomers(ctx, d.store, d.azure.sandbox.Customers())
-		if err != nil {
-			return nil, fmt.Errorf("sandbox: %w", err)
+	// The engine (and the sandbox's registrations) need the migrated store:
+	// at once when it is, else as soon as `xdrlinkd migrate` has run.
+	if d.store.Ready(ctx) == nil {
+		if err = d.startWorkflows(bgCtx); err != nil {
+			return nil, err
 		}
-		if n > 0 {
-			log.Info("sandbox mode: registered the emulator's customer tenants", "tenants", n, "label", "sandbox=true")
-		}
-	}
-	if err = d.engine.Start(bgCtx); err != nil {
-		return nil, fmt.Errorf("start workflow engine: %w", err)
+	} else {
+		go d.startWorkflowsWhenReady(bgCtx)
 	}
 	go func() { d.serveErr <- d.grpc.Serve(d.grpcLis) }()
 	go func() {
@@ -232,7 +234,7 @@ func (d *Daemon) Shutdown() error {
 	err := d.http.Shutdown(ctx)
 	// Running steps finish (or stop at the deadline and resume at the next
 	// start) before the store they write to closes.
-	err = errors.Join(err, d.engine.Stop(ctx))
+	err = errors.Join(err, d.stopWorkflows(ctx))
 	stopped := make(chan struct{})
 	go func() { d.grpc.GracefulStop(); close(stopped) }()
 	select {

@@ -1,11 +1,13 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/xdrlink/xdrlink/internal/sealbox"
 	"github.com/xdrlink/xdrlink/workflow/engine"
@@ -69,4 +71,61 @@ func createKeyFile(path string) error {
 	}
 	_, err = f.WriteString(sealbox.GenerateKey() + "\n")
 	return errors.Join(err, f.Close())
+}
+
+// startWorkflows registers the sandbox's customers (first start only) and
+// starts the engine; the store must be migrated.
+func (d *Daemon) startWorkflows(ctx context.Context) error {
+	d.engineMu.Lock()
+	defer d.engineMu.Unlock()
+	if d.engineState != 0 {
+		return nil
+	}
+	if d.azure.sandbox != nil && d.cfg.SandboxRegister {
+		n, err := registerSandboxCustomers(ctx, d.store, d.azure.sandbox.Customers())
+		if err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+		if n > 0 {
+			d.log.Info("sandbox mode: registered the emulator's customer tenants", "tenants", n, "label", "sandbox=true")
+		}
+	}
+	if err := d.engine.Start(ctx); err != nil {
+		return fmt.Errorf("start workflow engine: %w", err)
+	}
+	d.engineState = 1
+	return nil
+}
+
+// startWorkflowsWhenReady waits for the store's migrations (applied by a
+// separate `xdrlinkd migrate`), then starts the workflows.
+func (d *Daemon) startWorkflowsWhenReady(ctx context.Context) {
+	t := time.NewTicker(d.cfg.ReadinessInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if d.store.Ready(ctx) != nil {
+			continue
+		}
+		if err := d.startWorkflows(ctx); err != nil {
+			d.log.Error("workflows not started", "error", err)
+		}
+		return
+	}
+}
+
+// stopWorkflows stops the engine if it runs, and keeps it from starting.
+func (d *Daemon) stopWorkflows(ctx context.Context) error {
+	d.engineMu.Lock()
+	defer d.engineMu.Unlock()
+	running := d.engineState == 1
+	d.engineState = 2
+	if !running {
+		return nil
+	}
+	return d.engine.Stop(ctx)
 }

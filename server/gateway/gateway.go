@@ -130,6 +130,10 @@ func writeStatus(w http.ResponseWriter, code int, st *status.Status) {
 // not know, e.g. `proto: (line 1:2): unknown field "foo"`.
 var unknownField = regexp.MustCompile(`unknown field "([^"]+)"`)
 
+// queryField finds the query parameter grpc-gateway names when it cannot
+// parse one, e.g. `parsing field "page_size": strconv.ParseInt: ...`.
+var queryField = regexp.MustCompile(`^parsing (?:field|list) "([^"]+)": `)
+
 // errorHandler gives errors the gateway raises itself (bad JSON, a bad query
 // parameter) the same shape as the server's: ErrorInfo plus a field
 // violation. Errors from the gRPC server already have it.
@@ -138,6 +142,8 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 		field, desc := "body", st.Message()
 		if sub := unknownField.FindStringSubmatch(st.Message()); sub != nil {
 			field, desc = sub[1], "unknown field"
+		} else if sub := queryField.FindStringSubmatch(st.Message()); sub != nil {
+			field, desc = sub[1], strings.TrimPrefix(st.Message(), sub[0])
 		}
 		err = apierr.InvalidArgument(apierr.Violation(field, desc)).GRPCStatus().Err()
 	}
