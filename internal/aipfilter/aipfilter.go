@@ -123,3 +123,15 @@ func tokenize(s string) ([]token, error) {
 func isIdentByte(c byte) bool {
 	return c == '_' || c == '-' || c == '.' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')
 }
+
+// Enum resolves an enum value written with or without its prefix, in any
+// case (ONBOARDED, onboarded or STATE_ONBOARDED), to its full name; false
+// for an unknown value or the enum's zero value.
+func Enum(prefix, v string, values map[string]int32) (string, bool) {
+	v = strings.ToUpper(v)
+	if !strings.HasPrefix(v, prefix) {
+		v = prefix + v
+	}
+	n, ok := values[v]
+	return v, ok && n != 0
+}

@@ -62,3 +62,14 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestEnum(t *testing.T) {
+	values := map[string]int32{"STATE_UNSPECIFIED": 0, "STATE_ONBOARDED": 4}
+	for in, want := range map[string]bool{"ONBOARDED": true, "onboarded": true, "STATE_ONBOARDED": true,
+		"UNSPECIFIED": false, "STATE_UNSPECIFIED": false, "GONE": false, "": false} {
+		got, ok := Enum("STATE_", in, values)
+		if ok != want || (ok && got != "STATE_ONBOARDED") {
+			t.Errorf("Enum(%q) = %q, %v; want ok %v", in, got, ok, want)
+		}
+	}
+}

@@ -39,15 +39,17 @@ func parseFilter(expr string) (store.OperationQuery, error) {
 				return q, apierr.InvalidFilter("filter", errors.New("parent: want operations/{id} or {id}, got "+term.Value))
 			}
 		case "kind":
-			dst, v = &q.Kind, enumName("OPERATION_KIND_", term.Value)
-			if n, ok := xdrlinkv1.OperationKind_value[v]; !ok || n == 0 {
+			var ok bool
+			if v, ok = aipfilter.Enum("OPERATION_KIND_", term.Value, xdrlinkv1.OperationKind_value); !ok {
 				return q, apierr.InvalidFilter("filter", errors.New("unknown kind "+term.Value))
 			}
+			dst = &q.Kind
 		case "state":
-			dst, v = &q.State, enumName("OPERATION_STATE_", term.Value)
-			if n, ok := xdrlinkv1.OperationState_value[v]; !ok || n == 0 {
+			var ok bool
+			if v, ok = aipfilter.Enum("OPERATION_STATE_", term.Value, xdrlinkv1.OperationState_value); !ok {
 				return q, apierr.InvalidFilter("filter", errors.New("unknown state "+term.Value))
 			}
+			dst = &q.State
 		default:
 			return q, apierr.InvalidFilter("filter", errors.New("unknown field "+term.Field+"; "+filterable))
 		}
@@ -59,13 +61,4 @@ func parseFilter(expr string) (store.OperationQuery, error) {
 		*dst = v
 	}
 	return q, nil
-}
-
-// enumName returns the full enum value name for v with or without prefix.
-func enumName(prefix, v string) string {
-	v = strings.ToUpper(v)
-	if !strings.HasPrefix(v, prefix) {
-		v = prefix + v
-	}
-	return v
 }

@@ -21,12 +21,8 @@ func parseFilter(expr string) (store.TenantQuery, error) {
 	for _, term := range terms {
 		switch key, isLabel := strings.CutPrefix(term.Field, "labels."); {
 		case term.Field == "state":
-			v := strings.ToUpper(term.Value)
-			if !strings.HasPrefix(v, "STATE_") {
-				v = "STATE_" + v
-			}
-			n, ok := xdrlinkv1.Tenant_State_value[v]
-			if !ok || n == 0 {
+			v, ok := aipfilter.Enum("STATE_", term.Value, xdrlinkv1.Tenant_State_value)
+			if !ok {
 				return q, apierr.InvalidFilter("filter", errors.New("unknown state "+term.Value))
 			}
 			if q.State != "" && q.State != v {
