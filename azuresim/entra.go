@@ -113,6 +113,7 @@ func (s *Sim) serveDeviceCode(w http.ResponseWriter, r *http.Request, seg string
 	dc := &DeviceCode{TenantID: t.Spec.ID, ClientID: app.ClientID, Scopes: strings.Fields(r.PostForm.Get("scope")),
 		ExpiresAt: s.clock.Now().Add(deviceCodeLifetime)}
 	s.deviceCodes.add(dc, s.clock.Now())
+	s.tokens.issued.add(dc.deviceCode)
 	verify := s.URL() + "/devicelogin"
 	WriteJSON(w, http.StatusOK, map[string]any{
 		"user_code":        dc.UserCode,

@@ -104,6 +104,10 @@ type tokenIssuer struct {
 	// the algorithm and signature only, validator the times (sim clock).
 	parser    *jwt.Parser
 	validator *jwt.Validator
+
+	// issued records every token signed, and the device codes handed out,
+	// for Sim.IssuedSecrets.
+	issued issuedLog
 }
 
 func newTokenIssuer(clock *Clock, base func() string) (*tokenIssuer, error) {
@@ -140,6 +144,9 @@ func (ti *tokenIssuer) sign(c *tokenClaims, lifetime time.Duration) (string, tim
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
 	tok.Header["kid"] = ti.kid
 	s, err := tok.SignedString(ti.key)
+	if err == nil {
+		ti.issued.add(s)
+	}
 	return s, exp, err
 }
 
