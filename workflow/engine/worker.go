@@ -84,9 +84,10 @@ func (e *Engine) advance(ctx context.Context, args runArgs) error {
 		if i < 0 {
 			return r.finish(ctx, xdrlinkv1.OperationState_OPERATION_STATE_SUCCEEDED, nil)
 		}
-		if time.Since(began) > r.e.cfg.jobMargin() {
-			// Quick steps chain in one run; a slow one gets a fresh job
-			// timeout, so no step is cut short by the one before it.
+		if time.Since(began) > r.e.cfg.jobMargin()/2 {
+			// Quick steps chain in one run for half the margin; after that
+			// the next step gets a fresh job, so it always has its whole
+			// timeout and time left to record its outcome.
 			return river.JobSnooze(0)
 		}
 		delegated, err := r.delegated(ctx, md.Steps[i])
