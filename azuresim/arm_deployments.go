@@ -116,6 +116,12 @@ func (s *Sim) armPutDeployment(rq *armRequest) error {
 	t := rq.tenant
 	t.mu.Lock()
 	prev := t.deployments[key]
+	if prev != nil {
+		// A client that lost track of its deployment retries the PUT: count it
+		// as a poll, so a deployment nobody polls still ends.
+		prev.polls++
+		s.progressLocked(t, prev)
+	}
 	if prev != nil && prev.state == "Running" {
 		t.mu.Unlock()
 		return NewAPIError(http.StatusConflict, "DeploymentActive",

@@ -173,3 +173,44 @@ func TestDeploymentFailureIsClassified(t *testing.T) {
 		t.Fatalf("%+v", e)
 	}
 }
+
+// TestAbandonedDeploymentEnds: a deployment whose client went away (a
+// crash before it polled) does not block its name forever: the retried PUTs
+// see DeploymentActive until it ends, then replace it.
+func TestAbandonedDeploymentEnds(t *testing.T) {
+	env := simtest.Start(t, simtest.Config{Sim: azuresim.Options{DeploymentPolls: 2}})
+	ctx := context.Background()
+	arm := env.ARM(t, simtest.ContosoTenant, simtest.ContosoSub)
+	s, _ := sentinel.New(arm, simtest.Contoso)
+	d, _ := resources.New(arm, simtest.ContosoSub)
+	pkg, err := s.FindProductPackage(ctx, contenthub.DefenderXDRContentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := s.GetContentProductPackage(ctx, pkg.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := contenthub.StripPostDeployment(full.Properties.PackagedContent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	props := contenthub.DeploymentProperties(tpl, simtest.ContosoWS, "westeurope")
+	if _, err := d.BeginCreateDeployment(ctx, simtest.ContosoRG, "abandoned", props); err != nil {
+		t.Fatal(err)
+	}
+	conflicts := 0
+	for attempt := 0; ; attempt++ {
+		_, err := d.BeginCreateDeployment(ctx, simtest.ContosoRG, "abandoned", props)
+		if err == nil {
+			break
+		}
+		if !azerr.Is(err, azerr.Conflict) || attempt > 5 {
+			t.Fatalf("retried PUT %d: %v", attempt, err)
+		}
+		conflicts++
+	}
+	if conflicts == 0 {
+		t.Error("a running deployment was replaced at once; want DeploymentActive while it runs")
+	}
+}

@@ -77,13 +77,20 @@ func (r *Runner) installSolution(ctx context.Context, s *session) (Result, error
 	}
 	name := contenthub.DeploymentName(contenthub.DefenderXDRContentID, pkg.Properties.Version)
 	ws := s.t.Workspace
+	deployments, err := resources.New(cl.arm, ws.SubscriptionID)
+	if err != nil {
+		return Result{}, azureFailure("deployment "+name, err)
+	}
+	// An attempt cut short (a step timeout, a crash) may have left the
+	// deployment running: wait for it rather than replace it.
+	if d, err := deployments.GetDeployment(ctx, ws.ResourceGroup, name); err == nil && deploymentActive(d.Properties.ProvisioningState) {
+		return Result{}, &Failure{Reason: xdrlinkv1.ErrorReason_ERROR_REASON_AZURE_ERROR, Transient: true,
+			Message: "deployment " + name + " from an earlier attempt is still " + d.Properties.ProvisioningState,
+			Remedy:  "none: the step is retried once it ends"}
+	}
 	w := Write{Method: http.MethodPut, Resource: ws.ResourceGroupPath() + "/providers/Microsoft.Resources/deployments/" + name,
 		Description: "deploy the Microsoft Defender XDR solution " + pkg.Properties.Version}
 	if err := r.write(ctx, s, w, func() error {
-		deployments, err := resources.New(cl.arm, ws.SubscriptionID)
-		if err != nil {
-			return err
-		}
 		freq := r.access.DeploymentPollFrequency
 		if freq <= 0 {
 			freq = 5 * time.Second
@@ -106,6 +113,15 @@ func (r *Runner) installSolution(ctx context.Context, s *session) (Result, error
 		msg += " (was " + before + ")"
 	}
 	return Result{Message: msg}, nil
+}
+
+// deploymentActive: ARM is still working on the deployment.
+func deploymentActive(state string) bool {
+	switch strings.ToLower(state) {
+	case "accepted", "running", "creating", "updating", "deleting":
+		return true
+	}
+	return false
 }
 
 // region is the target's region or, when unset, the workspace's location.
