@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,6 +22,7 @@ import (
 	"github.com/xdrlink/xdrlink/client"
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 	"github.com/xdrlink/xdrlink/internal/sealbox"
+	"github.com/xdrlink/xdrlink/internal/syncbuf"
 	"github.com/xdrlink/xdrlink/store/storetest"
 )
 
@@ -460,7 +459,7 @@ type daemonRun struct {
 	h      *restartHarness
 	n      int
 	cmd    *exec.Cmd
-	log    *lockedBuffer
+	log    *syncbuf.Buffer
 	exited chan struct{}
 	client *client.Client
 }
@@ -471,7 +470,7 @@ func (h *restartHarness) start() *daemonRun {
 	t := h.t
 	t.Helper()
 	h.runs++
-	p := &daemonRun{h: h, n: h.runs, log: &lockedBuffer{}, exited: make(chan struct{})}
+	p := &daemonRun{h: h, n: h.runs, log: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(h.bin, "serve",
 		"--db", h.db,
 		"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
@@ -704,22 +703,4 @@ func buildXdrlinkd(t *testing.T) string {
 func raceEnabled() bool {
 	bi, ok := debug.ReadBuildInfo()
 	return ok && slices.ContainsFunc(bi.Settings, func(s debug.BuildSetting) bool { return s.Key == "-race" && s.Value == "true" })
-}
-
-// lockedBuffer collects a subprocess's output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
