@@ -121,3 +121,24 @@ func PaginateOperations(q OperationQuery, fetch func(after *OperationCursor, lim
 	}
 	return page, nil
 }
+
+// UniqueRule is a uniqueness rule an insert may break: Query selects the id
+// of the row holding Arg, and Err says what the caller gets when one does.
+type UniqueRule struct {
+	Query string
+	Arg   any
+	Err   func(with string) error
+}
+
+// Unique is a UniqueRule.
+func Unique(query string, arg any, err func(with string) error) UniqueRule {
+	return UniqueRule{Query: query, Arg: arg, Err: err}
+}
+
+// AlreadyExists is the Err of a primary-key rule.
+func AlreadyExists(string) error { return ErrAlreadyExists }
+
+// Conflict is the Err of a rule whose breach is a *ConflictError.
+func Conflict(rule string) func(with string) error {
+	return func(with string) error { return &ConflictError{Rule: rule, With: with} }
+}

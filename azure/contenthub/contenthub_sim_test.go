@@ -102,23 +102,8 @@ func TestInstallDefenderXDRSolution(t *testing.T) {
 // TestDeploymentResume: a poller rebuilt from the resume token (a restarted worker)
 // finishes the deployment.
 func TestDeploymentResume(t *testing.T) {
-	env := simtest.Start(t, simtest.Config{Sim: azuresim.Options{DeploymentPolls: 2}})
 	ctx := context.Background()
-	arm := env.ARM(t, simtest.ContosoTenant, simtest.ContosoSub)
-	s, _ := sentinel.New(arm, simtest.Contoso)
-	d, _ := resources.New(arm, simtest.ContosoSub)
-	pkg, err := s.FindProductPackage(ctx, contenthub.DefenderXDRContentID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	full, err := s.GetContentProductPackage(ctx, pkg.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := contenthub.StripPostDeployment(full.Properties.PackagedContent)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, tpl := deploymentOfSolution(t)
 	poller, err := d.BeginCreateDeployment(ctx, simtest.ContosoRG, "resume-test", contenthub.DeploymentProperties(tpl, simtest.ContosoWS, "westeurope"))
 	if err != nil {
 		t.Fatal(err)
@@ -178,23 +163,8 @@ func TestDeploymentFailureIsClassified(t *testing.T) {
 // crash before it polled) does not block its name forever: the retried PUTs
 // see DeploymentActive until it ends, then replace it.
 func TestAbandonedDeploymentEnds(t *testing.T) {
-	env := simtest.Start(t, simtest.Config{Sim: azuresim.Options{DeploymentPolls: 2}})
 	ctx := context.Background()
-	arm := env.ARM(t, simtest.ContosoTenant, simtest.ContosoSub)
-	s, _ := sentinel.New(arm, simtest.Contoso)
-	d, _ := resources.New(arm, simtest.ContosoSub)
-	pkg, err := s.FindProductPackage(ctx, contenthub.DefenderXDRContentID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	full, err := s.GetContentProductPackage(ctx, pkg.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := contenthub.StripPostDeployment(full.Properties.PackagedContent)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, tpl := deploymentOfSolution(t)
 	props := contenthub.DeploymentProperties(tpl, simtest.ContosoWS, "westeurope")
 	if _, err := d.BeginCreateDeployment(ctx, simtest.ContosoRG, "abandoned", props); err != nil {
 		t.Fatal(err)
@@ -213,4 +183,29 @@ func TestAbandonedDeploymentEnds(t *testing.T) {
 	if conflicts == 0 {
 		t.Error("a running deployment was replaced at once; want DeploymentActive while it runs")
 	}
+}
+
+// deploymentOfSolution starts an emulator whose deployments take two polls
+// and returns Contoso's deployments client with the Defender XDR
+// solution's template.
+func deploymentOfSolution(t *testing.T) (*resources.Client, json.RawMessage) {
+	t.Helper()
+	env := simtest.Start(t, simtest.Config{Sim: azuresim.Options{DeploymentPolls: 2}})
+	ctx := context.Background()
+	arm := env.ARM(t, simtest.ContosoTenant, simtest.ContosoSub)
+	s, _ := sentinel.New(arm, simtest.Contoso)
+	d, _ := resources.New(arm, simtest.ContosoSub)
+	pkg, err := s.FindProductPackage(ctx, contenthub.DefenderXDRContentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := s.GetContentProductPackage(ctx, pkg.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := contenthub.StripPostDeployment(full.Properties.PackagedContent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, tpl
 }

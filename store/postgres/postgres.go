@@ -162,8 +162,8 @@ func (q queries) CreateTenant(ctx context.Context, t *store.Tenant) (*store.Tena
 			ON CONFLICT DO NOTHING`,
 			out.ID, out.State, labels(out.Labels), body(out.Body), out.WorkspaceKey, out.Etag, out.CreateTime)
 	},
-		rule{`SELECT id FROM tenants WHERE id = $1`, out.ID, alreadyExists},
-		rule{`SELECT id FROM tenants WHERE workspace_key = $1 AND workspace_key <> ''`, out.WorkspaceKey, conflict(store.ConflictWorkspace)},
+		store.Unique(`SELECT id FROM tenants WHERE id = $1`, out.ID, store.AlreadyExists),
+		store.Unique(`SELECT id FROM tenants WHERE workspace_key = $1 AND workspace_key <> ''`, out.WorkspaceKey, store.Conflict(store.ConflictWorkspace)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: create tenant: %w", err)
@@ -219,7 +219,7 @@ func (q queries) UpdateTenant(ctx context.Context, t *store.Tenant, expectedEtag
 	case errors.As(err, &pgErr) && pgErr.ConstraintName == "tenants_workspace_key":
 		// The statement failed on its own (not in a transaction), so the
 		// connection can still look for the holder.
-		return nil, q.explain(ctx, rule{`SELECT id FROM tenants WHERE workspace_key = $1`, out.WorkspaceKey, conflict(store.ConflictWorkspace)})
+		return nil, q.explain(ctx, store.Unique(`SELECT id FROM tenants WHERE workspace_key = $1`, out.WorkspaceKey, store.Conflict(store.ConflictWorkspace)))
 	case err != nil:
 		return nil, fmt.Errorf("postgres: update tenant: %w", err)
 	}
@@ -248,12 +248,12 @@ const opColumns = "id, tenant, kind, state, parent, exclusive, request_key, requ
 
 func (q queries) CreateOperation(ctx context.Context, op *store.Operation) (*store.Operation, error) {
 	out := store.NewOperation(op)
-	rules := []rule{
-		{`SELECT id FROM operations WHERE id = $1`, out.ID, alreadyExists},
-		{`SELECT id FROM operations WHERE request_key = $1 AND request_key <> ''`, out.RequestKey, conflict(store.ConflictRequestKey)},
+	rules := []store.UniqueRule{
+		store.Unique(`SELECT id FROM operations WHERE id = $1`, out.ID, store.AlreadyExists),
+		store.Unique(`SELECT id FROM operations WHERE request_key = $1 AND request_key <> ''`, out.RequestKey, store.Conflict(store.ConflictRequestKey)),
 	}
 	if out.Exclusive && !out.Done {
-		rules = append(rules, rule{`SELECT id FROM operations WHERE tenant = $1 AND exclusive AND NOT done`, out.Tenant, conflict(store.ConflictActiveOperation)})
+		rules = append(rules, store.Unique(`SELECT id FROM operations WHERE tenant = $1 AND exclusive AND NOT done`, out.Tenant, store.Conflict(store.ConflictActiveOperation)))
 	}
 	err := q.insert(ctx, func() (pgconn.CommandTag, error) {
 		return q.db.Exec(ctx, `INSERT INTO operations (`+opColumns+`)
@@ -372,25 +372,11 @@ func (q queries) DeleteOperationSecret(ctx context.Context, id string) error {
 	return nil
 }
 
-// rule is a uniqueness rule an insert may break: query selects the id of the
-// row holding the value arg, and err says what the caller gets.
-type rule struct {
-	query string
-	arg   any
-	err   func(with string) error
-}
-
-func alreadyExists(string) error { return store.ErrAlreadyExists }
-
-func conflict(name string) func(string) error {
-	return func(with string) error { return &store.ConflictError{Rule: name, With: with} }
-}
-
 // insert runs an INSERT ... ON CONFLICT DO NOTHING (a unique violation would
 // abort an enclosing transaction; this leaves it usable) and, when it
 // inserted nothing, returns the error of the first rule whose colliding row
 // is found. If none is (the row went away meanwhile), it tries again.
-func (q queries) insert(ctx context.Context, exec func() (pgconn.CommandTag, error), rules ...rule) error {
+func (q queries) insert(ctx context.Context, exec func() (pgconn.CommandTag, error), rules ...store.UniqueRule) error {
 	for range 3 {
 		tag, err := exec()
 		if err != nil || tag.RowsAffected() == 1 {
@@ -404,17 +390,17 @@ func (q queries) insert(ctx context.Context, exec func() (pgconn.CommandTag, err
 }
 
 // explain returns the error of the first rule whose row exists, or nil.
-func (q queries) explain(ctx context.Context, rules ...rule) error {
+func (q queries) explain(ctx context.Context, rules ...store.UniqueRule) error {
 	for _, r := range rules {
 		var with string
-		err := q.db.QueryRow(ctx, r.query+` LIMIT 1`, r.arg).Scan(&with)
+		err := q.db.QueryRow(ctx, r.Query+` LIMIT 1`, r.Arg).Scan(&with)
 		if errors.Is(err, pgx.ErrNoRows) {
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		return r.err(with)
+		return r.Err(with)
 	}
 	return nil
 }

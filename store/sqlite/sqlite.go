@@ -188,8 +188,8 @@ func (q queries) CreateTenant(ctx context.Context, t *store.Tenant) (*store.Tena
 			ON CONFLICT DO NOTHING`,
 			out.ID, out.State, encodeLabels(out.Labels), body(out.Body), out.WorkspaceKey, out.Etag, now, now)
 	},
-		rule{`SELECT id FROM tenants WHERE id = ?`, out.ID, alreadyExists},
-		rule{`SELECT id FROM tenants WHERE workspace_key = ? AND workspace_key <> ''`, out.WorkspaceKey, conflict(store.ConflictWorkspace)},
+		store.Unique(`SELECT id FROM tenants WHERE id = ?`, out.ID, store.AlreadyExists),
+		store.Unique(`SELECT id FROM tenants WHERE workspace_key = ? AND workspace_key <> ''`, out.WorkspaceKey, store.Conflict(store.ConflictWorkspace)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: create tenant: %w", err)
@@ -250,7 +250,7 @@ func (q queries) UpdateTenant(ctx context.Context, t *store.Tenant, expectedEtag
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, q.missOrMismatch(ctx, "tenants", t.ID)
 	case sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE: // the only unique column it sets
-		return nil, q.explain(ctx, rule{`SELECT id FROM tenants WHERE workspace_key = ?`, out.WorkspaceKey, conflict(store.ConflictWorkspace)})
+		return nil, q.explain(ctx, store.Unique(`SELECT id FROM tenants WHERE workspace_key = ?`, out.WorkspaceKey, store.Conflict(store.ConflictWorkspace)))
 	case err != nil:
 		return nil, fmt.Errorf("sqlite: update tenant: %w", err)
 	}
@@ -285,12 +285,12 @@ const opColumns = "id, tenant, kind, state, parent, exclusive, request_key, requ
 func (q queries) CreateOperation(ctx context.Context, op *store.Operation) (*store.Operation, error) {
 	out := store.NewOperation(op)
 	now := out.CreateTime.Format(timeLayout)
-	rules := []rule{
-		{`SELECT id FROM operations WHERE id = ?`, out.ID, alreadyExists},
-		{`SELECT id FROM operations WHERE request_key = ? AND request_key <> ''`, out.RequestKey, conflict(store.ConflictRequestKey)},
+	rules := []store.UniqueRule{
+		store.Unique(`SELECT id FROM operations WHERE id = ?`, out.ID, store.AlreadyExists),
+		store.Unique(`SELECT id FROM operations WHERE request_key = ? AND request_key <> ''`, out.RequestKey, store.Conflict(store.ConflictRequestKey)),
 	}
 	if out.Exclusive && !out.Done {
-		rules = append(rules, rule{`SELECT id FROM operations WHERE tenant = ? AND exclusive AND NOT done`, out.Tenant, conflict(store.ConflictActiveOperation)})
+		rules = append(rules, store.Unique(`SELECT id FROM operations WHERE tenant = ? AND exclusive AND NOT done`, out.Tenant, store.Conflict(store.ConflictActiveOperation)))
 	}
 	err := q.insert(ctx, func() (sql.Result, error) {
 		return q.db.ExecContext(ctx, `INSERT INTO operations (`+opColumns+`)
@@ -410,25 +410,11 @@ func (q queries) DeleteOperationSecret(ctx context.Context, id string) error {
 	return nil
 }
 
-// rule is a uniqueness rule an insert may break: query selects the id of the
-// row holding the value arg, and err says what the caller gets.
-type rule struct {
-	query string
-	arg   any
-	err   func(with string) error
-}
-
-func alreadyExists(string) error { return store.ErrAlreadyExists }
-
-func conflict(name string) func(string) error {
-	return func(with string) error { return &store.ConflictError{Rule: name, With: with} }
-}
-
 // insert runs an INSERT ... ON CONFLICT DO NOTHING (so a conflict leaves a
 // transaction usable) and, when it inserted nothing, returns the error of
 // the first rule whose colliding row is found. If none is (the row went
 // away meanwhile), it tries again.
-func (q queries) insert(ctx context.Context, exec func() (sql.Result, error), rules ...rule) error {
+func (q queries) insert(ctx context.Context, exec func() (sql.Result, error), rules ...store.UniqueRule) error {
 	for range 3 {
 		res, err := exec()
 		if err != nil {
@@ -445,17 +431,17 @@ func (q queries) insert(ctx context.Context, exec func() (sql.Result, error), ru
 }
 
 // explain returns the error of the first rule whose row exists, or nil.
-func (q queries) explain(ctx context.Context, rules ...rule) error {
+func (q queries) explain(ctx context.Context, rules ...store.UniqueRule) error {
 	for _, r := range rules {
 		var with string
-		err := q.db.QueryRowContext(ctx, r.query+` LIMIT 1`, r.arg).Scan(&with)
+		err := q.db.QueryRowContext(ctx, r.Query+` LIMIT 1`, r.Arg).Scan(&with)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		return r.err(with)
+		return r.Err(with)
 	}
 	return nil
 }
