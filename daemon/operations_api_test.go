@@ -250,3 +250,51 @@ func TestWatchOperation(t *testing.T) {
 		t.Errorf("watch of an unknown operation: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestSignInExpiredOrDeclined: a sign-in nobody completes in time, or that
+// the administrator declines, fails the step with SIGN_IN_FAILED and says
+// how to go on; the secret is gone with the operation.
+func TestSignInExpiredOrDeclined(t *testing.T) {
+	d := startSandbox(t)
+	api := grpcOps{dial(t, d)}
+	sim := d.azure.sandbox
+	var used []string
+	for _, tc := range []struct {
+		name string
+		end  func(t *testing.T, code string)
+		want string
+	}{
+		{"expired", func(*testing.T, string) { sim.AdvanceClock(16 * time.Minute) }, "expired"},
+		{"declined", func(t *testing.T, code string) {
+			if err := sim.DeclineDeviceCode(code); err != nil {
+				t.Fatal(err)
+			}
+		}, "declined"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			c := customer(t, d, azuresim.DemoConsentNeeded, used...)
+			used = append(used, c.ID)
+			op, err := api.Onboard(ctx, &xdrlinkv1.OnboardRequest{Name: "tenants/" + c.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, md := waitState(t, api, op.GetName(), opActionRequired)
+			st := stepOf(t, md, xdrlinkv1.StepKind_STEP_KIND_CONNECT_INCIDENTS_AND_ALERTS)
+			tc.end(t, st.GetRequiredAction().GetDeviceCode().GetUserCode())
+			if _, err := api.Resume(ctx, op.GetName(), ""); err != nil {
+				t.Fatal(err)
+			}
+			op, md = waitState(t, api, op.GetName(), opFailed)
+			st = stepOf(t, md, xdrlinkv1.StepKind_STEP_KIND_CONNECT_INCIDENTS_AND_ALERTS)
+			reason, meta := errorInfo(t, op.GetError().GetDetails())
+			if st.GetState() != xdrlinkv1.StepState_STEP_STATE_FAILED || reason != xdrlinkv1.ErrorReason_ERROR_REASON_SIGN_IN_FAILED.String() ||
+				!strings.Contains(op.GetError().GetMessage(), tc.want) || !strings.Contains(meta["remedy"], "start the operation again") {
+				t.Fatalf("error %v (%s %v):\n%s", op.GetError(), reason, meta, describeSteps(md))
+			}
+			if _, err := d.store.GetOperationSecret(ctx, strings.TrimPrefix(op.GetName(), "operations/")); err == nil {
+				t.Error("the sign-in secret outlived its operation")
+			}
+		})
+	}
+}
