@@ -477,14 +477,7 @@ func (h *restartHarness) start() *daemonRun {
 		"--azure-config", h.config, "--secret-key-file", h.key,
 		"--step-timeout", restartStepTimeout.String(),
 		"--shutdown-timeout", "2s")
-	// The flags above are the whole configuration: no XDRLINK_* setting of
-	// the test's environment may reach the daemon.
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "XDRLINK_") && !strings.HasPrefix(kv, "SSL_CERT_") {
-			p.cmd.Env = append(p.cmd.Env, kv)
-		}
-	}
-	p.cmd.Env = append(p.cmd.Env, "SSL_CERT_FILE="+h.ca, restartSecretEnv+"="+azuresim.GeneratedAppSecret)
+	p.cmd.Env = append(withoutXdrlinkEnv(), "SSL_CERT_FILE="+h.ca, restartSecretEnv+"="+azuresim.GeneratedAppSecret)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start xdrlinkd: %v", err)
@@ -703,4 +696,16 @@ func buildXdrlinkd(t *testing.T) string {
 func raceEnabled() bool {
 	bi, ok := debug.ReadBuildInfo()
 	return ok && slices.ContainsFunc(bi.Settings, func(s debug.BuildSetting) bool { return s.Key == "-race" && s.Value == "true" })
+}
+
+// withoutXdrlinkEnv is the test's environment without XDRLINK_* and
+// SSL_CERT_* settings: a daemon under test is configured by its flags alone.
+func withoutXdrlinkEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "XDRLINK_") && !strings.HasPrefix(kv, "SSL_CERT_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }

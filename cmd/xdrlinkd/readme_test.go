@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/xdrlink/xdrlink/internal/syncbuf"
+)
+
+// TestReadmeTour runs the README's "Try it" tour as a newcomer would: the
+// README's run command in a fresh directory, then the tour's shell block
+// pasted into bash as it stands. It listens on the README's fixed ports.
+func TestReadmeTour(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs xdrlinkd")
+	}
+	tour := readmeBlock(t, "## Try it")
+	bin := buildXdrlinkd(t)
+	dir := t.TempDir()
+
+	var serverLog syncbuf.Buffer
+	srv := exec.Command(bin, "serve", "--log-format", "text")
+	srv.Dir, srv.Stdout, srv.Stderr = dir, &serverLog, &serverLog
+	srv.Env = withoutXdrlinkEnv()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- srv.Wait() }()
+	t.Cleanup(func() {
+		_ = srv.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			_ = srv.Process.Kill()
+			<-exited
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://localhost:8080/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("xdrlinkd did not become healthy:\n%s", serverLog.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	sh := exec.CommandContext(ctx, "bash", "-e", "-c", tour)
+	sh.Dir = dir
+	out, err := sh.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the tour failed: %v\n%s\nserver:\n%s", err, out, serverLog.String())
+	}
+	got := string(out)
+	for _, want := range []string{
+		`"tenants/contoso"`,                  // the sandbox's customers are registered
+		`"kind":"healthy"`,                   // the emulator's view of them
+		`"ready":`,                           // the preflight
+		`"userCode":`,                        // the sign-in shown
+		`"approved":`,                        // approved as the administrator
+		`"state":"STATE_ONBOARDED"`,          // the tenant after onboarding
+		`"kind":"MicrosoftThreatProtection"`, // the connector in the emulator
+		`"validateOnly":true`,                // the plan
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the tour's output lacks %s:\n%s", want, got)
+		}
+	}
+	// Both waits (onboard, offboard) end in success.
+	if n := strings.Count(got, `"state":"OPERATION_STATE_SUCCEEDED"`); n < 2 {
+		t.Errorf("%d operations reported SUCCEEDED, want the onboard and the offboard:\n%s", n, got)
+	}
+}
+
+// readmeBlock returns the first ```sh block after heading in README.md.
+func readmeBlock(t *testing.T, heading string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "\n"+heading+"\n")
+	if !ok {
+		t.Fatalf("README.md has no %q section", heading)
+	}
+	_, rest, ok = strings.Cut(rest, "```sh\n")
+	if !ok {
+		t.Fatalf("no shell block under %q", heading)
+	}
+	block, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatalf("unterminated shell block under %q", heading)
+	}
+	return block
+}
