@@ -46,7 +46,7 @@ func BenchmarkTenantAPI(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					id := fmt.Sprintf("bench-%d", seq.Add(1))
-					if _, err := a.api.Create(ctx, &xdrlinkv1.CreateTenantRequest{TenantId: id, Tenant: validTenant("Bench")}); err != nil {
+					if _, err := a.api.Create(ctx, &xdrlinkv1.CreateTenantRequest{TenantId: id, Tenant: validTenant(id)}); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -55,7 +55,7 @@ func BenchmarkTenantAPI(b *testing.B) {
 		})
 		b.Run(a.name+"/GetTenant", func(b *testing.B) {
 			id := fmt.Sprintf("bench-get-%d", seq.Add(1))
-			if _, err := a.api.Create(ctx, &xdrlinkv1.CreateTenantRequest{TenantId: id, Tenant: validTenant("Bench Get")}); err != nil {
+			if _, err := a.api.Create(ctx, &xdrlinkv1.CreateTenantRequest{TenantId: id, Tenant: validTenant(id)}); err != nil {
 				b.Fatal(err)
 			}
 			req := &xdrlinkv1.GetTenantRequest{Name: "tenants/" + id}

@@ -42,8 +42,13 @@ const timeLayout = "2006-01-02T15:04:05.000000Z"
 
 // Store is a store.Store on a SQLite database.
 type Store struct {
-	queries        // tenant and operation SQL, on the database
-	db             *sql.DB
+	queries // tenant and operation SQL, on the database
+	db      *sql.DB
+	// read serves the API's reads from a pool of read-only connections: in
+	// WAL mode they run beside the single writer connection instead of
+	// queueing for it behind River. The same as queries for Memory.
+	read           queries
+	rdb            *sql.DB
 	*schema.Schema // Migrate and Ready
 	// get is the prepared GetTenant query, the hottest statement: parsing
 	// it on every call cost as much as running it. Prepared on first use,
@@ -57,10 +62,11 @@ var _ store.Store = (*Store)(nil)
 // New opens (creating if missing) the database file at path, or a private
 // in-memory database for Memory. It does not migrate; see Migrate.
 //
-// The database has a single connection, as River's SQLite driver requires
-// (its concurrent transactions would otherwise fail with SQLITE_BUSY): every
-// statement, the API's and River's, waits its turn for it, and a transaction
-// (InTx) holds it until it ends.
+// The database has a single writer connection, as River's SQLite driver
+// requires (its concurrent transactions would otherwise fail with
+// SQLITE_BUSY): every write, the API's and River's, waits its turn for it,
+// and a transaction (InTx) holds it until it ends. Reads outside a
+// transaction use a separate pool of read-only connections.
 func New(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
@@ -93,7 +99,41 @@ func New(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	return &Store{queries: queries{db}, db: db, Schema: schema.New("sqlite", p, rv)}, nil
+	rdb := db
+	if path != Memory {
+		if rdb, err = sql.Open("sqlite", dsn+"&_pragma=query_only(1)"); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+		rdb.SetMaxOpenConns(readConns)
+		rdb.SetMaxIdleConns(readConns)
+	}
+	return &Store{queries: queries{db}, db: db, read: queries{rdb}, rdb: rdb, Schema: schema.New("sqlite", p, rv)}, nil
+}
+
+// readConns bounds the read pool: a few per core serve the API's reads.
+const readConns = 8
+
+// The API's reads, on the read pool.
+
+func (s *Store) ListTenants(ctx context.Context, q store.TenantQuery) (*store.TenantPage, error) {
+	return s.read.ListTenants(ctx, q)
+}
+
+func (s *Store) GetOperation(ctx context.Context, id string) (*store.Operation, error) {
+	return s.read.GetOperation(ctx, id)
+}
+
+func (s *Store) GetOperationByRequestKey(ctx context.Context, key string) (*store.Operation, error) {
+	return s.read.GetOperationByRequestKey(ctx, key)
+}
+
+func (s *Store) ListOperations(ctx context.Context, q store.OperationQuery) (*store.OperationPage, error) {
+	return s.read.ListOperations(ctx, q)
+}
+
+func (s *Store) GetOperationSecret(ctx context.Context, id string) ([]byte, error) {
+	return s.read.GetOperationSecret(ctx, id)
 }
 
 // Close closes the database. Stop the Jobs first.
@@ -101,7 +141,11 @@ func (s *Store) Close() error {
 	if st := s.get.Load(); st != nil {
 		_ = st.Close()
 	}
-	return s.db.Close()
+	var err error
+	if s.rdb != s.db {
+		err = s.rdb.Close()
+	}
+	return errors.Join(err, s.db.Close())
 }
 
 // OpenJobs creates the River client on the database.
@@ -155,7 +199,7 @@ func (s *Store) getStmt(ctx context.Context) (*sql.Stmt, error) {
 	if st := s.get.Load(); st != nil {
 		return st, nil
 	}
-	st, err := s.db.PrepareContext(ctx, getTenantQuery)
+	st, err := s.rdb.PrepareContext(ctx, getTenantQuery)
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -130,5 +132,51 @@ func TestReadyAfterClose(t *testing.T) {
 	s.Close()
 	if err := s.Ready(t.Context()); err == nil {
 		t.Error("Ready on a closed store = nil, want an error")
+	}
+}
+
+// TestReadsDoNotWaitForTheWriter: while a transaction holds the single
+// writer connection (River's, or a step's save), the API's reads answer.
+func TestReadsDoNotWaitForTheWriter(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "x.db"))
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := t.Context()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateTenant(ctx, store.NewRecord(&store.Tenant{ID: "a", State: "STATE_REGISTERED"})); err != nil {
+		t.Fatal(err)
+	}
+	holding, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- s.InTx(ctx, func(tx store.Tx) error {
+			if err := tx.UpdateTenantStatus(ctx, "a", "STATE_ONBOARDING", nil); err != nil {
+				return err
+			}
+			close(holding)
+			<-release
+			return nil
+		})
+	}()
+	<-holding
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	got, err := s.GetTenant(rctx, "a")
+	if err != nil || got.State != "STATE_REGISTERED" { // the uncommitted write is not seen
+		t.Errorf("GetTenant during a write transaction: %+v, %v", got, err)
+	}
+	if _, err := s.ListTenants(rctx, store.TenantQuery{}); err != nil {
+		t.Errorf("ListTenants during a write transaction: %v", err)
+	}
+	if _, err := s.ListOperations(rctx, store.OperationQuery{}); err != nil {
+		t.Errorf("ListOperations during a write transaction: %v", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetTenant(ctx, "a"); err != nil || got.State != "STATE_ONBOARDING" {
+		t.Errorf("after commit: %+v, %v", got, err)
 	}
 }
