@@ -19,7 +19,7 @@ import (
 	"github.com/xdrlink/xdrlink/azuresim"
 	"github.com/xdrlink/xdrlink/client"
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
-	"github.com/xdrlink/xdrlink/server/apierr"
+	"github.com/xdrlink/xdrlink/internal/apierr"
 )
 
 // badInput is one bad request, expressed for each transport it can be sent

@@ -15,7 +15,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/xdrlink/xdrlink/server/apierr"
+	"github.com/xdrlink/xdrlink/internal/apierr"
 )
 
 // RequestIDHeader carries the request id in metadata and HTTP headers.

@@ -20,8 +20,8 @@ import (
 	longrunninggw "github.com/xdrlink/xdrlink/gen/longrunninggw/google/longrunning"
 	"github.com/xdrlink/xdrlink/gen/openapiv2"
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
+	"github.com/xdrlink/xdrlink/internal/apierr"
 	"github.com/xdrlink/xdrlink/server"
-	"github.com/xdrlink/xdrlink/server/apierr"
 )
 
 // Options configure the gateway.

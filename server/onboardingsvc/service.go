@@ -4,7 +4,7 @@ import (
 	"context"
 
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
-	"github.com/xdrlink/xdrlink/server/apierr"
+	"github.com/xdrlink/xdrlink/internal/apierr"
 	"github.com/xdrlink/xdrlink/server/tenantsvc"
 	"github.com/xdrlink/xdrlink/store"
 	"github.com/xdrlink/xdrlink/workflow/prereq"

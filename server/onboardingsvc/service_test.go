@@ -9,7 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
-	"github.com/xdrlink/xdrlink/server/apierr"
+	"github.com/xdrlink/xdrlink/internal/apierr"
 	"github.com/xdrlink/xdrlink/store"
 	"github.com/xdrlink/xdrlink/store/storeopen"
 	"github.com/xdrlink/xdrlink/workflow/prereq"

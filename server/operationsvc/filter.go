@@ -6,7 +6,7 @@ import (
 
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 	"github.com/xdrlink/xdrlink/internal/aipfilter"
-	"github.com/xdrlink/xdrlink/server/apierr"
+	"github.com/xdrlink/xdrlink/internal/apierr"
 	"github.com/xdrlink/xdrlink/store"
 	"github.com/xdrlink/xdrlink/workflow/oprecord"
 )

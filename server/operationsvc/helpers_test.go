@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
-	"github.com/xdrlink/xdrlink/server/apierr"
+	"github.com/xdrlink/xdrlink/internal/apierr"
 	"github.com/xdrlink/xdrlink/store"
 	"github.com/xdrlink/xdrlink/store/sqlite"
 	"github.com/xdrlink/xdrlink/workflow/oprecord"

@@ -7,7 +7,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
-	"github.com/xdrlink/xdrlink/server/apierr"
+	"github.com/xdrlink/xdrlink/internal/apierr"
 )
 
 // mutablePaths are the update-mask paths a caller may name.

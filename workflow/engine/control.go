@@ -12,7 +12,7 @@ import (
 
 	"github.com/xdrlink/xdrlink/azure/azerr"
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
-	"github.com/xdrlink/xdrlink/server/apierr"
+	"github.com/xdrlink/xdrlink/internal/apierr"
 	"github.com/xdrlink/xdrlink/store"
 	"github.com/xdrlink/xdrlink/workflow/oprecord"
 	"github.com/xdrlink/xdrlink/workflow/tenantrecord"

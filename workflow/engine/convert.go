@@ -9,7 +9,7 @@ import (
 	"github.com/xdrlink/xdrlink/azure/armclient"
 	"github.com/xdrlink/xdrlink/azure/sentinel"
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
-	"github.com/xdrlink/xdrlink/server/apierr"
+	"github.com/xdrlink/xdrlink/internal/apierr"
 	"github.com/xdrlink/xdrlink/workflow/steps"
 )
 
