@@ -144,7 +144,7 @@ func (c *Client) LastLogReceived(ctx context.Context, workspaceID, table string)
 		return time.Time{}, false, err
 	}
 	rows, err := c.primary(ctx, workspaceID, q, "", "LastLogReceived")
-	if isUnresolvedTable(err) {
+	if IsUnresolvedTable(err) {
 		return time.Time{}, false, nil
 	}
 	if err != nil {
@@ -157,10 +157,10 @@ func (c *Client) LastLogReceived(ctx context.Context, workspaceID, table string)
 	return last, err == nil && !last.IsZero(), err
 }
 
-// isUnresolvedTable recognises the semantic error for a table the workspace
-// does not have. The detail is nested in the body's innererror, so it is
+// IsUnresolvedTable recognises the semantic error for a table the workspace
+// does not have (yet: the service creates a table with its first data). The detail is nested in the body's innererror, so it is
 // read from the raw response.
-func isUnresolvedTable(err error) bool {
+func IsUnresolvedTable(err error) bool {
 	var re *azcore.ResponseError
 	if err == nil || !errors.As(err, &re) || re.RawResponse == nil || re.ErrorCode != "BadArgumentError" {
 		return false
