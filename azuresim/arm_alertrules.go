@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// productFilters are the MicrosoftSecurityProductName values (azure-api.md §4).
+// productFilters are the MicrosoftSecurityProductName values (docs/azure.md §4).
 var productFilters = []string{
 	"Microsoft Cloud App Security", "Azure Security Center", "Azure Advanced Threat Protection",
 	"Azure Active Directory Identity Protection", "Azure Security Center for IoT",

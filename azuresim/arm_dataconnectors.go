@@ -27,7 +27,7 @@ func connectorKind(kind, apiVersion string) (string, bool) {
 }
 
 // mtpSupported reports whether an api-version knows the MTP connector kind:
-// only previews do (azure-api.md §2.2).
+// only previews do (docs/azure.md §2.2).
 func mtpSupported(apiVersion string) bool {
 	_, ok := connectorKind(kindMTP, apiVersion)
 	return ok
@@ -169,7 +169,7 @@ func (s *Sim) putDataConnector(rq *armRequest, name string) error {
 	return rq.replyPut(created, out)
 }
 
-// validateMTPProperties checks MTPDataConnectorProperties (azure-api.md §2.3).
+// validateMTPProperties checks MTPDataConnectorProperties (docs/azure.md §2.3).
 func validateMTPProperties(p map[string]any) error {
 	if tid, _ := p["tenantId"].(string); tid == "" {
 		return errBadRequest("The 'properties.tenantId' field is required.")

@@ -3,7 +3,7 @@ package azuresim
 import "net/http"
 
 // onboardingStates/default: PUT answers 201 when it creates the state and
-// 200 when it already existed (azure-api.md §1).
+// 200 when it already existed (docs/azure.md §1).
 func (s *Sim) armOnboardingState(rq *armRequest) error {
 	name := rq.path.extSegs[1]
 	if name != "default" {

@@ -20,7 +20,7 @@ type ContentProduct struct {
 }
 
 // DefenderXDRContentID is the Content Hub contentId of the Microsoft Defender
-// XDR solution (azure-api.md §6).
+// XDR solution (docs/azure.md §6).
 const DefenderXDRContentID = "azuresentinel.azure-sentinel-solution-microsoft365defender"
 
 // ContentCatalog is what contentProductPackages lists in every workspace.

@@ -69,7 +69,7 @@
 // kind, for sandbox mode; pass its customers as Options.Customers so
 // GET /_sim/customers describes them). docs/sandbox.md is the sandbox guide.
 //
-// Where azure-api.md marks a behaviour UNCONFIRMED, the emulator's choice is
+// Where docs/azure.md marks a behaviour UNCONFIRMED, the emulator's choice is
 // a constant in unconfirmed.go with an "UNCONFIRMED:" comment; that file is
 // the list of them.
 //

@@ -56,7 +56,7 @@ type BucketLimits struct {
 	AllPrincipalsMultiplier float64 `json:"allPrincipalsMultiplier"`
 }
 
-// DefaultARMBuckets are ARM's documented limits (azure-api.md §10).
+// DefaultARMBuckets are ARM's documented limits (docs/azure.md §10).
 var DefaultARMBuckets = BucketLimits{
 	ReadCapacity: 250, ReadRefill: 25,
 	WriteCapacity: 200, WriteRefill: 10,

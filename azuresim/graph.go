@@ -11,7 +11,7 @@ import (
 )
 
 // Microsoft Graph v1.0, the calls xdrlink's prerequisite checks make
-// (azure-api.md §8.2-§8.4). The token's tenant decides whose data is read;
+// (docs/azure.md §8.2-§8.4). The token's tenant decides whose data is read;
 // every call checks the audience and one of its permissions.
 
 func init() { registerAPIFamily(registerGraph) }

@@ -8,7 +8,7 @@ import (
 )
 
 // principalFilter is the one $filter the roleAssignments call supports:
-// principalId eq '<id>' (azure-api.md §8.2).
+// principalId eq '<id>' (docs/azure.md §8.2).
 var principalFilter = regexp.MustCompile(`^\s*principalId\s+eq\s+'([^']*)'\s*$`)
 
 func (s *Sim) graphRoleAssignments(w http.ResponseWriter, r *http.Request) {

@@ -2,11 +2,11 @@ package azuresim
 
 import "net/http"
 
-// Choices the Graph family makes where azure-api.md is silent.
+// Choices the Graph family makes where docs/azure.md is silent.
 
 // graphPermissions are the permissions (app roles or delegated scopes) each
 // emulated Graph call accepts, any one of them sufficing. UNCONFIRMED in
-// detail: azure-api.md §8.2-§8.4 name RoleManagement.Read.Directory /
+// detail: docs/azure.md §8.2-§8.4 name RoleManagement.Read.Directory /
 // Directory.Read.All, Organization.Read.All / Directory.Read.All and
 // SecurityIdentitiesSensors.Read.All; the ReadWrite variants are general
 // Graph knowledge.
@@ -35,7 +35,7 @@ const (
 )
 
 // graphRoleNames are display names of the directory role templates
-// azure-api.md §8.2 lists.
+// docs/azure.md §8.2 lists.
 var graphRoleNames = map[string]string{
 	RoleGlobalAdministrator:   "Global Administrator",
 	RoleSecurityAdministrator: "Security Administrator",

@@ -10,7 +10,7 @@ import (
 	"github.com/xdrlink/xdrlink/azuresim/kql"
 )
 
-// The Log Analytics query API (azure-api.md §7.1):
+// The Log Analytics query API (docs/azure.md §7.1):
 // POST /v1/workspaces/{customerId}/query with {query, timespan}. Queries are
 // parsed and evaluated by package kql over laDatabase, so only data the
 // world actually connected is ever returned, and queries outside the subset

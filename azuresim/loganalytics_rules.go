@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Choices the Log Analytics query family makes where azure-api.md does not
+// Choices the Log Analytics query family makes where docs/azure.md does not
 // say what the service does. Each is UNCONFIRMED and set only here.
 
 const (
@@ -44,7 +44,7 @@ const (
 	laTruncatedDetailCode = "E_QUERY_RESULT_SET_TOO_LARGE"
 	laTruncatedDetailMsg  = "Query result set has exceeded the internal record count limit 500000 records"
 
-	// laQueryAction is the RBAC action a query needs (azure-api.md §7.1).
+	// laQueryAction is the RBAC action a query needs (docs/azure.md §7.1).
 	laQueryAction = "Microsoft.OperationalInsights/workspaces/query/read"
 
 	// The emulator's ingestion model (not a service fact): events of a
@@ -59,13 +59,13 @@ const (
 	laIncidentUpdateDelay = 30 * time.Minute
 
 	// laProviderName is SecurityIncident.ProviderName for XDR incidents: the
-	// current name (azure-api.md §7.2, §11.4).
+	// current name (docs/azure.md §7.2, §11.4).
 	laProviderName = "Microsoft XDR"
 )
 
 // alertProduct is a SecurityAlert (ProductName, ProviderName) pair and the
 // service plans that make a tenant produce it. UNCONFIRMED: "MCAS" as
-// ProviderName (azure-api.md §7.2 lists it as unconfirmed) and the fallback
+// ProviderName (docs/azure.md §7.2 lists it as unconfirmed) and the fallback
 // pair for tenants with none of the component plans.
 type alertProduct struct {
 	productName, providerName string

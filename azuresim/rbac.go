@@ -6,7 +6,7 @@ import (
 	"sync"
 )
 
-// Entra directory role template ids (azure-api.md §8.2).
+// Entra directory role template ids (docs/azure.md §8.2).
 const (
 	RoleGlobalAdministrator   = "62e90394-69f5-4237-9190-012177145e10"
 	RoleSecurityAdministrator = "194ae4cb-b126-40b2-bd5b-6091b380977d"
@@ -15,7 +15,7 @@ const (
 
 // builtinRoleDefinitions are the Azure RBAC built-in roles the sim knows, by
 // their real ids. Their action lists are abbreviated to what matters for
-// the APIs emulated here (UNCONFIRMED in detail; azure-api.md §8.1 leaves
+// the APIs emulated here (UNCONFIRMED in detail; docs/azure.md §8.1 leaves
 // open whether Sentinel Contributor includes Microsoft.Resources/deployments/*;
 // we include it, as the portal's Content Hub install needs it).
 var builtinRoleDefinitions = []*RoleDefinition{

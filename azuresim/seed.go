@@ -8,7 +8,7 @@ import (
 )
 
 // IncidentCreationProduct is a product of the MicrosoftSecurityIncidentCreation
-// rules (azure-api.md §4): its productFilter string and built-in template id.
+// rules (docs/azure.md §4): its productFilter string and built-in template id.
 type IncidentCreationProduct struct {
 	ProductFilter string
 	TemplateID    string

@@ -58,7 +58,7 @@ type WorkspaceState struct {
 }
 
 // StreamingExportSetting is one Defender streaming API entry
-// (GET/POST /api/dataExportSettings), stored as documented in azure-api.md §3.1.
+// (GET/POST /api/dataExportSettings), stored as documented in docs/azure.md §3.1.
 type StreamingExportSetting struct {
 	ID                       string                        `json:"id"`
 	DesignatedTenantID       *string                       `json:"designatedTenantId"`

@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// The Defender streaming API (azure-api.md §3): GET/POST
+// The Defender streaming API (docs/azure.md §3): GET/POST
 // /api/dataExportSettings and DELETE /api/dataExportSettings/{id}. Entries
 // live in TenantState.streaming; writing one "connects" its tables to the
 // workspace in the ingest ledger from that sim-clock instant, which is what

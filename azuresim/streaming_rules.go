@@ -5,14 +5,14 @@ import (
 	"strings"
 )
 
-// Rules of the Defender streaming API (dataExportSettings, azure-api.md §3).
+// Rules of the Defender streaming API (dataExportSettings, docs/azure.md §3).
 // The API is undocumented; the documented facts are the 5-entry limit, the
 // category names and which are refused, the delegated-only rule and the
 // role/licence prerequisites. Status codes, error codes and messages other
 // than "Category 'X' is not supported." are the emulator's choices, each
 // marked UNCONFIRMED below.
 
-// streamingMaxEntries is the per-tenant entry limit (azure-api.md §3.1).
+// streamingMaxEntries is the per-tenant entry limit (docs/azure.md §3.1).
 const streamingMaxEntries = 5
 
 const (
@@ -39,13 +39,13 @@ const (
 	streamingLimitCode    = "BadRequest"
 	streamingLimitMessage = "The tenant already has the maximum of %d data export settings; delete one before adding '%s'."
 
-	// The refusal text is documented (azure-api.md §3.1); UNCONFIRMED: 400 BadRequest.
+	// The refusal text is documented (docs/azure.md §3.1); UNCONFIRMED: 400 BadRequest.
 	streamingCategoryStatus  = http.StatusBadRequest
 	streamingCategoryCode    = "BadRequest"
 	streamingCategoryMessage = "Category '%s' is not supported."
 
 	// UNCONFIRMED: a workspaceResourceId that is not a workspace of the
-	// caller's tenant (azure-api.md §11.3: entries are checked against it).
+	// caller's tenant (docs/azure.md §11.3: entries are checked against it).
 	streamingWorkspaceStatus  = http.StatusBadRequest
 	streamingWorkspaceCode    = "BadRequest"
 	streamingWorkspaceMessage = "Workspace '%s' was not found in tenant '%s'."
@@ -75,7 +75,7 @@ var streamingLongCategoryTables = map[string]bool{
 
 // streamingPortalOnlyTables are the Defender for Office 365 tables the API
 // refuses under every name; only a human in the portal can turn them on
-// (azure-api.md §3.1), which the emulator models with Sim.PortalStreamTable.
+// (docs/azure.md §3.1), which the emulator models with Sim.PortalStreamTable.
 var streamingPortalOnlyTables = map[string]bool{
 	"EmailEvents": true, "EmailAttachmentInfo": true, "EmailUrlInfo": true, "EmailPostDeliveryEvents": true, "UrlClickEvents": true,
 }

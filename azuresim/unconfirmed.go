@@ -2,7 +2,7 @@ package azuresim
 
 import "net/http"
 
-// Every behaviour below is a choice the emulator makes where azure-api.md
+// Every behaviour below is a choice the emulator makes where docs/azure.md
 // could not confirm what Azure does. Each lives here, once, so a single
 // edit changes it everywhere.
 
@@ -32,7 +32,7 @@ const (
 	createIgnoresBodyETag = true
 
 	// UNCONFIRMED: status and code of the unified-portal lockout. The message
-	// text is documented (azure-api.md §2.5); status 400 / code BadRequest are ours.
+	// text is documented (docs/azure.md §2.5); status 400 / code BadRequest are ours.
 	unifiedPortalStatus  = http.StatusBadRequest
 	unifiedPortalCode    = "BadRequest"
 	unifiedPortalMessage = "The workspace is enabled through the Microsoft Threat Protection Portal. Changes to the connector in Microsoft Sentinel are disabled."
@@ -43,7 +43,7 @@ const (
 	noLicenseCode    = "InvalidLicense"
 	noLicenseMessage = "License is invalid"
 
-	// The documented "Missing consent" answer (azure-api.md §2.5). UNCONFIRMED:
+	// The documented "Missing consent" answer (docs/azure.md §2.5). UNCONFIRMED:
 	// that one delegated connect by a member Security Administrator (or Global
 	// Administrator) clears it for later app-only calls.
 	missingConsentStatus  = http.StatusUnauthorized
@@ -70,7 +70,7 @@ const (
 	armPageSize = 50
 )
 
-// UNCONFIRMED: the api-versions each family accepts. Taken from azure-api.md
+// UNCONFIRMED: the api-versions each family accepts. Taken from docs/azure.md
 // where it names them, plus versions seen in field templates.
 var (
 	// MicrosoftThreatProtection is preview-only (§2.2); 2020-01-01 is stable
@@ -92,7 +92,7 @@ const (
 
 const (
 	// UNCONFIRMED: ARM documents no x-ms-ratelimit-remaining-*-deletes header
-	// (azure-api.md §10); the sim reports the deletes bucket under this suffix.
+	// (docs/azure.md §10); the sim reports the deletes bucket under this suffix.
 	rateLimitDeletesSuffix = "deletes"
 
 	// UNCONFIRMED: how a dataConnectors list at an api-version without the

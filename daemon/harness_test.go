@@ -98,7 +98,7 @@ func (a grpcAPI) Delete(ctx context.Context, r *xdrlinkv1.DeleteTenantRequest) e
 	return err
 }
 
-// restAPI calls the REST paths of design.md with net/http and JSON.
+// restAPI calls the REST paths of the API (proto http rules) with net/http and JSON.
 type restAPI struct {
 	base string
 	hc   *http.Client

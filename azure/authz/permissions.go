@@ -95,7 +95,7 @@ type RequiredAction struct {
 	For    string
 }
 
-// WorkspaceActions are the actions azure-api.md §8.1 lists to test on the workspace.
+// WorkspaceActions are the actions docs/azure.md §8.1 lists to test on the workspace.
 var WorkspaceActions = []RequiredAction{
 	{"Microsoft.OperationalInsights/workspaces/read", "read the workspace"},
 	{"Microsoft.SecurityInsights/dataConnectors/read", "read the Defender XDR connector"},

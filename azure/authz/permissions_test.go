@@ -52,7 +52,7 @@ var (
 func TestPermissionsAllowed(t *testing.T) {
 	all := WorkspaceActionNames()
 	if len(all) != 9 {
-		t.Fatalf("azure-api.md §8.1 lists 9 actions, have %d", len(all))
+		t.Fatalf("docs/azure.md §8.1 lists 9 actions, have %d", len(all))
 	}
 	for _, tc := range []struct {
 		name    string

@@ -39,7 +39,7 @@ const (
 	// Transient: 5xx, timeouts, connection failures; retry with backoff.
 	Transient Kind = "Transient"
 	// MissingConsent: the service wants a consent or a delegated (portal) sign-in first —
-	// "InvalidLicense: Missing consent" (azure-api.md §2.5, §11.2) or Entra consent errors.
+	// "InvalidLicense: Missing consent" (docs/azure.md §2.5, §11.2) or Entra consent errors.
 	MissingConsent Kind = "MissingConsent"
 	// InvalidLicense: the tenant lacks the licence ("License is invalid", §2.5).
 	InvalidLicense Kind = "InvalidLicense"
@@ -175,7 +175,7 @@ func FromResponse(resp *http.Response) error {
 	return From(runtime.NewResponseError(resp))
 }
 
-// Documented symptoms (azure-api.md §2.5, §10, §11). Matched case-insensitively.
+// Documented symptoms (docs/azure.md §2.5, §10, §11). Matched case-insensitively.
 var (
 	unifiedPortalMessages = []string{
 		"enabled through the microsoft threat protection portal", // §2.5, S15 README
@@ -247,7 +247,7 @@ func classifyResponse(status int, code, msg string) Kind {
 		case "missingsubscriptionregistration", "subscriptionnotregistered":
 			return InvalidRequest
 		}
-		// UNCONFIRMED: azure-api.md §2.4/§4 leave open whether an etag mismatch is 409 or
+		// UNCONFIRMED: docs/azure.md §2.4/§4 leave open whether an etag mismatch is 409 or
 		// 412 and with which code. A 409 naming the etag or a precondition is treated as one;
 		// any other 409 is a Conflict.
 		if strings.Contains(lmsg, "etag") || lcode == "preconditionfailed" || strings.Contains(lcode, "etag") {
@@ -303,7 +303,7 @@ func classifyOperationCode(lcode string) Kind {
 }
 
 // Entra ID (AADSTS) error numbers by kind.
-// UNCONFIRMED: this mapping comes from general Entra ID knowledge, not from azure-api.md.
+// UNCONFIRMED: this mapping comes from general Entra ID knowledge, not from docs/azure.md.
 var aadstsKinds = map[int]Kind{
 	65001:   MissingConsent,      // consent not granted for the app in this tenant
 	65004:   MissingConsent,      // user declined consent

@@ -61,16 +61,16 @@ func TestClassifyARM(t *testing.T) {
 		{"502 no body", runtime.NewResponseError(response(502, "")), Transient},
 		{"504", armError(504, "GatewayTimeout", "slow"), Transient},
 		{"408", armError(408, "RequestTimeout", "slow"), Transient},
-		// azure-api.md §2.5 / §11.2.
+		// docs/azure.md §2.5 / §11.2.
 		{"missing consent", armError(401, "InvalidLicense", "Missing consent"), MissingConsent},
 		{"license invalid", armError(400, "BadRequest", "License is invalid"), InvalidLicense},
 		{"invalid license code", armError(401, "InvalidLicense", "The tenant has no valid license"), InvalidLicense},
-		// azure-api.md §2.5 / §11.7.
+		// docs/azure.md §2.5 / §11.7.
 		{"unified portal", armError(400, "BadRequest", "The workspace is enabled through the Microsoft Threat Protection Portal. Changes to the connector in Microsoft Sentinel are disabled."), UnifiedPortalLockout},
 		{"unified portal 403", armError(403, "Forbidden", "One or more of your workspaces are onboarded to Unified Security Operations Platform. Incidents and alerts configuration is disabled."), UnifiedPortalLockout},
 		{"forbidden", armError(403, "AuthorizationFailed", "The client 'c' with object id 'o' does not have authorization to perform action 'Microsoft.SecurityInsights/dataConnectors/write' over scope '/subscriptions/s' or the scope is invalid."), Forbidden},
 		{"linked forbidden", armError(403, "LinkedAuthorizationFailed", "no"), Forbidden},
-		// azure-api.md §2.2: old api-version rejects the kind.
+		// docs/azure.md §2.2: old api-version rejects the kind.
 		{"kind unsupported", armError(400, "BadRequest", "Connector kind 'MicrosoftThreatProtection' is not supported in api-version: '2020-01-01'"), InvalidRequest},
 		{"wrong audience", armError(401, "InvalidAuthenticationToken", "The access token is invalid."), Unauthenticated},
 		{"graph odata", runtime.NewResponseError(response(403, `{"odata.error":{"code":"Authorization_RequestDenied","message":{"lang":"en","value":"Insufficient privileges"}}}`)), Forbidden},

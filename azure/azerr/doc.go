@@ -3,6 +3,6 @@
 // workflow branches on: retry later, re-read and retry, ask a human, or give up.
 //
 // The rules match on HTTP status, service error code and the documented messages
-// (azure-api.md §2.5 and §11); they live in one table-like function, [Classify], so a new
+// (docs/azure.md §2.5 and §11); they live in one table-like function, [Classify], so a new
 // symptom seen in the field is a one-line change with a test row.
 package azerr

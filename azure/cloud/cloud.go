@@ -23,10 +23,10 @@ const (
 // Real token audiences. The custom cloud keeps these so that emulator tokens carry the same
 // aud claims as real ones.
 const (
-	AudienceResourceManager   = "https://management.azure.com"             // azure-api.md §9.2
-	AudienceGraph             = "https://graph.microsoft.com"              // azure-api.md §8.2, §9.2
-	AudienceDefenderStreaming = "https://api.securitycenter.microsoft.com" // azure-api.md §3.1
-	AudienceLogAnalytics      = "https://api.loganalytics.io"              // azure-api.md §7.1
+	AudienceResourceManager   = "https://management.azure.com"             // docs/azure.md §9.2
+	AudienceGraph             = "https://graph.microsoft.com"              // docs/azure.md §8.2, §9.2
+	AudienceDefenderStreaming = "https://api.securitycenter.microsoft.com" // docs/azure.md §3.1
+	AudienceLogAnalytics      = "https://api.loganalytics.io"              // docs/azure.md §7.1
 )
 
 // Service is one API's base URL and the audience of the tokens it accepts.
@@ -180,11 +180,11 @@ func publicEndpoints() Endpoints {
 		Name:          Public,
 		AuthorityHost: "https://login.microsoftonline.com/", // azcore cloud.AzurePublic
 		// azcore's own default audience is https://management.core.windows.net/; both are
-		// accepted by ARM, and azure-api.md §9.2 asks for management.azure.com.
+		// accepted by ARM, and docs/azure.md §9.2 asks for management.azure.com.
 		ResourceManager:       Service{Endpoint: "https://management.azure.com", Audience: AudienceResourceManager},
 		Graph:                 Service{Endpoint: "https://graph.microsoft.com", Audience: AudienceGraph},
-		DefenderStreaming:     Service{Endpoint: "https://api.security.microsoft.com", Audience: AudienceDefenderStreaming}, // azure-api.md §3.1
-		LogAnalytics:          Service{Endpoint: "https://api.loganalytics.io", Audience: AudienceLogAnalytics},             // azure-api.md §7.1
+		DefenderStreaming:     Service{Endpoint: "https://api.security.microsoft.com", Audience: AudienceDefenderStreaming}, // docs/azure.md §3.1
+		LogAnalytics:          Service{Endpoint: "https://api.loganalytics.io", Audience: AudienceLogAnalytics},             // docs/azure.md §7.1
 		TokenExchangeAudience: tokenExchangeAudiencePublic,
 	}
 }
@@ -193,15 +193,15 @@ func usGovernmentEndpoints() Endpoints {
 	return Endpoints{
 		Name:          USGovernment,
 		AuthorityHost: "https://login.microsoftonline.us/", // azcore cloud.AzureGovernment
-		// azcore arm/runtime/runtime.go (azure-api.md S18).
+		// azcore arm/runtime/runtime.go (docs/azure.md S18).
 		ResourceManager: Service{Endpoint: "https://management.usgovcloudapi.net", Audience: "https://management.core.usgovcloudapi.net/"},
-		// UNCONFIRMED: Graph for US Government L4 (GCC High); not in azure-api.md.
+		// UNCONFIRMED: Graph for US Government L4 (GCC High); not in docs/azure.md.
 		Graph: Service{Endpoint: "https://graph.microsoft.us", Audience: "https://graph.microsoft.us"},
-		// UNCONFIRMED: azure-api.md §3.1 only gives GCC (api-gcc...), whose Azure resources
+		// UNCONFIRMED: docs/azure.md §3.1 only gives GCC (api-gcc...), whose Azure resources
 		// live in the public cloud (use Setting.Overrides there). GCC High/DoD use "other
 		// endpoints, not covered"; this value is the Defender for Endpoint GCC High API host.
 		DefenderStreaming: Service{Endpoint: "https://api-gov.securitycenter.microsoft.us", Audience: "https://api-gov.securitycenter.microsoft.us"},
-		// azquery cloud_config.go (azure-api.md §7.1).
+		// azquery cloud_config.go (docs/azure.md §7.1).
 		LogAnalytics:          Service{Endpoint: "https://api.loganalytics.us", Audience: "https://api.loganalytics.us"},
 		TokenExchangeAudience: tokenExchangeAudienceUSGov,
 	}
@@ -211,14 +211,14 @@ func chinaEndpoints() Endpoints {
 	return Endpoints{
 		Name:          China,
 		AuthorityHost: "https://login.chinacloudapi.cn/", // azcore cloud.AzureChina
-		// azcore arm/runtime/runtime.go (azure-api.md S18).
+		// azcore arm/runtime/runtime.go (docs/azure.md S18).
 		ResourceManager: Service{Endpoint: "https://management.chinacloudapi.cn", Audience: "https://management.core.chinacloudapi.cn/"},
-		// UNCONFIRMED: Graph operated by 21Vianet; not in azure-api.md.
+		// UNCONFIRMED: Graph operated by 21Vianet; not in docs/azure.md.
 		Graph: Service{Endpoint: "https://microsoftgraph.chinacloudapi.cn", Audience: "https://microsoftgraph.chinacloudapi.cn"},
 		// UNCONFIRMED: no Defender XDR streaming API is known in Azure China; left unset so
 		// the streaming client refuses instead of calling a guessed host.
 		DefenderStreaming: Service{},
-		// azquery cloud_config.go (azure-api.md §7.1).
+		// azquery cloud_config.go (docs/azure.md §7.1).
 		LogAnalytics:          Service{Endpoint: "https://api.loganalytics.azure.cn", Audience: "https://api.loganalytics.azure.cn"},
 		TokenExchangeAudience: tokenExchangeAudienceChina,
 	}
@@ -241,7 +241,7 @@ func customEndpoints(base string) Endpoints {
 
 // UNCONFIRMED: the audiences of a managed-identity token used as a federated credential
 // ("managed identity as FIC" for a multi-tenant app); general Entra knowledge, not in
-// azure-api.md.
+// docs/azure.md.
 const (
 	tokenExchangeAudiencePublic = "api://AzureADTokenExchange"
 	tokenExchangeAudienceUSGov  = "api://AzureADTokenExchangeUSGov"
@@ -249,7 +249,7 @@ const (
 )
 
 // knownAudiences are hosts whose token audience differs from their cloud's default for the
-// service: azure-api.md §3.1 gives GCC's streaming API base URL and audience as one value.
+// service: docs/azure.md §3.1 gives GCC's streaming API base URL and audience as one value.
 var knownAudiences = map[string]string{
 	"https://api-gcc.securitycenter.microsoft.us": "https://api-gcc.securitycenter.microsoft.us",
 }

@@ -108,7 +108,7 @@ func TestOverrides(t *testing.T) {
 	if e.DefenderStreaming.Endpoint != "https://api-gcc.securitycenter.microsoft.us" || e.AuthorityHost != "https://login.example.test/" {
 		t.Fatalf("%+v", e)
 	}
-	// azure-api.md §3.1: GCC's streaming audience is its base URL, not the commercial one.
+	// docs/azure.md §3.1: GCC's streaming audience is its base URL, not the commercial one.
 	if e.DefenderStreaming.Audience != "https://api-gcc.securitycenter.microsoft.us" ||
 		e.DefenderStreaming.Scope() != "https://api-gcc.securitycenter.microsoft.us/.default" {
 		t.Fatalf("GCC streaming audience %q", e.DefenderStreaming.Audience)

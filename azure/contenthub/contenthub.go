@@ -17,7 +17,7 @@ import (
 )
 
 // DefenderXDRContentID is the contentId of the "Microsoft Defender XDR" solution
-// (azure-api.md §6). Its product package id is UNCONFIRMED (§6), so it is looked up at run
+// (docs/azure.md §6). Its product package id is UNCONFIRMED (§6), so it is looked up at run
 // time by this contentId.
 const DefenderXDRContentID = "azuresentinel.azure-sentinel-solution-microsoft365defender"
 
@@ -110,7 +110,7 @@ func (i *Installer) Install(ctx context.Context, contentID string, opts Options)
 	return res, nil
 }
 
-// DeploymentProperties is the deployment body of azure-api.md §6 step 4: Incremental mode,
+// DeploymentProperties is the deployment body of docs/azure.md §6 step 4: Incremental mode,
 // the template, and the "workspace" and "workspace-location" parameters.
 func DeploymentProperties(template json.RawMessage, workspace, location string) resources.DeploymentProperties {
 	return resources.DeploymentProperties{

@@ -1,5 +1,5 @@
 // Package graph is the Microsoft Graph client for xdrlink's prerequisite
-// checks (azure-api.md §8.2-§8.4): the Entra roles of a principal or of the
+// checks (docs/azure.md §8.2-§8.4): the Entra roles of a principal or of the
 // signed-in user, the tenant's licences and service plans, and its Defender
 // for Identity sensors.
 //

@@ -13,7 +13,7 @@ type Sensor struct {
 
 // MDISensors lists the tenant's Defender for Identity sensors; none means
 // MDI is not deployed, so entity sync from Active Directory cannot work
-// (azure-api.md §8.4).
+// (docs/azure.md §8.4).
 func (c *Client) MDISensors(ctx context.Context) (out []Sensor, err error) {
 	ctx, end := c.pl.StartSpan(ctx, "graph.MDISensors")
 	defer func() { end(err) }()

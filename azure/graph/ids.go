@@ -1,6 +1,6 @@
 package graph
 
-// Entra role template ids (azure-api.md §8.2). For built-in roles the
+// Entra role template ids (docs/azure.md §8.2). For built-in roles the
 // roleDefinitionId of a role assignment is the template id.
 const (
 	RoleGlobalAdministrator   = "62e90394-69f5-4237-9190-012177145e10"
@@ -8,7 +8,7 @@ const (
 	RoleSecurityReader        = "5d6b6bb7-de71-4623-b4af-96380a352509"
 )
 
-// Service plan ids that signal the Defender capabilities (azure-api.md §8.3).
+// Service plan ids that signal the Defender capabilities (docs/azure.md §8.3).
 const (
 	PlanMTP                = "bf28f719-7844-4079-9c78-c1307898e192" // Defender XDR
 	PlanWINDEFATP          = "871d91ec-ec1a-452b-a83f-bd76c7d770ef" // MDE P2
@@ -20,5 +20,5 @@ const (
 	PlanAADPremiumP2       = "eec0eb4f-6444-4f95-aba0-50c24d67f998" // Entra ID P2
 )
 
-// SkuM365E5 is the skuId of Microsoft 365 E5 (SPE_E5, azure-api.md §8.3).
+// SkuM365E5 is the skuId of Microsoft 365 E5 (SPE_E5, docs/azure.md §8.3).
 const SkuM365E5 = "06e2b970-d779-4be0-9168-26d6e502024e"

@@ -1,6 +1,6 @@
 // Package loganalytics runs xdrlink's verification queries against a Log
 // Analytics workspace through the Azure SDK's azquery LogsClient
-// (azure-api.md §7): did incidents, alerts and each streamed table arrive,
+// (docs/azure.md §7): did incidents, alerts and each streamed table arrive,
 // how many events per day, and when was the last one.
 //
 // A query that returns tables together with an error (a "partial error")

@@ -10,10 +10,10 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/monitor/azquery"
 )
 
-// The verification queries of azure-api.md §7.2, built from a window and
+// The verification queries of docs/azure.md §7.2, built from a window and
 // validated table names.
 
-// Default windows of the verification queries (azure-api.md §7.2).
+// Default windows of the verification queries (docs/azure.md §7.2).
 const (
 	IncidentsWindow = 7 * 24 * time.Hour
 	AlertsWindow    = 14 * 24 * time.Hour
@@ -22,7 +22,7 @@ const (
 )
 
 // ProviderNames are the SecurityIncident.ProviderName values of XDR
-// incidents: current and pre-rename (azure-api.md §11.4).
+// incidents: current and pre-rename (docs/azure.md §11.4).
 var ProviderNames = []string{"Microsoft XDR", "Microsoft 365 Defender"}
 
 var tableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
@@ -133,7 +133,7 @@ func DailyVolumeQuery(tables []string, days int) (string, error) {
 }
 
 // LastLogQuery is the connector's own "connected" probe for one table
-// (azure-api.md §7.2).
+// (docs/azure.md §7.2).
 func LastLogQuery(table string) (string, error) {
 	if err := checkTables([]string{table}); err != nil {
 		return "", err

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// The query texts are the contract with the service (azure-api.md §7.2).
+// The query texts are the contract with the service (docs/azure.md §7.2).
 func TestQueryTexts(t *testing.T) {
 	for _, tc := range []struct {
 		got  func() (string, error)

@@ -55,7 +55,7 @@ type ARMLimits struct {
 	Read, Write, Delete Bucket
 }
 
-// DefaultARMLimits mirrors ARM's per-region token buckets (azure-api.md §10): reads 250
+// DefaultARMLimits mirrors ARM's per-region token buckets (docs/azure.md §10): reads 250
 // refilled at 25/s, writes 200 at 10/s, deletes 200 at 10/s, the same at subscription and at
 // tenant scope. ARM counts per region; xdrlink counts per subscription across regions, which
 // is stricter, never looser.

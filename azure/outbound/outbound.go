@@ -67,12 +67,12 @@ const ApplicationID = "xdrlink"
 
 // DefaultRetryOptions are azcore's retry options as xdrlink uses them. azcore sleeps for the
 // response's Retry-After (retry-after-ms, x-ms-retry-after-ms, Retry-After) when present and
-// uses the exponential RetryDelay only when it is absent (azure-api.md §10); a Retry-After
+// uses the exponential RetryDelay only when it is absent (docs/azure.md §10); a Retry-After
 // longer than MaxRetryDelay is not waited for: the 429 is returned and azerr classifies it
 // Throttled with its RetryAfter, so the workflow reschedules instead of holding a worker.
 func DefaultRetryOptions() policy.RetryOptions {
 	return policy.RetryOptions{
-		// UNCONFIRMED: 5 retries (azcore's default is 3): under the fault bar of design.md
+		// UNCONFIRMED: 5 retries (azcore's default is 3): under the fault tests
 		// (10% 5xx/429 injected, every tenant finishes) a call then fails only after six
 		// faults in a row, a 1e-6 event, instead of four (1e-4, ~1 in 10 batches of 1,000
 		// tenants x 100 calls).

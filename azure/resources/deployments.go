@@ -58,7 +58,7 @@ func (c *Client) deploymentPath(resourceGroup, name string) (string, error) {
 }
 
 // BeginCreateDeployment PUTs a deployment and returns a poller for the LRO (201/200 plus
-// Azure-AsyncOperation, azure-api.md §10). The caller polls with PollUntilDone; the poller's
+// Azure-AsyncOperation, docs/azure.md §10). The caller polls with PollUntilDone; the poller's
 // ResumeToken lets a restarted worker continue.
 func (c *Client) BeginCreateDeployment(ctx context.Context, resourceGroup, name string, props DeploymentProperties) (*DeploymentPoller, error) {
 	p, err := c.deploymentPath(resourceGroup, name)

@@ -26,7 +26,7 @@ func New(arm *armclient.Client, subscriptionID string) (*Client, error) {
 	return &Client{arm: arm, subscription: subscriptionID}, nil
 }
 
-// Resource provider namespaces xdrlink needs registered (azure-api.md §8.1).
+// Resource provider namespaces xdrlink needs registered (docs/azure.md §8.1).
 const (
 	ProviderOperationalInsights = "Microsoft.OperationalInsights"
 	ProviderSecurityInsights    = "Microsoft.SecurityInsights"

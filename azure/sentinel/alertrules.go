@@ -10,10 +10,10 @@ import (
 	"github.com/xdrlink/xdrlink/azure/armclient"
 )
 
-// KindIncidentCreation is the Microsoft incident-creation rule kind (azure-api.md §4).
+// KindIncidentCreation is the Microsoft incident-creation rule kind (docs/azure.md §4).
 const KindIncidentCreation = "MicrosoftSecurityIncidentCreation"
 
-// productFilter values, MicrosoftSecurityProductName (azure-api.md §4).
+// productFilter values, MicrosoftSecurityProductName (docs/azure.md §4).
 const (
 	ProductCloudAppSecurity          = "Microsoft Cloud App Security"
 	ProductSecurityCenter            = "Azure Security Center"
@@ -25,9 +25,9 @@ const (
 )
 
 // XDRProducts are the products whose incident-creation rules duplicate the XDR connector's
-// incidents and are turned off: MDATP, O365 ATP, AATP, MCAS and AADIP (azure-api.md §4).
+// incidents and are turned off: MDATP, O365 ATP, AATP, MCAS and AADIP (docs/azure.md §4).
 // Azure Security Center rules stay on (§4, §2.6).
-// UNCONFIRMED (azure-api.md §4): exactly which products the portal checkbox covers.
+// UNCONFIRMED (docs/azure.md §4): exactly which products the portal checkbox covers.
 var XDRProducts = []string{
 	ProductDefenderAdvancedThreatPro,
 	ProductOffice365ATP,
@@ -41,7 +41,7 @@ var XDRProducts = []string{
 type AlertRule = Resource
 
 // IncidentCreationProperties are the fields of a MicrosoftSecurityIncidentCreation rule
-// xdrlink reads (azure-api.md §4).
+// xdrlink reads (docs/azure.md §4).
 type IncidentCreationProperties struct {
 	DisplayName           string   `json:"displayName"`
 	Enabled               bool     `json:"enabled"`

@@ -9,7 +9,7 @@ import (
 	"github.com/xdrlink/xdrlink/azure/armclient"
 )
 
-// ProductPackage is a Content Hub catalog entry (contentProductPackages, azure-api.md §6).
+// ProductPackage is a Content Hub catalog entry (contentProductPackages, docs/azure.md §6).
 type ProductPackage struct {
 	ID         string                   `json:"id,omitempty"`
 	Name       string                   `json:"name,omitempty"`
@@ -34,7 +34,7 @@ func (p ProductPackage) Installed() bool {
 	return p.Properties.InstalledVersion != "" && p.Properties.InstalledVersion == p.Properties.Version
 }
 
-// ContentPackage is an installed solution (contentPackages, azure-api.md §6).
+// ContentPackage is an installed solution (contentPackages, docs/azure.md §6).
 type ContentPackage struct {
 	ID         string                   `json:"id,omitempty"`
 	Name       string                   `json:"name,omitempty"`
@@ -63,7 +63,7 @@ func (c *Client) ListContentProductPackages(ctx context.Context, filter string) 
 	return list[ProductPackage](ctx, c, "sentinel.contentProductPackages.list", armclient.SecurityInsightsStable, "contentProductPackages", q)
 }
 
-// ContentIDFilter is the $filter selecting one solution by contentId (azure-api.md §6: look
+// ContentIDFilter is the $filter selecting one solution by contentId (docs/azure.md §6: look
 // the package id up at run time). Quotes are doubled as OData requires.
 func ContentIDFilter(contentID string) string {
 	return "properties/contentId eq '" + strings.ReplaceAll(contentID, "'", "''") + "'"

@@ -10,16 +10,16 @@ import (
 	"github.com/xdrlink/xdrlink/azure/armclient"
 )
 
-// KindMicrosoftThreatProtection is the Defender XDR connector kind (azure-api.md §2).
+// KindMicrosoftThreatProtection is the Defender XDR connector kind (docs/azure.md §2).
 const KindMicrosoftThreatProtection = "MicrosoftThreatProtection"
 
-// DataTypeState values (azure-api.md §2.3).
+// DataTypeState values (docs/azure.md §2.3).
 const (
 	StateEnabled  = "Enabled"
 	StateDisabled = "Disabled"
 )
 
-// MtpProvider values for filteredProviders.alerts (azure-api.md §2.3).
+// MtpProvider values for filteredProviders.alerts (docs/azure.md §2.3).
 const (
 	ProviderDefenderForCloudApps = "microsoftDefenderForCloudApps"
 	ProviderDefenderForIdentity  = "microsoftDefenderForIdentity"
@@ -28,7 +28,7 @@ const (
 // DataConnector is any data connector as listed (kind decides the properties' shape).
 type DataConnector = Resource
 
-// MTPDataConnector is the Microsoft Defender XDR connector (azure-api.md §2.3).
+// MTPDataConnector is the Microsoft Defender XDR connector (docs/azure.md §2.3).
 type MTPDataConnector struct {
 	ID         string        `json:"id,omitempty"`
 	Name       string        `json:"name,omitempty"`
@@ -172,7 +172,7 @@ func (c *Client) GetDataConnector(ctx context.Context, name string) (*DataConnec
 }
 
 // FindMTPDataConnector returns the workspace's MicrosoftThreatProtection connector, or nil
-// when there is none (azure-api.md §2.4: reuse its name and etag, never create a second).
+// when there is none (docs/azure.md §2.4: reuse its name and etag, never create a second).
 func (c *Client) FindMTPDataConnector(ctx context.Context) (*MTPDataConnector, error) {
 	all, err := c.ListDataConnectors(ctx)
 	if err != nil {
@@ -204,7 +204,7 @@ func (c *Client) DeleteDataConnector(ctx context.Context, name string) (existed 
 	return c.del(ctx, "sentinel.dataConnectors.delete", armclient.SecurityInsightsPreview, "dataConnectors", name)
 }
 
-// Requirements is the answer of dataConnectorsCheckRequirements (azure-api.md §2.1).
+// Requirements is the answer of dataConnectorsCheckRequirements (docs/azure.md §2.1).
 type Requirements struct {
 	// AuthorizationState is "Valid" or "Invalid".
 	AuthorizationState string `json:"authorizationState"`
@@ -213,7 +213,7 @@ type Requirements struct {
 }
 
 // Satisfied reports whether the PUT may be attempted: anything but Valid/Valid means stop
-// (azure-api.md §2.5).
+// (docs/azure.md §2.5).
 func (r Requirements) Satisfied() bool {
 	return strings.EqualFold(r.AuthorizationState, "Valid") && strings.EqualFold(r.LicenseState, "Valid")
 }

@@ -6,7 +6,7 @@ import (
 	"github.com/xdrlink/xdrlink/azure/armclient"
 )
 
-// OnboardingState is Microsoft.SecurityInsights/onboardingStates/default (azure-api.md §1).
+// OnboardingState is Microsoft.SecurityInsights/onboardingStates/default (docs/azure.md §1).
 type OnboardingState struct {
 	ID         string                    `json:"id,omitempty"`
 	Name       string                    `json:"name,omitempty"`
@@ -19,7 +19,7 @@ type OnboardingStateProperties struct {
 	CustomerManagedKey bool `json:"customerManagedKey"`
 }
 
-// onboardingStateName is always "default" (azure-api.md §1).
+// onboardingStateName is always "default" (docs/azure.md §1).
 const onboardingStateName = "default"
 
 // GetOnboardingState reads the workspace's Sentinel onboarding state; a workspace not

@@ -209,7 +209,7 @@ func TestEntityAnalyticsAndUeba(t *testing.T) {
 }
 
 // TestEntityAnalyticsWithoutMDI: ActiveDirectory needs a Defender for Identity sensor
-// (azure-api.md §5); Fabrikam has none.
+// (docs/azure.md §5); Fabrikam has none.
 func TestEntityAnalyticsWithoutMDI(t *testing.T) {
 	env := simtest.Start(t, simtest.Config{})
 	c := newClient(t, env, simtest.FabrikamTenant, simtest.Fabrikam)

@@ -127,7 +127,7 @@ func TestMTPDataConnectorLifecycle(t *testing.T) {
 		t.Fatalf("created=%v %+v", created, dc)
 	}
 	put := env.Recorder.Last(t, http.MethodPut, "/dataConnectors/"+name)
-	// azure-api.md §2.3 shape; no etag when creating.
+	// docs/azure.md §2.3 shape; no etag when creating.
 	simtest.JSONEqual(t, put.RequestBody, `{"kind":"MicrosoftThreatProtection","properties":{"tenantId":"`+simtest.ContosoTenant+
 		`","dataTypes":{"incidents":{"state":"Enabled"},"alerts":{"state":"Enabled"}},"filteredProviders":{"alerts":["microsoftDefenderForCloudApps"]}}}`)
 	if put.APIVersion() != preview {

@@ -11,20 +11,20 @@ import (
 	"github.com/xdrlink/xdrlink/azure/azerr"
 )
 
-// Settings names and kinds (azure-api.md §5); the name equals the kind.
+// Settings names and kinds (docs/azure.md §5); the name equals the kind.
 const (
 	SettingEntityAnalytics = "EntityAnalytics"
 	SettingUeba            = "Ueba"
 )
 
-// EntityProviders values (azure-api.md §5). ActiveDirectory is "Connect entities" and needs
+// EntityProviders values (docs/azure.md §5). ActiveDirectory is "Connect entities" and needs
 // Defender for Identity with a sensor (§5, §8.4).
 const (
 	EntityProviderActiveDirectory      = "ActiveDirectory"
 	EntityProviderAzureActiveDirectory = "AzureActiveDirectory"
 )
 
-// UebaDataSources values (azure-api.md §5).
+// UebaDataSources values (docs/azure.md §5).
 const (
 	UebaAuditLogs     = "AuditLogs"
 	UebaAzureActivity = "AzureActivity"

@@ -8,7 +8,7 @@ import (
 // Product is the Defender product that owns a table.
 type Product string
 
-// Products as azure-api.md §3.2 groups the tables.
+// Products as docs/azure.md §3.2 groups the tables.
 const (
 	ProductEndpoint    Product = "MDE"  // Defender for Endpoint
 	ProductOffice      Product = "MDO"  // Defender for Office 365
@@ -26,10 +26,10 @@ const (
 	// SupportAPI: the streaming API accepts the table's category.
 	SupportAPI Support = "api"
 	// SupportPortalOnly: the API refuses every name for it; a human must
-	// tick it in the portal (MDO tables, azure-api.md §3.1).
+	// tick it in the portal (MDO tables, docs/azure.md §3.1).
 	SupportPortalOnly Support = "portal_only"
 	// SupportNone: the table never reaches Sentinel (TVM, Behavior*,
-	// azure-api.md §3.2).
+	// docs/azure.md §3.2).
 	SupportNone Support = "none"
 )
 
@@ -40,7 +40,7 @@ type Table struct {
 	Support Support
 	// Category is the writable category name ("" unless Support is
 	// SupportAPI): AdvancedHunting-<Table> for MDE and XDR, the bare table
-	// name for MDI and MDA (the long forms are refused, azure-api.md §3.1).
+	// name for MDI and MDA (the long forms are refused, docs/azure.md §3.1).
 	Category string
 }
 
@@ -54,7 +54,7 @@ func apiTable(name string, p Product) Table {
 
 func table(name string, p Product, s Support) Table { return Table{Name: name, Product: p, Support: s} }
 
-// catalog lists the tables of azure-api.md §3.2, in its order.
+// catalog lists the tables of docs/azure.md §3.2, in its order.
 var catalog = []Table{
 	apiTable("DeviceInfo", ProductEndpoint),
 	apiTable("DeviceNetworkInfo", ProductEndpoint),
@@ -93,7 +93,7 @@ var catalog = []Table{
 	table("BehaviorEntities", ProductBehaviors, SupportNone),
 }
 
-// Catalog returns every known table, in azure-api.md §3.2 order.
+// Catalog returns every known table, in docs/azure.md §3.2 order.
 func Catalog() []Table { return slices.Clone(catalog) }
 
 // Lookup finds a table by exact name (table names are case-sensitive in
@@ -109,7 +109,7 @@ func Lookup(name string) (Table, bool) {
 
 // TableOf maps a category read back from the API to its table, accepting
 // the long "AdvancedHunting-" form for every product (GET can return forms
-// that POST refuses, azure-api.md §3.1).
+// that POST refuses, docs/azure.md §3.1).
 func TableOf(category string) (string, bool) {
 	name := strings.TrimPrefix(category, "AdvancedHunting-")
 	if _, ok := Lookup(name); ok {

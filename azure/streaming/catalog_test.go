@@ -40,7 +40,7 @@ func TestCatalogCategories(t *testing.T) {
 			t.Errorf("%s: category %q, want AdvancedHunting-%s", tb.Name, tb.Category, tb.Name)
 		}
 	}
-	// azure-api.md §3.2: 10 MDE + 3 MDI + 1 MDA + 2 XDR writable, 5 MDO portal-only.
+	// docs/azure.md §3.2: 10 MDE + 3 MDI + 1 MDA + 2 XDR writable, 5 MDO portal-only.
 	if counts[SupportAPI] != 16 || counts[SupportPortalOnly] != 5 {
 		t.Errorf("support counts = %v", counts)
 	}
@@ -60,7 +60,7 @@ func TestTableOfReadsBothForms(t *testing.T) {
 	}
 }
 
-// The wire shape is azure-api.md §3.1 exactly, nulls included.
+// The wire shape is docs/azure.md §3.1 exactly, nulls included.
 func TestSettingWireShape(t *testing.T) {
 	s := NewSentinelSetting(armclient.Workspace{SubscriptionID: "s1", ResourceGroup: "rg", Name: "ws"},
 		[]string{"AdvancedHunting-DeviceInfo", "IdentityLogonEvents"})

@@ -22,7 +22,7 @@ const (
 )
 
 // MaxSettingsPerTenant is the service's limit on entries per tenant
-// (azure-api.md §3.1).
+// (docs/azure.md §3.1).
 const MaxSettingsPerTenant = 5
 
 // Client calls the streaming API of one tenant. The credential decides the

@@ -1,7 +1,7 @@
 // Package streaming is the client of the Microsoft Defender XDR streaming API
 // ("data export settings"), the undocumented mechanism behind the Sentinel
 // connector's "Connect events": an entry that streams advanced-hunting tables
-// into a Log Analytics workspace (azure-api.md §3).
+// into a Log Analytics workspace (docs/azure.md §3).
 //
 // The API needs a delegated token of a Security Administrator or Global
 // Administrator of the tenant that holds a Defender XDR licence; app-only

@@ -7,7 +7,7 @@ import (
 	"github.com/xdrlink/xdrlink/azure/azerr"
 )
 
-// RequiredRole names the Entra roles the API needs (azure-api.md §3.1); it
+// RequiredRole names the Entra roles the API needs (docs/azure.md §3.1); it
 // goes into azerr.Error.MissingPermission when the service refuses the user.
 const RequiredRole = "Entra role Security Administrator or Global Administrator"
 

@@ -7,7 +7,7 @@ import (
 )
 
 // Setting is one data export setting, field for field as the API sends it
-// (azure-api.md §3.1). Fields a Sentinel export leaves empty are sent as
+// (docs/azure.md §3.1). Fields a Sentinel export leaves empty are sent as
 // explicit nulls, as the portal does.
 type Setting struct {
 	ID                 string  `json:"id"`
@@ -36,7 +36,7 @@ type Log struct {
 }
 
 // SentinelSettingID is the id the portal gives the entry that feeds a
-// Sentinel workspace (azure-api.md §3.1); reusing it keeps xdrlink and the
+// Sentinel workspace (docs/azure.md §3.1); reusing it keeps xdrlink and the
 // portal editing the same entry instead of using up the five slots.
 func SentinelSettingID(workspaceName string) string {
 	return "SentinelExportSettings-" + workspaceName

@@ -1,6 +1,6 @@
 package kql
 
-// The queries xdrlink sends (azure-api.md §7.2), shared by the tests.
+// The queries xdrlink sends (docs/azure.md §7.2), shared by the tests.
 const (
 	incidentsQuery = `SecurityIncident
 | where TimeGenerated > ago(7d)

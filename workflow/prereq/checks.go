@@ -15,7 +15,7 @@ import (
 
 type checks = []*xdrlinkv1.PrerequisiteCheck
 
-// rbacRemedy is how a missing workspace permission is fixed (azure-api.md §8.1).
+// rbacRemedy is how a missing workspace permission is fixed (docs/azure.md §8.1).
 const rbacRemedy = "assign the app's service principal Microsoft Sentinel Contributor (or Contributor) on the workspace's resource group"
 
 // checkWorkspace: GET the workspace (ARM).
@@ -121,7 +121,7 @@ func checkLicenses(ctx context.Context, c *clients) checks {
 }
 
 // checkConnectorRequirements: dataConnectorsCheckRequirements for the MTP
-// connector (ARM, azure-api.md §2.1). It is also the only read that may
+// connector (ARM, docs/azure.md §2.1). It is also the only read that may
 // reveal the unified-portal lockout, so it answers that check too.
 func checkConnectorRequirements(ctx context.Context, c *clients) checks {
 	req, err := c.sentinel.CheckMTPRequirements(ctx, c.tenant.EntraTenantID)
@@ -160,7 +160,7 @@ func checkConnectorRequirements(ctx context.Context, c *clients) checks {
 
 // unifiedPortal reports the lockout when a read revealed it. Otherwise the
 // check is SKIPPED: only the connector write shows the lockout, and a
-// preflight does not write (azure-api.md §2.5).
+// preflight does not write (docs/azure.md §2.5).
 func unifiedPortal(err error) *xdrlinkv1.PrerequisiteCheck {
 	if azerr.Is(err, azerr.UnifiedPortalLockout) {
 		return failed(IDUnifiedPortal, catUnifiedPort,

@@ -57,7 +57,7 @@ func (r *Runner) sentinelAs(s *session, cred azcore.TokenCredential) (*armclient
 }
 
 // streamingClient is the Defender streaming API client on the delegated
-// credential; it refuses app-only tokens (azure-api.md §3.1), so without a
+// credential; it refuses app-only tokens (docs/azure.md §3.1), so without a
 // sign-in the step must pause.
 func (r *Runner) streamingClient(s *session) (*streaming.Client, error) {
 	if s.delegated == nil {

@@ -1,6 +1,6 @@
 // Package steps holds the Azure side of onboarding and offboarding one
-// customer tenant: one idempotent function per step of design.md's
-// "Onboarding steps", run by the workflow engine one at a time.
+// customer tenant: one idempotent function per step in docs/architecture.md
+// ("Steps"), run by the workflow engine one at a time.
 //
 // Each step reads Azure, compares it with the tenant's Target and writes
 // only what differs, so running a step again, after success or after a crash

@@ -12,7 +12,7 @@ import (
 )
 
 // Where a person turns on a table the streaming API refuses (the Defender
-// for Office 365 tables, azure-api.md §3.1): the connector page's "Connect
+// for Office 365 tables, docs/azure.md §3.1): the connector page's "Connect
 // events" section. UNCONFIRMED: a deep link; the portal's start page is the
 // only stable URL, and sovereign clouds have their own portal host.
 const (

@@ -138,7 +138,7 @@ func (r *Runner) region(ctx context.Context, s *session, cl *clients) (string, e
 
 // disableRules turns off the enabled MicrosoftSecurityIncidentCreation rules
 // of the XDR products (they would duplicate the connector's incidents,
-// azure-api.md §4), each with the etag it was read with.
+// docs/azure.md §4), each with the etag it was read with.
 func (r *Runner) disableRules(ctx context.Context, s *session) (Result, error) {
 	if !s.t.DisableIncidentCreationRules {
 		return Result{Skipped: true, Message: "not requested: incident-creation rules are left as they are"}, nil
@@ -236,7 +236,7 @@ func desiredMTP(t Target, props *sentinel.MTPProperties) bool {
 // connector carry the target's data types and provider filter: the
 // existing connector is updated with its etag, otherwise one is created
 // under ConnectorName. The app-only credential is tried first; "Missing
-// consent" needs the delegated sign-in (azure-api.md §2.5).
+// consent" needs the delegated sign-in (docs/azure.md §2.5).
 func (r *Runner) connectIncidents(ctx context.Context, s *session) (Result, error) {
 	if !s.t.Incidents && !s.t.Alerts {
 		return Result{Skipped: true, Message: "not requested: neither incidents nor alerts are selected"}, nil
@@ -306,7 +306,7 @@ func connectorFailure(s *session, call string, err error) *Failure {
 		// With the delegated sign-in the user, not the app, was refused.
 		f.Remedy = rbacRemedy + "; a signed-in user must be a member Security Administrator or Global Administrator of tenant " + s.t.EntraTenantID
 	case azerr.Is(err, azerr.MissingConsent):
-		// Still "Missing consent" with a user's token (azure-api.md §2.5).
+		// Still "Missing consent" with a user's token (docs/azure.md §2.5).
 		f.Remedy = "connect Microsoft Defender XDR once in the portal as a Security Administrator who is a member of tenant " +
 			s.t.EntraTenantID + ", then run the operation again"
 	}
@@ -315,7 +315,7 @@ func connectorFailure(s *session, call string, err error) *Failure {
 
 // connectEntities adds the ActiveDirectory entity provider to
 // settings/EntityAnalytics: that provider is the connector's "Connect
-// entities" (azure-api.md §5). AzureActiveDirectory and the UEBA data
+// entities" (docs/azure.md §5). AzureActiveDirectory and the UEBA data
 // sources are separate Sentinel features (UEBA, billed), not part of the
 // connector, so xdrlink leaves them alone.
 //

@@ -15,11 +15,11 @@ import (
 
 // xdrAlertProducts are SecurityAlert.ProductName values of alerts that come
 // through Defender XDR: the component products, the solution's pre-rename
-// name and Learn's current one (azure-api.md §7.2).
+// name and Learn's current one (docs/azure.md §7.2).
 var xdrAlertProducts = append(append([]string(nil), sentinel.XDRProducts...), "Microsoft 365 Defender", "Microsoft Defender XDR")
 
 // verify checks that incidents and alerts arrive. No data is not a failure:
-// a new connector takes time to deliver (azure-api.md §2.6), and the
+// a new connector takes time to deliver (docs/azure.md §2.6), and the
 // scheduled verification judges ingestion later.
 func (r *Runner) verify(ctx context.Context, s *session) (Result, error) {
 	cl, err := r.app(s)
