@@ -9,6 +9,7 @@ import (
 	"github.com/xdrlink/xdrlink/internal/apierr"
 	"github.com/xdrlink/xdrlink/store"
 	"github.com/xdrlink/xdrlink/workflow/oprecord"
+	"github.com/xdrlink/xdrlink/workflow/tenantrecord"
 )
 
 const filterable = "filterable: tenant, kind, state, parent"
@@ -29,7 +30,7 @@ func parseFilter(expr string) (store.OperationQuery, error) {
 		var v string
 		switch term.Field {
 		case "tenant":
-			dst, v = &q.Tenant, strings.TrimPrefix(term.Value, oprecord.TenantPrefix)
+			dst, v = &q.Tenant, strings.TrimPrefix(term.Value, tenantrecord.NamePrefix)
 			if v == "" || strings.Contains(v, "/") {
 				return q, apierr.InvalidFilter("filter", errors.New("tenant: want tenants/{id} or {id}, got "+term.Value))
 			}

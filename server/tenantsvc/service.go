@@ -32,7 +32,7 @@ func New(st store.TenantStore, profiles []string) *Service {
 	return &Service{store: st, profiles: profiles}
 }
 
-const namePrefix = "tenants/"
+const namePrefix = tenantrecord.NamePrefix
 
 // updateRetries bounds the read-modify-write retries of an update that came
 // without an etag and lost a race with another writer.

@@ -11,13 +11,11 @@ import (
 
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 	"github.com/xdrlink/xdrlink/store"
+	"github.com/xdrlink/xdrlink/workflow/tenantrecord"
 )
 
 // NamePrefix starts every operation's resource name.
 const NamePrefix = "operations/"
-
-// TenantPrefix starts every tenant's resource name.
-const TenantPrefix = "tenants/"
 
 // Record is an operation as the engine and the service handle it: the
 // stored row with its API message and metadata decoded.
@@ -73,7 +71,7 @@ func (r *Record) Encode() error {
 	r.Row.Done = r.Op.GetDone()
 	r.Row.State = r.Metadata.GetState().String()
 	r.Row.Kind = r.Metadata.GetKind().String()
-	r.Row.Tenant = strings.TrimPrefix(r.Metadata.GetTenant(), TenantPrefix)
+	r.Row.Tenant = strings.TrimPrefix(r.Metadata.GetTenant(), tenantrecord.NamePrefix)
 	r.Row.Parent = strings.TrimPrefix(r.Metadata.GetParent(), NamePrefix)
 	return nil
 }
