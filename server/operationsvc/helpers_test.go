@@ -15,6 +15,7 @@ import (
 	"github.com/xdrlink/xdrlink/store"
 	"github.com/xdrlink/xdrlink/store/sqlite"
 	"github.com/xdrlink/xdrlink/workflow/oprecord"
+	"github.com/xdrlink/xdrlink/workflow/tenantrecord"
 )
 
 func newStore(t *testing.T) *sqlite.Store {
@@ -41,7 +42,7 @@ func seed(t *testing.T, st *sqlite.Store, s seedOp) *store.Operation {
 	t.Helper()
 	md := &xdrlinkv1.OperationMetadata{Kind: s.kind, State: s.state}
 	if s.tenant != "" {
-		md.Tenant = oprecord.TenantPrefix + s.tenant
+		md.Tenant = tenantrecord.NamePrefix + s.tenant
 	}
 	if s.parent != "" {
 		md.Parent = oprecord.NamePrefix + s.parent
