@@ -444,7 +444,9 @@ type BatchOnboardRequest struct {
 	Filter string `protobuf:"bytes,2,opt,name=filter,proto3" json:"filter,omitempty"`
 	// Idempotency key (AIP-155).
 	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	// Most tenants onboarded at once; 0 means the server's default.
+	// Most tenants onboarded at once; 0 means the server's default. A tenant
+	// waiting for a human step (ACTION_REQUIRED) does not hold a place: the
+	// batch moves on to the next tenant meanwhile.
 	MaxConcurrency int32 `protobuf:"varint,4,opt,name=max_concurrency,json=maxConcurrency,proto3" json:"max_concurrency,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -508,7 +510,10 @@ func (x *BatchOnboardRequest) GetMaxConcurrency() int32 {
 	return 0
 }
 
-// BatchOnboardResponse is the response of a finished batch onboarding.
+// BatchOnboardResponse is the response of a finished batch onboarding. The
+// batch operation always ends with this response, whatever its tenants'
+// outcomes; its metadata's state is SUCCEEDED when every tenant succeeded,
+// FAILED when any failed, and CANCELLED when the batch was cancelled.
 type BatchOnboardResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// One result per tenant, in request order.

@@ -352,7 +352,10 @@ type OperationMetadata struct {
 	RequestId string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// For a child of a batch: the batch operation's name.
 	Parent string `protobuf:"bytes,7,opt,name=parent,proto3" json:"parent,omitempty"`
-	// For a batch: counts of its children by outcome.
+	// For a batch: counts of its children by state, computed when the
+	// operation is read (Get, List, Watch), so the batch's stored record is
+	// not rewritten on every child's change. The children themselves are
+	// listed with ListOperations and filter parent="operations/{id}".
 	BatchProgress *BatchProgress `protobuf:"bytes,8,opt,name=batch_progress,json=batchProgress,proto3" json:"batch_progress,omitempty"`
 	// True once cancellation was requested; the operation stops at the next
 	// step boundary.
@@ -1047,7 +1050,8 @@ type BatchProgress struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Children in the batch.
 	Total int32 `protobuf:"varint,1,opt,name=total,proto3" json:"total,omitempty"`
-	// Children that have not started.
+	// Children that have not started (queued behind max_concurrency, or
+	// started but before their first step).
 	Pending int32 `protobuf:"varint,2,opt,name=pending,proto3" json:"pending,omitempty"`
 	// Children running.
 	Running int32 `protobuf:"varint,3,opt,name=running,proto3" json:"running,omitempty"`

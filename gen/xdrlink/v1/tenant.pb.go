@@ -809,6 +809,98 @@ func (x *CreateTenantRequest) GetTenant() *Tenant {
 	return nil
 }
 
+// Request message for TenantService.BatchCreateTenants.
+type BatchCreateTenantsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenants to register, at most 1,000.
+	Requests      []*CreateTenantRequest `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchCreateTenantsRequest) Reset() {
+	*x = BatchCreateTenantsRequest{}
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchCreateTenantsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchCreateTenantsRequest) ProtoMessage() {}
+
+func (x *BatchCreateTenantsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchCreateTenantsRequest.ProtoReflect.Descriptor instead.
+func (*BatchCreateTenantsRequest) Descriptor() ([]byte, []int) {
+	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *BatchCreateTenantsRequest) GetRequests() []*CreateTenantRequest {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
+// Response message for TenantService.BatchCreateTenants.
+type BatchCreateTenantsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The registered tenants, in request order.
+	Tenants       []*Tenant `protobuf:"bytes,1,rep,name=tenants,proto3" json:"tenants,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchCreateTenantsResponse) Reset() {
+	*x = BatchCreateTenantsResponse{}
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchCreateTenantsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchCreateTenantsResponse) ProtoMessage() {}
+
+func (x *BatchCreateTenantsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchCreateTenantsResponse.ProtoReflect.Descriptor instead.
+func (*BatchCreateTenantsResponse) Descriptor() ([]byte, []int) {
+	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *BatchCreateTenantsResponse) GetTenants() []*Tenant {
+	if x != nil {
+		return x.Tenants
+	}
+	return nil
+}
+
 // Request message for TenantService.GetTenant.
 type GetTenantRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -820,7 +912,7 @@ type GetTenantRequest struct {
 
 func (x *GetTenantRequest) Reset() {
 	*x = GetTenantRequest{}
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[6]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -832,7 +924,7 @@ func (x *GetTenantRequest) String() string {
 func (*GetTenantRequest) ProtoMessage() {}
 
 func (x *GetTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[6]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -845,7 +937,7 @@ func (x *GetTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTenantRequest.ProtoReflect.Descriptor instead.
 func (*GetTenantRequest) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{6}
+	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetTenantRequest) GetName() string {
@@ -872,7 +964,7 @@ type ListTenantsRequest struct {
 
 func (x *ListTenantsRequest) Reset() {
 	*x = ListTenantsRequest{}
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[7]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -884,7 +976,7 @@ func (x *ListTenantsRequest) String() string {
 func (*ListTenantsRequest) ProtoMessage() {}
 
 func (x *ListTenantsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[7]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -897,7 +989,7 @@ func (x *ListTenantsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTenantsRequest.ProtoReflect.Descriptor instead.
 func (*ListTenantsRequest) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{7}
+	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListTenantsRequest) GetPageSize() int32 {
@@ -934,7 +1026,7 @@ type ListTenantsResponse struct {
 
 func (x *ListTenantsResponse) Reset() {
 	*x = ListTenantsResponse{}
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[8]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -946,7 +1038,7 @@ func (x *ListTenantsResponse) String() string {
 func (*ListTenantsResponse) ProtoMessage() {}
 
 func (x *ListTenantsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[8]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -959,7 +1051,7 @@ func (x *ListTenantsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTenantsResponse.ProtoReflect.Descriptor instead.
 func (*ListTenantsResponse) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{8}
+	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListTenantsResponse) GetTenants() []*Tenant {
@@ -993,7 +1085,7 @@ type UpdateTenantRequest struct {
 
 func (x *UpdateTenantRequest) Reset() {
 	*x = UpdateTenantRequest{}
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[9]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1005,7 +1097,7 @@ func (x *UpdateTenantRequest) String() string {
 func (*UpdateTenantRequest) ProtoMessage() {}
 
 func (x *UpdateTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[9]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1018,7 +1110,7 @@ func (x *UpdateTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTenantRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTenantRequest) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{9}
+	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UpdateTenantRequest) GetTenant() *Tenant {
@@ -1048,7 +1140,7 @@ type DeleteTenantRequest struct {
 
 func (x *DeleteTenantRequest) Reset() {
 	*x = DeleteTenantRequest{}
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[10]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1060,7 +1152,7 @@ func (x *DeleteTenantRequest) String() string {
 func (*DeleteTenantRequest) ProtoMessage() {}
 
 func (x *DeleteTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[10]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1073,7 +1165,7 @@ func (x *DeleteTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTenantRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTenantRequest) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{10}
+	return file_xdrlink_v1_tenant_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DeleteTenantRequest) GetName() string {
@@ -1107,7 +1199,7 @@ type AppliedChanges_DisabledRule struct {
 
 func (x *AppliedChanges_DisabledRule) Reset() {
 	*x = AppliedChanges_DisabledRule{}
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[12]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1119,7 +1211,7 @@ func (x *AppliedChanges_DisabledRule) String() string {
 func (*AppliedChanges_DisabledRule) ProtoMessage() {}
 
 func (x *AppliedChanges_DisabledRule) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[12]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1249,7 +1341,11 @@ const file_xdrlink_v1_tenant_proto_rawDesc = "" +
 	"$ALERT_PROVIDER_DEFENDER_FOR_IDENTITY\x10\x02\"\x9c\x01\n" +
 	"\x13CreateTenantRequest\x12N\n" +
 	"\ttenant_id\x18\x01 \x01(\tB1\xe0A\x02\xbaH+\xc8\x01\x01r&2$^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\btenantId\x125\n" +
-	"\x06tenant\x18\x02 \x01(\v2\x12.xdrlink.v1.TenantB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x06tenant\"w\n" +
+	"\x06tenant\x18\x02 \x01(\v2\x12.xdrlink.v1.TenantB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x06tenant\"h\n" +
+	"\x19BatchCreateTenantsRequest\x12K\n" +
+	"\brequests\x18\x01 \x03(\v2\x1f.xdrlink.v1.CreateTenantRequestB\x0e\xe0A\x02\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\brequests\"J\n" +
+	"\x1aBatchCreateTenantsResponse\x12,\n" +
+	"\atenants\x18\x01 \x03(\v2\x12.xdrlink.v1.TenantR\atenants\"w\n" +
 	"\x10GetTenantRequest\x12c\n" +
 	"\x04name\x18\x01 \x01(\tBO\xe0A\x02\xfaA\x13\n" +
 	"\x11xdrlink.io/Tenant\xbaH3\xc8\x01\x01r.2,^tenants/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\x04name\"\x8e\x01\n" +
@@ -1269,9 +1365,10 @@ const file_xdrlink_v1_tenant_proto_rawDesc = "" +
 	"\x13DeleteTenantRequest\x12c\n" +
 	"\x04name\x18\x01 \x01(\tBO\xe0A\x02\xfaA\x13\n" +
 	"\x11xdrlink.io/Tenant\xbaH3\xc8\x01\x01r.2,^tenants/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\x04name\x12\x1f\n" +
-	"\x04etag\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\x01R\x04etag2\xc6\x04\n" +
+	"\x04etag\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\x01R\x04etag2\xdb\x05\n" +
 	"\rTenantService\x12s\n" +
-	"\fCreateTenant\x12\x1f.xdrlink.v1.CreateTenantRequest\x1a\x12.xdrlink.v1.Tenant\".\xdaA\x10tenant,tenant_id\x82\xd3\xe4\x93\x02\x15:\x06tenant\"\v/v1/tenants\x12b\n" +
+	"\fCreateTenant\x12\x1f.xdrlink.v1.CreateTenantRequest\x1a\x12.xdrlink.v1.Tenant\".\xdaA\x10tenant,tenant_id\x82\xd3\xe4\x93\x02\x15:\x06tenant\"\v/v1/tenants\x12\x92\x01\n" +
+	"\x12BatchCreateTenants\x12%.xdrlink.v1.BatchCreateTenantsRequest\x1a&.xdrlink.v1.BatchCreateTenantsResponse\"-\xdaA\brequests\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/tenants:batchCreate\x12b\n" +
 	"\tGetTenant\x12\x1c.xdrlink.v1.GetTenantRequest\x1a\x12.xdrlink.v1.Tenant\"#\xdaA\x04name\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/{name=tenants/*}\x12f\n" +
 	"\vListTenants\x12\x1e.xdrlink.v1.ListTenantsRequest\x1a\x1f.xdrlink.v1.ListTenantsResponse\"\x16\xdaA\x00\x82\xd3\xe4\x93\x02\r\x12\v/v1/tenants\x12\x85\x01\n" +
 	"\fUpdateTenant\x12\x1f.xdrlink.v1.UpdateTenantRequest\x1a\x12.xdrlink.v1.Tenant\"@\xdaA\x12tenant,update_mask\x82\xd3\xe4\x93\x02%:\x06tenant2\x1b/v1/{tenant.name=tenants/*}\x12l\n" +
@@ -1294,7 +1391,7 @@ func file_xdrlink_v1_tenant_proto_rawDescGZIP() []byte {
 }
 
 var file_xdrlink_v1_tenant_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_xdrlink_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_xdrlink_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_xdrlink_v1_tenant_proto_goTypes = []any{
 	(Tenant_State)(0),                    // 0: xdrlink.v1.Tenant.State
 	(ConnectorSettings_AlertProvider)(0), // 1: xdrlink.v1.ConnectorSettings.AlertProvider
@@ -1304,56 +1401,62 @@ var file_xdrlink_v1_tenant_proto_goTypes = []any{
 	(*Workspace)(nil),                    // 5: xdrlink.v1.Workspace
 	(*ConnectorSettings)(nil),            // 6: xdrlink.v1.ConnectorSettings
 	(*CreateTenantRequest)(nil),          // 7: xdrlink.v1.CreateTenantRequest
-	(*GetTenantRequest)(nil),             // 8: xdrlink.v1.GetTenantRequest
-	(*ListTenantsRequest)(nil),           // 9: xdrlink.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),          // 10: xdrlink.v1.ListTenantsResponse
-	(*UpdateTenantRequest)(nil),          // 11: xdrlink.v1.UpdateTenantRequest
-	(*DeleteTenantRequest)(nil),          // 12: xdrlink.v1.DeleteTenantRequest
-	nil,                                  // 13: xdrlink.v1.Tenant.LabelsEntry
-	(*AppliedChanges_DisabledRule)(nil),  // 14: xdrlink.v1.AppliedChanges.DisabledRule
-	(*VerificationSummary)(nil),          // 15: xdrlink.v1.VerificationSummary
-	(*timestamppb.Timestamp)(nil),        // 16: google.protobuf.Timestamp
-	(StepKind)(0),                        // 17: xdrlink.v1.StepKind
-	(*status.Status)(nil),                // 18: google.rpc.Status
-	(*RequiredAction)(nil),               // 19: xdrlink.v1.RequiredAction
-	(*fieldmaskpb.FieldMask)(nil),        // 20: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),                // 21: google.protobuf.Empty
+	(*BatchCreateTenantsRequest)(nil),    // 8: xdrlink.v1.BatchCreateTenantsRequest
+	(*BatchCreateTenantsResponse)(nil),   // 9: xdrlink.v1.BatchCreateTenantsResponse
+	(*GetTenantRequest)(nil),             // 10: xdrlink.v1.GetTenantRequest
+	(*ListTenantsRequest)(nil),           // 11: xdrlink.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),          // 12: xdrlink.v1.ListTenantsResponse
+	(*UpdateTenantRequest)(nil),          // 13: xdrlink.v1.UpdateTenantRequest
+	(*DeleteTenantRequest)(nil),          // 14: xdrlink.v1.DeleteTenantRequest
+	nil,                                  // 15: xdrlink.v1.Tenant.LabelsEntry
+	(*AppliedChanges_DisabledRule)(nil),  // 16: xdrlink.v1.AppliedChanges.DisabledRule
+	(*VerificationSummary)(nil),          // 17: xdrlink.v1.VerificationSummary
+	(*timestamppb.Timestamp)(nil),        // 18: google.protobuf.Timestamp
+	(StepKind)(0),                        // 19: xdrlink.v1.StepKind
+	(*status.Status)(nil),                // 20: google.rpc.Status
+	(*RequiredAction)(nil),               // 21: xdrlink.v1.RequiredAction
+	(*fieldmaskpb.FieldMask)(nil),        // 22: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),                // 23: google.protobuf.Empty
 }
 var file_xdrlink_v1_tenant_proto_depIdxs = []int32{
 	5,  // 0: xdrlink.v1.Tenant.workspace:type_name -> xdrlink.v1.Workspace
 	6,  // 1: xdrlink.v1.Tenant.connector:type_name -> xdrlink.v1.ConnectorSettings
-	13, // 2: xdrlink.v1.Tenant.labels:type_name -> xdrlink.v1.Tenant.LabelsEntry
+	15, // 2: xdrlink.v1.Tenant.labels:type_name -> xdrlink.v1.Tenant.LabelsEntry
 	0,  // 3: xdrlink.v1.Tenant.state:type_name -> xdrlink.v1.Tenant.State
-	15, // 4: xdrlink.v1.Tenant.last_verification:type_name -> xdrlink.v1.VerificationSummary
-	16, // 5: xdrlink.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
-	16, // 6: xdrlink.v1.Tenant.update_time:type_name -> google.protobuf.Timestamp
+	17, // 4: xdrlink.v1.Tenant.last_verification:type_name -> xdrlink.v1.VerificationSummary
+	18, // 5: xdrlink.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	18, // 6: xdrlink.v1.Tenant.update_time:type_name -> google.protobuf.Timestamp
 	3,  // 7: xdrlink.v1.Tenant.status:type_name -> xdrlink.v1.TenantStatus
 	4,  // 8: xdrlink.v1.TenantStatus.applied:type_name -> xdrlink.v1.AppliedChanges
-	17, // 9: xdrlink.v1.TenantStatus.failed_step:type_name -> xdrlink.v1.StepKind
-	18, // 10: xdrlink.v1.TenantStatus.error:type_name -> google.rpc.Status
-	19, // 11: xdrlink.v1.TenantStatus.required_action:type_name -> xdrlink.v1.RequiredAction
-	16, // 12: xdrlink.v1.TenantStatus.update_time:type_name -> google.protobuf.Timestamp
-	14, // 13: xdrlink.v1.AppliedChanges.disabled_rules:type_name -> xdrlink.v1.AppliedChanges.DisabledRule
+	19, // 9: xdrlink.v1.TenantStatus.failed_step:type_name -> xdrlink.v1.StepKind
+	20, // 10: xdrlink.v1.TenantStatus.error:type_name -> google.rpc.Status
+	21, // 11: xdrlink.v1.TenantStatus.required_action:type_name -> xdrlink.v1.RequiredAction
+	18, // 12: xdrlink.v1.TenantStatus.update_time:type_name -> google.protobuf.Timestamp
+	16, // 13: xdrlink.v1.AppliedChanges.disabled_rules:type_name -> xdrlink.v1.AppliedChanges.DisabledRule
 	1,  // 14: xdrlink.v1.ConnectorSettings.alert_provider_filter:type_name -> xdrlink.v1.ConnectorSettings.AlertProvider
 	2,  // 15: xdrlink.v1.CreateTenantRequest.tenant:type_name -> xdrlink.v1.Tenant
-	2,  // 16: xdrlink.v1.ListTenantsResponse.tenants:type_name -> xdrlink.v1.Tenant
-	2,  // 17: xdrlink.v1.UpdateTenantRequest.tenant:type_name -> xdrlink.v1.Tenant
-	20, // 18: xdrlink.v1.UpdateTenantRequest.update_mask:type_name -> google.protobuf.FieldMask
-	7,  // 19: xdrlink.v1.TenantService.CreateTenant:input_type -> xdrlink.v1.CreateTenantRequest
-	8,  // 20: xdrlink.v1.TenantService.GetTenant:input_type -> xdrlink.v1.GetTenantRequest
-	9,  // 21: xdrlink.v1.TenantService.ListTenants:input_type -> xdrlink.v1.ListTenantsRequest
-	11, // 22: xdrlink.v1.TenantService.UpdateTenant:input_type -> xdrlink.v1.UpdateTenantRequest
-	12, // 23: xdrlink.v1.TenantService.DeleteTenant:input_type -> xdrlink.v1.DeleteTenantRequest
-	2,  // 24: xdrlink.v1.TenantService.CreateTenant:output_type -> xdrlink.v1.Tenant
-	2,  // 25: xdrlink.v1.TenantService.GetTenant:output_type -> xdrlink.v1.Tenant
-	10, // 26: xdrlink.v1.TenantService.ListTenants:output_type -> xdrlink.v1.ListTenantsResponse
-	2,  // 27: xdrlink.v1.TenantService.UpdateTenant:output_type -> xdrlink.v1.Tenant
-	21, // 28: xdrlink.v1.TenantService.DeleteTenant:output_type -> google.protobuf.Empty
-	24, // [24:29] is the sub-list for method output_type
-	19, // [19:24] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	7,  // 16: xdrlink.v1.BatchCreateTenantsRequest.requests:type_name -> xdrlink.v1.CreateTenantRequest
+	2,  // 17: xdrlink.v1.BatchCreateTenantsResponse.tenants:type_name -> xdrlink.v1.Tenant
+	2,  // 18: xdrlink.v1.ListTenantsResponse.tenants:type_name -> xdrlink.v1.Tenant
+	2,  // 19: xdrlink.v1.UpdateTenantRequest.tenant:type_name -> xdrlink.v1.Tenant
+	22, // 20: xdrlink.v1.UpdateTenantRequest.update_mask:type_name -> google.protobuf.FieldMask
+	7,  // 21: xdrlink.v1.TenantService.CreateTenant:input_type -> xdrlink.v1.CreateTenantRequest
+	8,  // 22: xdrlink.v1.TenantService.BatchCreateTenants:input_type -> xdrlink.v1.BatchCreateTenantsRequest
+	10, // 23: xdrlink.v1.TenantService.GetTenant:input_type -> xdrlink.v1.GetTenantRequest
+	11, // 24: xdrlink.v1.TenantService.ListTenants:input_type -> xdrlink.v1.ListTenantsRequest
+	13, // 25: xdrlink.v1.TenantService.UpdateTenant:input_type -> xdrlink.v1.UpdateTenantRequest
+	14, // 26: xdrlink.v1.TenantService.DeleteTenant:input_type -> xdrlink.v1.DeleteTenantRequest
+	2,  // 27: xdrlink.v1.TenantService.CreateTenant:output_type -> xdrlink.v1.Tenant
+	9,  // 28: xdrlink.v1.TenantService.BatchCreateTenants:output_type -> xdrlink.v1.BatchCreateTenantsResponse
+	2,  // 29: xdrlink.v1.TenantService.GetTenant:output_type -> xdrlink.v1.Tenant
+	12, // 30: xdrlink.v1.TenantService.ListTenants:output_type -> xdrlink.v1.ListTenantsResponse
+	2,  // 31: xdrlink.v1.TenantService.UpdateTenant:output_type -> xdrlink.v1.Tenant
+	23, // 32: xdrlink.v1.TenantService.DeleteTenant:output_type -> google.protobuf.Empty
+	27, // [27:33] is the sub-list for method output_type
+	21, // [21:27] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_xdrlink_v1_tenant_proto_init() }
@@ -1369,7 +1472,7 @@ func file_xdrlink_v1_tenant_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_xdrlink_v1_tenant_proto_rawDesc), len(file_xdrlink_v1_tenant_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -20,11 +20,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	TenantService_CreateTenant_FullMethodName = "/xdrlink.v1.TenantService/CreateTenant"
-	TenantService_GetTenant_FullMethodName    = "/xdrlink.v1.TenantService/GetTenant"
-	TenantService_ListTenants_FullMethodName  = "/xdrlink.v1.TenantService/ListTenants"
-	TenantService_UpdateTenant_FullMethodName = "/xdrlink.v1.TenantService/UpdateTenant"
-	TenantService_DeleteTenant_FullMethodName = "/xdrlink.v1.TenantService/DeleteTenant"
+	TenantService_CreateTenant_FullMethodName       = "/xdrlink.v1.TenantService/CreateTenant"
+	TenantService_BatchCreateTenants_FullMethodName = "/xdrlink.v1.TenantService/BatchCreateTenants"
+	TenantService_GetTenant_FullMethodName          = "/xdrlink.v1.TenantService/GetTenant"
+	TenantService_ListTenants_FullMethodName        = "/xdrlink.v1.TenantService/ListTenants"
+	TenantService_UpdateTenant_FullMethodName       = "/xdrlink.v1.TenantService/UpdateTenant"
+	TenantService_DeleteTenant_FullMethodName       = "/xdrlink.v1.TenantService/DeleteTenant"
 )
 
 // TenantServiceClient is the client API for TenantService service.
@@ -38,6 +39,11 @@ type TenantServiceClient interface {
 	// Registers a customer tenant under a caller-chosen id. Nothing is changed
 	// in Azure; onboarding is a separate, explicit operation.
 	CreateTenant(ctx context.Context, in *CreateTenantRequest, opts ...grpc.CallOption) (*Tenant, error)
+	// Registers many tenants at once (AIP-233): all of them or none. Every bad
+	// item is reported with its path (requests[3].tenant.workspace.name); ids
+	// and workspaces repeated inside the batch or already registered are
+	// refused.
+	BatchCreateTenants(ctx context.Context, in *BatchCreateTenantsRequest, opts ...grpc.CallOption) (*BatchCreateTenantsResponse, error)
 	// Returns one tenant.
 	GetTenant(ctx context.Context, in *GetTenantRequest, opts ...grpc.CallOption) (*Tenant, error)
 	// Lists tenants in id order, optionally filtered by state and labels.
@@ -62,6 +68,16 @@ func (c *tenantServiceClient) CreateTenant(ctx context.Context, in *CreateTenant
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Tenant)
 	err := c.cc.Invoke(ctx, TenantService_CreateTenant_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *tenantServiceClient) BatchCreateTenants(ctx context.Context, in *BatchCreateTenantsRequest, opts ...grpc.CallOption) (*BatchCreateTenantsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchCreateTenantsResponse)
+	err := c.cc.Invoke(ctx, TenantService_BatchCreateTenants_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +135,11 @@ type TenantServiceServer interface {
 	// Registers a customer tenant under a caller-chosen id. Nothing is changed
 	// in Azure; onboarding is a separate, explicit operation.
 	CreateTenant(context.Context, *CreateTenantRequest) (*Tenant, error)
+	// Registers many tenants at once (AIP-233): all of them or none. Every bad
+	// item is reported with its path (requests[3].tenant.workspace.name); ids
+	// and workspaces repeated inside the batch or already registered are
+	// refused.
+	BatchCreateTenants(context.Context, *BatchCreateTenantsRequest) (*BatchCreateTenantsResponse, error)
 	// Returns one tenant.
 	GetTenant(context.Context, *GetTenantRequest) (*Tenant, error)
 	// Lists tenants in id order, optionally filtered by state and labels.
@@ -141,6 +162,9 @@ type UnimplementedTenantServiceServer struct{}
 
 func (UnimplementedTenantServiceServer) CreateTenant(context.Context, *CreateTenantRequest) (*Tenant, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateTenant not implemented")
+}
+func (UnimplementedTenantServiceServer) BatchCreateTenants(context.Context, *BatchCreateTenantsRequest) (*BatchCreateTenantsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchCreateTenants not implemented")
 }
 func (UnimplementedTenantServiceServer) GetTenant(context.Context, *GetTenantRequest) (*Tenant, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetTenant not implemented")
@@ -189,6 +213,24 @@ func _TenantService_CreateTenant_Handler(srv interface{}, ctx context.Context, d
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(TenantServiceServer).CreateTenant(ctx, req.(*CreateTenantRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TenantService_BatchCreateTenants_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchCreateTenantsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TenantServiceServer).BatchCreateTenants(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TenantService_BatchCreateTenants_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TenantServiceServer).BatchCreateTenants(ctx, req.(*BatchCreateTenantsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -275,6 +317,10 @@ var TenantService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateTenant",
 			Handler:    _TenantService_CreateTenant_Handler,
+		},
+		{
+			MethodName: "BatchCreateTenants",
+			Handler:    _TenantService_BatchCreateTenants_Handler,
 		},
 		{
 			MethodName: "GetTenant",
