@@ -132,7 +132,7 @@ func newAzureAccess(cfg Config, log *slog.Logger) (*azureAccess, error) {
 		return nil, a.closeWith(err)
 	}
 	a.endpoints = endpoints
-	if a.outbound, err = outbound.New(outbound.Config{Cloud: endpoints, Transport: transport}); err != nil {
+	if a.outbound, err = outbound.New(outbound.Config{Cloud: endpoints, Transport: transport, MaxConcurrent: cfg.AzureMaxConcurrent}); err != nil {
 		return nil, a.closeWith(err)
 	}
 	a.creds, err = credential.NewProvider(credential.Options{

@@ -39,6 +39,9 @@ type badInput struct {
 	reason xdrlinkv1.ErrorReason
 	// fields are the exact BadRequest field violations expected.
 	fields []string
+	// metadata are entries the ErrorInfo's metadata must hold (it may hold
+	// more).
+	metadata map[string]string
 }
 
 type restReq struct{ method, path, body string }
@@ -244,7 +247,7 @@ func testBadInput(t *testing.T, d *Daemon) {
 	}
 	fx := badSetupOperations(t, d, c)
 	rest := newREST(d)
-	for _, tc := range append(badInputCases(), badOperationCases(fx)...) {
+	for _, tc := range slices.Concat(badInputCases(), badBatchCases(), badOperationCases(fx)) {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.grpc != nil {
 				t.Run("grpc", func(t *testing.T) {
@@ -311,12 +314,95 @@ func checkStatus(t *testing.T, tc badInput, err error) {
 	case info != nil && (info.GetReason() != tc.reason.String() || info.GetDomain() != apierr.Domain):
 		t.Errorf("ErrorInfo %s/%s, want %s/%s", info.GetDomain(), info.GetReason(), apierr.Domain, tc.reason)
 	}
+	for k, v := range tc.metadata {
+		if got := info.GetMetadata()[k]; got != v {
+			t.Errorf("ErrorInfo metadata %s = %q, want %q (%v)", k, got, v, info.GetMetadata())
+		}
+	}
 	slices.Sort(fields)
 	want := slices.Clone(tc.fields)
 	slices.Sort(want)
 	if !slices.Equal(fields, want) {
 		t.Errorf("field violations %q, want %q", fields, want)
 	}
+}
+
+// batchItem is a valid item of a batch create: id batch-i, its own workspace.
+func batchItem(i int) *xdrlinkv1.CreateTenantRequest {
+	return &xdrlinkv1.CreateTenantRequest{TenantId: fmt.Sprintf("batch-%d", i), Tenant: validTenant(fmt.Sprintf("Batch %d", i))}
+}
+
+// batchOf is a batch of n valid items, changed by mutate.
+func batchOf(n int, mutate func(r []*xdrlinkv1.CreateTenantRequest)) *xdrlinkv1.BatchCreateTenantsRequest {
+	req := &xdrlinkv1.BatchCreateTenantsRequest{}
+	for i := range n {
+		req.Requests = append(req.Requests, batchItem(i))
+	}
+	if mutate != nil {
+		mutate(req.Requests)
+	}
+	return req
+}
+
+// badBatchCases are the bad requests of TenantService.BatchCreateTenants.
+// Every case reuses the ids batch-0...: a batch stored in part would make
+// the later cases fail on them.
+func badBatchCases() []badInput {
+	var cases []badInput
+	add := func(name string, req *xdrlinkv1.BatchCreateTenantsRequest, tc badInput) {
+		tc.name = "batch create: " + name
+		tc.grpc = func(ctx context.Context, c *client.Client) error {
+			_, err := c.Tenants.BatchCreateTenants(ctx, req)
+			return err
+		}
+		tc.rest = restReq{"POST", "/v1/tenants:batchCreate", jsonBody(req)}
+		cases = append(cases, tc)
+	}
+	invalid := func(fields ...string) badInput {
+		return badInput{code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: fields}
+	}
+	// Items that pass every rule but are small, so that 1,001 of them fit
+	// the test server's body limit: only the batch's size is wrong.
+	oversize := &xdrlinkv1.BatchCreateTenantsRequest{}
+	for i := range 1001 {
+		oversize.Requests = append(oversize.Requests, &xdrlinkv1.CreateTenantRequest{TenantId: fmt.Sprintf("o%d", i), Tenant: &xdrlinkv1.Tenant{}})
+	}
+	add("1001 items", oversize, invalid("requests"))
+	add("no items", &xdrlinkv1.BatchCreateTenantsRequest{}, invalid("requests"))
+	add("a malformed item at index 3", batchOf(5, func(r []*xdrlinkv1.CreateTenantRequest) {
+		r[3].Tenant.Workspace.SubscriptionId = "not-a-guid"
+	}), invalid("requests[3].tenant.workspace.subscription_id"))
+	// One item breaks a rule, the other misses a field the service checks:
+	// both in one answer.
+	add("two bad items", batchOf(6, func(r []*xdrlinkv1.CreateTenantRequest) {
+		r[1].Tenant.Workspace.Name = ""
+		r[4].TenantId = "Bad_ID"
+	}), invalid("requests[1].tenant.workspace.name", "requests[4].tenant_id"))
+	add("two incomplete items", batchOf(3, func(r []*xdrlinkv1.CreateTenantRequest) {
+		r[0].Tenant.EntraTenantId = ""
+		r[2].Tenant.Workspace = nil
+	}), invalid("requests[0].tenant.entra_tenant_id", "requests[2].tenant.workspace.subscription_id",
+		"requests[2].tenant.workspace.resource_group", "requests[2].tenant.workspace.name"))
+	add("an item without a tenant", batchOf(2, func(r []*xdrlinkv1.CreateTenantRequest) {
+		r[1].Tenant = nil
+	}), invalid("requests[1].tenant"))
+	add("the same id twice", batchOf(4, func(r []*xdrlinkv1.CreateTenantRequest) {
+		r[3].TenantId = r[1].TenantId
+	}), invalid("requests[3].tenant_id"))
+	add("the same workspace twice, in another case", batchOf(4, func(r []*xdrlinkv1.CreateTenantRequest) {
+		ws := r[2].Tenant.Workspace
+		ws.ResourceGroup = strings.ToUpper(r[0].Tenant.Workspace.ResourceGroup)
+		ws.Name = strings.ToUpper(r[0].Tenant.Workspace.Name)
+	}), invalid("requests[2].tenant.workspace"))
+	add("an id already registered", batchOf(4, func(r []*xdrlinkv1.CreateTenantRequest) {
+		r[2].TenantId = "existing"
+	}), badInput{code: codes.AlreadyExists, httpStatus: 409, reason: xdrlinkv1.ErrorReason_ERROR_REASON_TENANT_ALREADY_EXISTS,
+		metadata: map[string]string{"index": "2", "resource": existing}})
+	add("a workspace already registered", batchOf(4, func(r []*xdrlinkv1.CreateTenantRequest) {
+		r[1].Tenant.Workspace = validTenant("Existing").Workspace
+	}), badInput{code: codes.AlreadyExists, httpStatus: 409, reason: xdrlinkv1.ErrorReason_ERROR_REASON_WORKSPACE_ALREADY_REGISTERED,
+		metadata: map[string]string{"index": "1", "resource": "tenants/batch-1", "tenant": existing}})
+	return cases
 }
 
 // badOps are the operations the operation cases of the table aim at.

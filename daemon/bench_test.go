@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
+	"github.com/xdrlink/xdrlink/store/storetest"
 )
 
 // BenchmarkTenantAPI measures CreateTenant and GetTenant through xdrlinkd
@@ -69,6 +71,67 @@ func BenchmarkTenantAPI(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+		})
+	}
+}
+
+// BenchmarkBatchCreateTenants measures BatchCreateTenants of 1,000 tenants
+// through xdrlinkd over gRPC, next to the same 1,000 as CreateTenant calls
+// one after the other, on SQLite and (when storetest.PostgresEnv is set)
+// PostgreSQL. Run: go test -run '^$' -bench BatchCreateTenants ./daemon/
+func BenchmarkBatchCreateTenants(b *testing.B) {
+	const n = 1000
+	for _, backend := range []string{"sqlite", "postgres"} {
+		b.Run(backend, func(b *testing.B) {
+			db := filepath.Join(b.TempDir(), "xdrlink.db")
+			if backend == "postgres" {
+				db = storetest.NewPostgresDatabase(b)
+			}
+			// 1,000 tenants are about 200 KB in protobuf, over the test
+			// server's small limit.
+			d := startDaemon(b, withDB(db), func(c *Config) { c.MaxBodyBytes = 4 << 20 })
+			api := dial(b, d).Tenants
+			ctx := context.Background()
+			var seq atomic.Int64
+			batch := func() *xdrlinkv1.BatchCreateTenantsRequest {
+				req := &xdrlinkv1.BatchCreateTenantsRequest{Requests: make([]*xdrlinkv1.CreateTenantRequest, n)}
+				for i := range req.Requests {
+					id := fmt.Sprintf("bench-%d", seq.Add(1))
+					req.Requests[i] = &xdrlinkv1.CreateTenantRequest{TenantId: id, Tenant: validTenant(id)}
+				}
+				return req
+			}
+			perTenant := func(b *testing.B) {
+				ns := float64(b.Elapsed().Nanoseconds())
+				b.ReportMetric(ns/1e6/float64(b.N), "ms/batch")
+				b.ReportMetric(ns/1e3/float64(b.N*n), "µs/tenant")
+			}
+			b.Run("BatchCreateTenants", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					b.StopTimer()
+					req := batch()
+					b.StartTimer()
+					if _, err := api.BatchCreateTenants(ctx, req); err != nil {
+						b.Fatal(err)
+					}
+				}
+				perTenant(b)
+			})
+			b.Run("CreateTenant-x1000", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					b.StopTimer()
+					req := batch()
+					b.StartTimer()
+					for _, r := range req.GetRequests() {
+						if _, err := api.CreateTenant(ctx, r); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				perTenant(b)
+			})
 		})
 	}
 }

@@ -67,11 +67,25 @@ type Config struct {
 	PostgresMaxConns int32
 	// Workers is how many operations this process advances at once.
 	Workers int
+	// DeploymentPollInterval is how often the Content Hub solution's ARM
+	// deployment is polled when ARM gives no Retry-After (0: 5s).
+	DeploymentPollInterval time.Duration
+	// ReplicaHeartbeat is how often this replica tells the others on its
+	// database that it runs, to share ARM's limits among them.
+	ReplicaHeartbeat time.Duration
+	// BatchConcurrency is a batch's max_concurrency when its request leaves
+	// it 0 (0: the engine's default, 100).
+	BatchConcurrency int
 	// StepTimeout bounds one workflow step, Azure retries included.
 	StepTimeout time.Duration
 	// JobPollInterval is how often idle workers look for jobs (0: River's default).
 	JobPollInterval time.Duration
-	Logger          *slog.Logger
+	// AzureMaxConcurrent bounds the Azure requests in flight process-wide
+	// (0: outbound.DefaultMaxConcurrent; negative: unlimited). Raise it with
+	// Workers: each running operation has one request in flight, a few
+	// during its prerequisite checks.
+	AzureMaxConcurrent int
+	Logger             *slog.Logger
 }
 
 // Defaults returns the configuration of `xdrlinkd serve` without flags.
@@ -89,6 +103,7 @@ func Defaults() Config {
 		SandboxSecretKey:  "./data/sandbox-secret.key",
 		SandboxRegister:   true,
 		Workers:           32,
+		ReplicaHeartbeat:  10 * time.Second,
 		StepTimeout:       3 * time.Minute,
 	}
 }
@@ -104,14 +119,18 @@ type Daemon struct {
 	// ready, which may be after Start returned, and never after Shutdown.
 	engineMu    sync.Mutex
 	engineState int // 0 not started, 1 running, 2 stopped
-	grpc        *grpc.Server
-	health      *health.Server
-	http        *http.Server
-	conn        *grpc.ClientConn
-	grpcLis     net.Listener
-	httpLis     net.Listener
-	cancel      context.CancelFunc
-	serveErr    chan error
+	// stopReplicas ends the replica heartbeat (shareARMLimits), which closes
+	// replicasDone; both set while the engine runs.
+	stopReplicas context.CancelFunc
+	replicasDone chan struct{}
+	grpc         *grpc.Server
+	health       *health.Server
+	http         *http.Server
+	conn         *grpc.ClientConn
+	grpcLis      net.Listener
+	httpLis      net.Listener
+	cancel       context.CancelFunc
+	serveErr     chan error
 }
 
 // Start opens the store, binds both listeners and serves in the background.
@@ -127,7 +146,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		}
 	}()
 
-	if d.store, err = storeopen.Open(ctx, cfg.DB, storeopen.Options{}); err != nil {
+	if d.store, err = storeopen.Open(ctx, cfg.DB, storeopen.Options{PostgresMaxConns: cfg.PostgresMaxConns}); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	if cfg.AutoMigrate {

@@ -19,14 +19,17 @@ func (d *Daemon) newEngine() (*engine.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	access := d.azure.stepsAccess()
+	access.DeploymentPollFrequency = d.cfg.DeploymentPollInterval
 	return engine.New(engine.Config{
 		Store:             d.store,
-		Access:            d.azure.stepsAccess(),
+		Access:            access,
 		SignIn:            d.azure.creds,
 		Box:               box,
 		DefaultProfile:    d.azure.cfg.DefaultProfile,
 		Logger:            d.log,
 		Workers:           d.cfg.Workers,
+		BatchConcurrency:  d.cfg.BatchConcurrency,
 		StepTimeout:       d.cfg.StepTimeout,
 		FetchPollInterval: d.cfg.JobPollInterval,
 	})
@@ -94,6 +97,13 @@ func (d *Daemon) startWorkflows(ctx context.Context) error {
 		return fmt.Errorf("start workflow engine: %w", err)
 	}
 	d.engineState = 1
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	d.replicasDone = make(chan struct{})
+	d.stopReplicas = cancel
+	go func() {
+		defer close(d.replicasDone)
+		d.shareARMLimits(rctx)
+	}()
 	return nil
 }
 
@@ -127,5 +137,7 @@ func (d *Daemon) stopWorkflows(ctx context.Context) error {
 	if !running {
 		return nil
 	}
+	d.stopReplicas()
+	<-d.replicasDone
 	return d.engine.Stop(ctx)
 }

@@ -69,6 +69,7 @@ func dial(t testing.TB, d *Daemon) *client.Client {
 // gRPC and over REST alike.
 type tenantAPI interface {
 	Create(ctx context.Context, r *xdrlinkv1.CreateTenantRequest) (*xdrlinkv1.Tenant, error)
+	BatchCreate(ctx context.Context, r *xdrlinkv1.BatchCreateTenantsRequest) (*xdrlinkv1.BatchCreateTenantsResponse, error)
 	Get(ctx context.Context, r *xdrlinkv1.GetTenantRequest) (*xdrlinkv1.Tenant, error)
 	List(ctx context.Context, r *xdrlinkv1.ListTenantsRequest) (*xdrlinkv1.ListTenantsResponse, error)
 	Update(ctx context.Context, r *xdrlinkv1.UpdateTenantRequest) (*xdrlinkv1.Tenant, error)
@@ -79,6 +80,10 @@ type grpcAPI struct{ c xdrlinkv1.TenantServiceClient }
 
 func (a grpcAPI) Create(ctx context.Context, r *xdrlinkv1.CreateTenantRequest) (*xdrlinkv1.Tenant, error) {
 	return a.c.CreateTenant(ctx, r)
+}
+
+func (a grpcAPI) BatchCreate(ctx context.Context, r *xdrlinkv1.BatchCreateTenantsRequest) (*xdrlinkv1.BatchCreateTenantsResponse, error) {
+	return a.c.BatchCreateTenants(ctx, r)
 }
 
 func (a grpcAPI) Get(ctx context.Context, r *xdrlinkv1.GetTenantRequest) (*xdrlinkv1.Tenant, error) {
@@ -112,6 +117,11 @@ func (a restAPI) Create(ctx context.Context, r *xdrlinkv1.CreateTenantRequest) (
 	out := &xdrlinkv1.Tenant{}
 	q := url.Values{"tenant_id": {r.GetTenantId()}}
 	return out, a.call(ctx, http.MethodPost, "/v1/tenants?"+q.Encode(), jsonBody(r.GetTenant()), out)
+}
+
+func (a restAPI) BatchCreate(ctx context.Context, r *xdrlinkv1.BatchCreateTenantsRequest) (*xdrlinkv1.BatchCreateTenantsResponse, error) {
+	out := &xdrlinkv1.BatchCreateTenantsResponse{}
+	return out, a.call(ctx, http.MethodPost, "/v1/tenants:batchCreate", jsonBody(r), out)
 }
 
 func (a restAPI) Get(ctx context.Context, r *xdrlinkv1.GetTenantRequest) (*xdrlinkv1.Tenant, error) {

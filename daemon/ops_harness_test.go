@@ -24,6 +24,7 @@ import (
 type opsAPI interface {
 	Onboard(ctx context.Context, r *xdrlinkv1.OnboardRequest) (*longrunningpb.Operation, error)
 	Offboard(ctx context.Context, r *xdrlinkv1.OffboardRequest) (*longrunningpb.Operation, error)
+	BatchOnboard(ctx context.Context, r *xdrlinkv1.BatchOnboardRequest) (*longrunningpb.Operation, error)
 	Get(ctx context.Context, name string) (*longrunningpb.Operation, error)
 	List(ctx context.Context, filter string, pageSize int32, token string) (*longrunningpb.ListOperationsResponse, error)
 	Cancel(ctx context.Context, name string) error
@@ -40,6 +41,10 @@ func (g grpcOps) Onboard(ctx context.Context, r *xdrlinkv1.OnboardRequest) (*lon
 
 func (g grpcOps) Offboard(ctx context.Context, r *xdrlinkv1.OffboardRequest) (*longrunningpb.Operation, error) {
 	return g.c.Onboarding.Offboard(ctx, r)
+}
+
+func (g grpcOps) BatchOnboard(ctx context.Context, r *xdrlinkv1.BatchOnboardRequest) (*longrunningpb.Operation, error) {
+	return g.c.Onboarding.BatchOnboard(ctx, r)
 }
 
 func (g grpcOps) Get(ctx context.Context, name string) (*longrunningpb.Operation, error) {
@@ -78,6 +83,11 @@ func (r restOps) Onboard(ctx context.Context, req *xdrlinkv1.OnboardRequest) (*l
 func (r restOps) Offboard(ctx context.Context, req *xdrlinkv1.OffboardRequest) (*longrunningpb.Operation, error) {
 	out := &longrunningpb.Operation{}
 	return out, r.a.call(ctx, http.MethodPost, "/v1/"+req.GetName()+":offboard", jsonBody(req), out)
+}
+
+func (r restOps) BatchOnboard(ctx context.Context, req *xdrlinkv1.BatchOnboardRequest) (*longrunningpb.Operation, error) {
+	out := &longrunningpb.Operation{}
+	return out, r.a.call(ctx, http.MethodPost, "/v1/tenants:batchOnboard", jsonBody(req), out)
 }
 
 func (r restOps) Get(ctx context.Context, name string) (*longrunningpb.Operation, error) {
@@ -123,6 +133,7 @@ func startSandbox(t testing.TB, mutate ...func(*Config)) *Daemon {
 		c.SandboxRegister = true
 		c.JobPollInterval = 50 * time.Millisecond
 		c.StepTimeout = 30 * time.Second
+		c.DeploymentPollInterval = 250 * time.Millisecond
 	}}, mutate...)...)
 }
 

@@ -24,6 +24,8 @@ func TestRESTRoutes(t *testing.T) {
 	}
 	routes := []struct{ method, path, body, rpc string }{
 		{"POST", "/v1/tenants?tenant_id=route-two", validBody, "xdrlink.v1.TenantService/CreateTenant"},
+		{"POST", "/v1/tenants:batchCreate", `{"requests":[{"tenantId":"route-batch","tenant":` + strings.Replace(validBody, "ws-one", "ws-batch", 1) + `}]}`,
+			"xdrlink.v1.TenantService/BatchCreateTenants"},
 		{"GET", "/v1/tenants/routes", "", "xdrlink.v1.TenantService/GetTenant"},
 		{"GET", "/v1/tenants?page_size=1", "", "xdrlink.v1.TenantService/ListTenants"},
 		{"PATCH", "/v1/tenants/routes?update_mask=display_name", `{"displayName":"R"}`, "xdrlink.v1.TenantService/UpdateTenant"},

@@ -245,3 +245,128 @@ func TestOneTenantPerWorkspace(t *testing.T) {
 		wantReason(t, err, codes.AlreadyExists, xdrlinkv1.ErrorReason_ERROR_REASON_WORKSPACE_ALREADY_REGISTERED)
 	})
 }
+
+// TestBatchCreateTenants registers three tenants in one call, over gRPC and
+// REST: the answer lists them in request order, and Get and List see them
+// as created.
+func TestBatchCreateTenants(t *testing.T) {
+	backends(t, func(t *testing.T, db string) {
+		d := startDaemon(t, withDB(db))
+		transports(t, d, func(t *testing.T, api tenantAPI) {
+			ctx := t.Context()
+			prefix := path.Base(t.Name()) // "grpc" or "rest": disjoint ids per transport
+			req := &xdrlinkv1.BatchCreateTenantsRequest{}
+			for _, id := range []string{"charlie", "alpha", "bravo"} { // not in id order
+				tn := validTenant(prefix + " batch " + id)
+				tn.Labels = map[string]string{"batch": prefix}
+				req.Requests = append(req.Requests, &xdrlinkv1.CreateTenantRequest{TenantId: prefix + "-" + id, Tenant: tn})
+			}
+			req.Requests[1].Tenant.Connector = &xdrlinkv1.ConnectorSettings{Incidents: true, Tables: []string{"DeviceInfo"}}
+			resp, err := api.BatchCreate(ctx, req)
+			if err != nil {
+				t.Fatalf("batch create: %v", err)
+			}
+			if len(resp.GetTenants()) != len(req.GetRequests()) {
+				t.Fatalf("batch create returned %d tenants, want %d", len(resp.GetTenants()), len(req.GetRequests()))
+			}
+			byName := map[string]*xdrlinkv1.Tenant{}
+			for i, got := range resp.GetTenants() {
+				r := req.GetRequests()[i]
+				if got.GetName() != "tenants/"+r.GetTenantId() || got.GetState() != xdrlinkv1.Tenant_STATE_REGISTERED ||
+					got.GetEtag() == "" || !got.GetCreateTime().AsTime().Equal(resp.GetTenants()[0].GetCreateTime().AsTime()) {
+					t.Errorf("tenant %d: %v", i, got)
+				}
+				want := proto.Clone(r.GetTenant()).(*xdrlinkv1.Tenant)
+				if want.Connector == nil {
+					want.Connector = &xdrlinkv1.ConnectorSettings{Incidents: true, Alerts: true, DisableIncidentCreationRules: true}
+				}
+				if diff := cmp.Diff(want, got, protocmp.Transform(),
+					protocmp.IgnoreFields(&xdrlinkv1.Tenant{}, "name", "state", "etag", "create_time", "update_time")); diff != "" {
+					t.Errorf("tenant %d (-sent +got):\n%s", i, diff)
+				}
+				fetched, err := api.Get(ctx, &xdrlinkv1.GetTenantRequest{Name: got.GetName()})
+				if err != nil {
+					t.Fatalf("get: %v", err)
+				}
+				if diff := cmp.Diff(got, fetched, protocmp.Transform()); diff != "" {
+					t.Errorf("get differs from batch create (-create +get):\n%s", diff)
+				}
+				byName[got.GetName()] = got
+			}
+			list, err := api.List(ctx, &xdrlinkv1.ListTenantsRequest{Filter: fmt.Sprintf(`labels.batch = "%s"`, prefix)})
+			if err != nil {
+				t.Fatalf("list: %v", err)
+			}
+			var names []string
+			for _, tn := range list.GetTenants() {
+				names = append(names, tn.GetName())
+				if diff := cmp.Diff(byName[tn.GetName()], tn, protocmp.Transform()); diff != "" {
+					t.Errorf("listed %s differs (-create +list):\n%s", tn.GetName(), diff)
+				}
+			}
+			want := []string{"tenants/" + prefix + "-alpha", "tenants/" + prefix + "-bravo", "tenants/" + prefix + "-charlie"}
+			if !cmp.Equal(names, want) {
+				t.Errorf("listed %v, want %v", names, want)
+			}
+		})
+	})
+}
+
+// TestBatchCreateStoresNothingOnFailure: a batch refused by the registry (an
+// id or a workspace already taken, by its last item) stores none of its
+// tenants, and the same batch without the collision then succeeds.
+func TestBatchCreateStoresNothingOnFailure(t *testing.T) {
+	backends(t, func(t *testing.T, db string) {
+		d := startDaemon(t, withDB(db))
+		transports(t, d, func(t *testing.T, api tenantAPI) {
+			ctx := t.Context()
+			prefix := path.Base(t.Name())
+			taken, err := api.Create(ctx, createRequest(prefix+"-taken"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			batch := func(last func(*xdrlinkv1.CreateTenantRequest)) *xdrlinkv1.BatchCreateTenantsRequest {
+				req := &xdrlinkv1.BatchCreateTenantsRequest{}
+				for i := range 5 {
+					r := createRequest(fmt.Sprintf("%s-new-%d", prefix, i))
+					r.Tenant.Labels = map[string]string{"batch": prefix}
+					req.Requests = append(req.Requests, r)
+				}
+				if last != nil {
+					last(req.Requests[4])
+				}
+				return req
+			}
+			for _, tc := range []struct {
+				name   string
+				last   func(*xdrlinkv1.CreateTenantRequest)
+				reason xdrlinkv1.ErrorReason
+			}{
+				{"id taken", func(r *xdrlinkv1.CreateTenantRequest) { r.TenantId = prefix + "-taken" },
+					xdrlinkv1.ErrorReason_ERROR_REASON_TENANT_ALREADY_EXISTS},
+				{"workspace taken", func(r *xdrlinkv1.CreateTenantRequest) { r.Tenant.Workspace = taken.GetWorkspace() },
+					xdrlinkv1.ErrorReason_ERROR_REASON_WORKSPACE_ALREADY_REGISTERED},
+			} {
+				_, err := api.BatchCreate(ctx, batch(tc.last))
+				wantReason(t, err, codes.AlreadyExists, tc.reason)
+				if _, meta := errorInfo(t, status.Convert(err).Proto().GetDetails()); meta["index"] != "4" {
+					t.Errorf("%s: refusal names item %q, want 4 (%v)", tc.name, meta["index"], meta)
+				}
+				for i := range 5 {
+					name := fmt.Sprintf("tenants/%s-new-%d", prefix, i)
+					if _, err := api.Get(ctx, &xdrlinkv1.GetTenantRequest{Name: name}); status.Code(err) != codes.NotFound {
+						t.Errorf("%s: get %s after the failed batch: %v, want NOT_FOUND", tc.name, name, err)
+					}
+				}
+				list, err := api.List(ctx, &xdrlinkv1.ListTenantsRequest{Filter: fmt.Sprintf(`labels.batch = "%s"`, prefix)})
+				if err != nil || len(list.GetTenants()) != 0 {
+					t.Errorf("%s: list after the failed batch: %d tenants, %v; want none", tc.name, len(list.GetTenants()), err)
+				}
+			}
+			resp, err := api.BatchCreate(ctx, batch(nil))
+			if err != nil || len(resp.GetTenants()) != 5 {
+				t.Fatalf("the batch without the collision: %d tenants, %v", len(resp.GetTenants()), err)
+			}
+		})
+	})
+}

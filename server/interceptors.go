@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 
 	"buf.build/go/protovalidate"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
@@ -111,14 +113,37 @@ func sizeLimitUnary(limit int) grpc.UnaryServerInterceptor {
 }
 
 // validateUnary checks every request against its protovalidate rules and
-// reports each violation as a BadRequest field violation.
+// reports each violation as a BadRequest field violation, with the service's
+// own violations when it is a RequestChecker.
 func validateUnary(v protovalidate.Validator) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		if err := validate(v, req); err != nil {
-			return nil, err
+			return nil, withServiceChecks(err, info.Server, req)
 		}
 		return h(ctx, req)
 	}
+}
+
+// RequestChecker is a service that checks requests beyond their
+// protovalidate rules (presence that depends on the method, repeats within
+// a batch). When the rules refuse a request, the service's violations are
+// added to theirs, so that one answer names every bad field; when the rules
+// pass, the service runs the same checks itself.
+type RequestChecker interface {
+	CheckRequest(req any) []*errdetails.BadRequest_FieldViolation
+}
+
+func withServiceChecks(err error, srv, req any) error {
+	c, ok := srv.(RequestChecker)
+	var invalid *apierr.Error
+	if !ok || !errors.As(err, &invalid) || invalid.Code != codes.InvalidArgument {
+		return err
+	}
+	more := c.CheckRequest(req)
+	if len(more) == 0 {
+		return err
+	}
+	return apierr.InvalidArgument(slices.Concat(invalid.Violations, more)...)
 }
 
 // validateStream validates the first (and, for our server-streaming methods,

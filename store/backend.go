@@ -46,6 +46,28 @@ func NewRecord(t *Tenant) *Tenant {
 	return out
 }
 
+// NewRecords is NewRecord for each of ts, all created in one transaction and
+// so at one time.
+func NewRecords(ts []*Tenant) []*Tenant {
+	out := make([]*Tenant, len(ts))
+	now := Now()
+	for i, t := range ts {
+		out[i] = NewRecord(t)
+		out[i].CreateTime, out[i].UpdateTime = now, now
+	}
+	return out
+}
+
+// NewItemError wraps err in an *ItemError for item i of a batch when it is a
+// uniqueness rule's error (ErrAlreadyExists, ErrConflict); any other error,
+// e.g. the database's, is about no one item and is returned as it is.
+func NewItemError(i int, err error) error {
+	if errors.Is(err, ErrAlreadyExists) || errors.Is(err, ErrConflict) {
+		return &ItemError{Index: i, Err: err}
+	}
+	return err
+}
+
 // NormalizePageSize applies DefaultPageSize and MaxPageSize; a negative size
 // is treated as 0.
 func NormalizePageSize(n int) int {

@@ -101,6 +101,19 @@ type OperationReader interface {
 	GetOperationByRequestKey(ctx context.Context, key string) (*Operation, error)
 	// ListOperations returns one page; ErrInvalidPageToken for a bad token.
 	ListOperations(ctx context.Context, q OperationQuery) (*OperationPage, error)
+	// CountChildren counts the children of batch operation parent.
+	CountChildren(ctx context.Context, parent string) (ChildCounts, error)
+}
+
+// ChildCounts counts a batch operation's children.
+type ChildCounts struct {
+	// ByState counts the children per State.
+	ByState map[string]int
+	// Queued counts the unfinished children without a job yet (JobID 0):
+	// waiting for their turn.
+	Queued int
+	// Total counts them all.
+	Total int
 }
 
 // OperationWriter writes operations and the tenant status they maintain.
@@ -110,8 +123,8 @@ type OperationWriter interface {
 	// ID; a *ConflictError for a taken RequestKey or a second unfinished
 	// exclusive operation on the same tenant.
 	CreateOperation(ctx context.Context, op *Operation) (*Operation, error)
-	// UpdateOperation replaces State, Done and Body of op.ID if its stored
-	// Version equals op.Version, and returns it with Version+1, UpdateTime
+	// UpdateOperation replaces State, Done and Body of op.ID (and JobID,
+	// when op.JobID is not 0) if its stored Version equals op.Version, and returns it with Version+1, UpdateTime
 	// now and EndTime set when it became Done. ErrNotFound, or
 	// ErrEtagMismatch when the version moved (someone else wrote it).
 	UpdateOperation(ctx context.Context, op *Operation) (*Operation, error)
@@ -139,6 +152,18 @@ type Tx interface {
 	// InsertJob enqueues a River job in this transaction (River InsertTx)
 	// and returns its id; ErrJobsNotStarted before OpenJobs.
 	InsertJob(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (jobID int64, err error)
+	// LockBatch serializes the transactions that start children of batch
+	// operation parent (on PostgreSQL it locks the batch's row until the
+	// transaction ends; on SQLite the transaction already holds the only
+	// writer) and returns how many of its children are started (JobID not
+	// 0) and unfinished, not counting those in state idle (waiting for a
+	// human).
+	LockBatch(ctx context.Context, parent, idle string) (active int, err error)
+	// ClaimChildren returns, in id order, the next n queued children of
+	// batch operation parent (unfinished, JobID 0); all of them when n < 0.
+	// Call it after LockBatch; the caller gives each a job (UpdateOperation
+	// with JobID) or finishes it.
+	ClaimChildren(ctx context.Context, parent string, n int) ([]*Operation, error)
 }
 
 // Jobs is River running on the store's own database.
@@ -167,6 +192,16 @@ type OperationStore interface {
 	// holds the only connection, so a store call inside fn blocks until
 	// ctx ends.
 	InTx(ctx context.Context, fn func(Tx) error) error
+	// AcquireLease takes or extends lease key for holder until ttl from now:
+	// true when holder now has it, false when another holder's lease has not
+	// expired. Leases coordinate replicas on one database; one that is not
+	// released (a crash) frees itself when it expires.
+	AcquireLease(ctx context.Context, key, holder string, ttl time.Duration) (bool, error)
+	// ReleaseLease gives up holder's lease key; no error when it is not
+	// holder's (anymore).
+	ReleaseLease(ctx context.Context, key, holder string) error
+	// CountLeases counts the unexpired leases whose key starts with prefix.
+	CountLeases(ctx context.Context, prefix string) (int, error)
 	// OpenJobs creates the backend's River client with cfg (its workers,
 	// queues and hooks) on the store's database; after it, Tx.InsertJob
 	// works. Call once, before Start.

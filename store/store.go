@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -78,6 +79,13 @@ type TenantStore interface {
 	// returns it with Etag and times set. ErrAlreadyExists if the ID is taken;
 	// a *ConflictError if the WorkspaceKey is.
 	CreateTenant(ctx context.Context, t *Tenant) (*Tenant, error)
+	// CreateTenants inserts ts in one transaction, all of them or none, and
+	// returns them in order with Etag and times set (the same times for
+	// all). On a taken ID or WorkspaceKey, whether held by a stored tenant
+	// or by an earlier one of ts, it stores nothing and returns the error
+	// CreateTenant would, wrapped in an *ItemError naming the first
+	// tenant of ts that collided.
+	CreateTenants(ctx context.Context, ts []*Tenant) ([]*Tenant, error)
 	// GetTenant returns ErrNotFound if there is no such tenant.
 	GetTenant(ctx context.Context, id string) (*Tenant, error)
 	// ListTenants returns one page; ErrInvalidPageToken for a bad token.
@@ -93,6 +101,16 @@ type TenantStore interface {
 	// skips the check). ErrNotFound or ErrEtagMismatch otherwise.
 	DeleteTenant(ctx context.Context, id, expectedEtag string) error
 }
+
+// ItemError is the error of one item of a batch write: Index is its
+// position in the batch. errors.Is and errors.As see Err through it.
+type ItemError struct {
+	Index int
+	Err   error
+}
+
+func (e *ItemError) Error() string { return fmt.Sprintf("item %d: %v", e.Index, e.Err) }
+func (e *ItemError) Unwrap() error { return e.Err }
 
 // Store is a complete backend.
 type Store interface {

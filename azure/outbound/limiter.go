@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/time/rate"
 )
@@ -92,7 +93,8 @@ func (l ARMLimits) bucket(c OperationClass) Bucket {
 // Limiter holds the token buckets of every (customer tenant, subscription) scope. It is safe
 // for concurrent use and meant to be shared process-wide.
 type Limiter struct {
-	limits ARMLimits
+	base   ARMLimits
+	limits atomic.Pointer[ARMLimits] // base scaled by the replica share
 	clock  Clock
 
 	// scopes maps scopeKey → *scope. Every ARM try looks its scope up and a scope is created
@@ -111,8 +113,36 @@ func NewLimiter(limits ARMLimits, clock Clock) *Limiter {
 	if clock == nil {
 		clock = realClock{}
 	}
-	return &Limiter{limits: limits, clock: clock}
+	l := &Limiter{base: limits, clock: clock}
+	l.limits.Store(&limits)
+	return l
 }
+
+// SetShare gives this process the share f (0 < f ≤ 1) of the limits: with
+// n replicas calling ARM as the same app, each takes 1/n of every bucket,
+// so that together they stay under ARM's (its buckets count per principal,
+// not per process). Existing scopes change at once. A scope first used
+// while SetShare runs may start with the previous share; the next call
+// corrects it.
+func (l *Limiter) SetShare(f float64) {
+	if !(f > 0 && f <= 1) {
+		return
+	}
+	limits := l.base.scaled(f)
+	l.limits.Store(&limits)
+	l.scopes.Range(func(_, v any) bool {
+		s := v.(*scope)
+		for c := OperationClass(0); c < numClasses; c++ {
+			b := limits.bucket(c)
+			s.buckets[c].SetLimit(rate.Limit(b.RefillPerSecond))
+			s.buckets[c].SetBurst(b.Burst)
+		}
+		return true
+	})
+}
+
+// Limits returns the limits in force (after the share).
+func (l *Limiter) Limits() ARMLimits { return *l.limits.Load() }
 
 func (l *Limiter) scope(tenant, subscription string) *scope {
 	k := scopeKey{tenant: strings.ToLower(tenant), subscription: strings.ToLower(subscription)}
@@ -120,8 +150,9 @@ func (l *Limiter) scope(tenant, subscription string) *scope {
 		return s.(*scope)
 	}
 	s := &scope{}
+	limits := l.Limits()
 	for c := OperationClass(0); c < numClasses; c++ {
-		b := l.limits.bucket(c)
+		b := limits.bucket(c)
 		s.buckets[c] = rate.NewLimiter(rate.Limit(b.RefillPerSecond), b.Burst)
 	}
 	// A concurrent first use may have stored its scope meanwhile; both callers get that one.

@@ -179,3 +179,29 @@ func TestClassOf(t *testing.T) {
 		}
 	}
 }
+
+// TestLimiterShare: a share scales every bucket, those of scopes already in
+// use included, and a share of 1 restores the limits.
+func TestLimiterShare(t *testing.T) {
+	base := ARMLimits{Read: Bucket{10, 4}, Write: Bucket{8, 2}, Delete: Bucket{8, 2}}
+	l := NewLimiter(base, nil)
+	used := l.scope("t", "s1") // in use before the share changes
+	l.SetShare(0.5)
+	if got, want := l.Limits(), (ARMLimits{Read: Bucket{5, 2}, Write: Bucket{4, 1}, Delete: Bucket{4, 1}}); got != want {
+		t.Fatalf("limits with a half share = %+v, want %+v", got, want)
+	}
+	for name, s := range map[string]*scope{"existing": used, "new": l.scope("t", "s2")} {
+		b := s.buckets[Read]
+		if b.Burst() != 5 || b.Limit() != 2 {
+			t.Errorf("%s scope's read bucket: burst %d, refill %v; want 5, 2", name, b.Burst(), b.Limit())
+		}
+	}
+	l.SetShare(0) // out of range: ignored
+	l.SetShare(1)
+	if got := l.Limits(); got != base {
+		t.Errorf("limits with the whole share = %+v, want %+v", got, base)
+	}
+	if b := used.buckets[Write]; b.Burst() != 8 || b.Limit() != 2 {
+		t.Errorf("write bucket back at the whole share: burst %d, refill %v", b.Burst(), b.Limit())
+	}
+}

@@ -147,6 +147,14 @@ func New(cfg Config) (*Outbound, error) {
 	}, nil
 }
 
+// SetReplicas shares ARM's limits among n replicas of xdrlink calling ARM
+// as the same app: this process keeps 1/n of each bucket (after the
+// headroom). n < 1 counts as 1.
+func (o *Outbound) SetReplicas(n int) { o.limiter.SetShare(1 / float64(max(n, 1))) }
+
+// ARMLimits returns the ARM limits this process keeps to now.
+func (o *Outbound) ARMLimits() ARMLimits { return o.limiter.Limits() }
+
 // ARMClientOptions are the options for arm.NewClient for calls into one customer tenant and
 // subscription: the cloud's ARM endpoint and audience, retries, the ARM limiter, concurrency
 // limits and telemetry.

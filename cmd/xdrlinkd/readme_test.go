@@ -76,6 +76,8 @@ func TestReadmeTour(t *testing.T) {
 		`"state":"STATE_ONBOARDED"`,          // the tenant after onboarding
 		`"kind":"MicrosoftThreatProtection"`, // the connector in the emulator
 		`"validateOnly":true`,                // the plan
+		`"batchProgress":`,                   // the batch
+		`"parent":"operations/`,              // its children
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the tour's output lacks %s:\n%s", want, got)

@@ -52,11 +52,19 @@ func Violation(field, description string) *errdetails.BadRequest_FieldViolation 
 	return &errdetails.BadRequest_FieldViolation{Field: field, Description: description}
 }
 
+// maxMessageViolations bounds the violations the message spells out: a
+// batch can have thousands, all of them in the BadRequest detail, and the
+// message travels a second time in a gRPC trailer.
+const maxMessageViolations = 10
+
 // InvalidArgument reports bad fields.
 func InvalidArgument(violations ...*errdetails.BadRequest_FieldViolation) *Error {
-	msgs := make([]string, 0, len(violations))
-	for _, v := range violations {
+	msgs := make([]string, 0, min(len(violations), maxMessageViolations+1))
+	for _, v := range violations[:min(len(violations), maxMessageViolations)] {
 		msgs = append(msgs, v.GetField()+": "+v.GetDescription())
+	}
+	if more := len(violations) - maxMessageViolations; more > 0 {
+		msgs = append(msgs, fmt.Sprintf("and %d more (see the BadRequest details)", more))
 	}
 	return &Error{
 		Code:       codes.InvalidArgument,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -67,5 +68,25 @@ func TestStatusKeepsGRPCStatus(t *testing.T) {
 	}
 	if Status(nil) != nil {
 		t.Error("Status(nil) != nil")
+	}
+}
+
+// TestInvalidArgumentMessageIsBounded: the message spells out the first
+// violations and counts the rest; the detail keeps them all.
+func TestInvalidArgumentMessageIsBounded(t *testing.T) {
+	var vs []*errdetails.BadRequest_FieldViolation
+	for i := range 1000 {
+		vs = append(vs, Violation(fmt.Sprintf("requests[%d].tenant_id", i), "required"))
+	}
+	e := InvalidArgument(vs...)
+	want := "invalid request: requests[0].tenant_id: required; "
+	if len(e.Message) > 600 || e.Message[:len(want)] != want || !strings.HasSuffix(e.Message, "; and 990 more (see the BadRequest details)") {
+		t.Errorf("message (%d bytes) %q", len(e.Message), e.Message)
+	}
+	if len(e.Violations) != 1000 {
+		t.Errorf("%d violations kept, want 1000", len(e.Violations))
+	}
+	if got := InvalidArgument(vs[:2]...).Message; got != "invalid request: requests[0].tenant_id: required; requests[1].tenant_id: required" {
+		t.Errorf("message of two violations %q", got)
 	}
 }

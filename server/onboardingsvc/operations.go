@@ -15,6 +15,7 @@ import (
 // Operations starts long-running operations; *engine.Engine implements it.
 type Operations interface {
 	Submit(ctx context.Context, req engine.Request) (*longrunningpb.Operation, error)
+	SubmitBatch(ctx context.Context, req engine.BatchRequest) (*longrunningpb.Operation, error)
 }
 
 // Onboard starts (or, for validate_only, plans) the onboarding of a tenant.

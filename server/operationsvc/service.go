@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
@@ -104,11 +105,28 @@ func (s *Service) read(ctx context.Context, id string) (*oprecord.Record, error)
 	if err != nil {
 		return nil, apierr.ForResource(err, oprecord.NamePrefix+id)
 	}
-	return oprecord.Decode(row)
+	return s.view(ctx, row)
 }
 
-// next polls until the operation's Version moves past rec's and returns it
-// as it is then, or ctx's error once ctx ends.
+// view decodes a stored operation for a client. An unfinished batch's
+// progress is counted from its children now: the batch's own record is
+// not rewritten as they change.
+func (s *Service) view(ctx context.Context, row *store.Operation) (*oprecord.Record, error) {
+	rec, err := oprecord.Decode(row)
+	if err != nil || !rec.IsBatch() || rec.Op.GetDone() {
+		return rec, err
+	}
+	counts, err := s.store.CountChildren(ctx, row.ID)
+	if err != nil {
+		return nil, apierr.ForResource(err, rec.Op.GetName())
+	}
+	rec.Metadata.BatchProgress = oprecord.Progress(counts)
+	return rec, rec.Encode()
+}
+
+// next polls until the operation's Version moves past rec's (or, for a
+// batch, its progress changes) and returns it as it is then, or ctx's
+// error once ctx ends.
 func (s *Service) next(ctx context.Context, rec *oprecord.Record) (*oprecord.Record, error) {
 	t := time.NewTicker(s.opts.PollInterval)
 	defer t.Stop()
@@ -126,7 +144,13 @@ func (s *Service) next(ctx context.Context, rec *oprecord.Record) (*oprecord.Rec
 			return nil, apierr.ForResource(err, rec.Op.GetName())
 		}
 		if row.Version != rec.Row.Version {
-			return oprecord.Decode(row)
+			return s.view(ctx, row)
+		}
+		if rec.IsBatch() {
+			later, err := s.view(ctx, row)
+			if err != nil || !proto.Equal(later.Metadata.GetBatchProgress(), rec.Metadata.GetBatchProgress()) {
+				return later, err
+			}
 		}
 	}
 }
@@ -177,7 +201,7 @@ func (s *Service) ListOperations(ctx context.Context, req *longrunningpb.ListOpe
 	}
 	resp := &longrunningpb.ListOperationsResponse{NextPageToken: page.NextPageToken}
 	for _, row := range page.Operations {
-		rec, err := oprecord.Decode(row)
+		rec, err := s.view(ctx, row)
 		if err != nil {
 			return nil, err
 		}

@@ -10,9 +10,9 @@ import (
 	"github.com/xdrlink/xdrlink/store"
 )
 
-// parseFilter turns a ListTenants filter into a store query. State values
+// ParseFilter turns a ListTenants filter (or BatchOnboard's) into a store query. State values
 // may be given with or without the enum prefix: ONBOARDED or STATE_ONBOARDED.
-func parseFilter(expr string) (store.TenantQuery, error) {
+func ParseFilter(expr string) (store.TenantQuery, error) {
 	var q store.TenantQuery
 	terms, err := aipfilter.Parse(expr)
 	if err != nil {

@@ -87,9 +87,9 @@ func TestParseFilter(t *testing.T) {
 		{"labels = x", store.TenantQuery{}, true},
 		{"display_name = x", store.TenantQuery{}, true},
 	} {
-		got, err := parseFilter(tt.expr)
+		got, err := ParseFilter(tt.expr)
 		if (err != nil) != tt.wantErr || (!tt.wantErr && !cmp.Equal(got, tt.want)) {
-			t.Errorf("parseFilter(%q) = %+v, %v; want %+v, error %v", tt.expr, got, err, tt.want, tt.wantErr)
+			t.Errorf("ParseFilter(%q) = %+v, %v; want %+v, error %v", tt.expr, got, err, tt.want, tt.wantErr)
 		}
 	}
 }

@@ -40,13 +40,7 @@ const updateRetries = 3
 
 // CreateTenant registers a tenant under the caller's id.
 func (s *Service) CreateTenant(ctx context.Context, req *xdrlinkv1.CreateTenantRequest) (*xdrlinkv1.Tenant, error) {
-	t := proto.Clone(req.GetTenant()).(*xdrlinkv1.Tenant)
-	clearOutputOnly(t)
-	t.Name = namePrefix + req.GetTenantId()
-	if t.Connector == nil {
-		t.Connector = defaultConnector()
-	}
-	t.State = xdrlinkv1.Tenant_STATE_REGISTERED
+	t := newTenant(req)
 	if err := s.checkComplete(t); err != nil {
 		return nil, err
 	}
@@ -61,6 +55,21 @@ func (s *Service) CreateTenant(ctx context.Context, req *xdrlinkv1.CreateTenantR
 	return tenantrecord.Decode(rec)
 }
 
+// newTenant is the tenant a create request registers.
+func newTenant(req *xdrlinkv1.CreateTenantRequest) *xdrlinkv1.Tenant {
+	t := proto.Clone(req.GetTenant()).(*xdrlinkv1.Tenant)
+	if t == nil { // only a request protovalidate refused has no tenant
+		t = &xdrlinkv1.Tenant{}
+	}
+	clearOutputOnly(t)
+	t.Name = namePrefix + req.GetTenantId()
+	if t.Connector == nil {
+		t.Connector = defaultConnector()
+	}
+	t.State = xdrlinkv1.Tenant_STATE_REGISTERED
+	return t
+}
+
 // GetTenant returns one tenant.
 func (s *Service) GetTenant(ctx context.Context, req *xdrlinkv1.GetTenantRequest) (*xdrlinkv1.Tenant, error) {
 	t, err := Load(ctx, s.store, req.GetName())
@@ -69,7 +78,7 @@ func (s *Service) GetTenant(ctx context.Context, req *xdrlinkv1.GetTenantRequest
 
 // ListTenants returns a page of tenants in id order.
 func (s *Service) ListTenants(ctx context.Context, req *xdrlinkv1.ListTenantsRequest) (*xdrlinkv1.ListTenantsResponse, error) {
-	q, err := parseFilter(req.GetFilter())
+	q, err := ParseFilter(req.GetFilter())
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +183,16 @@ func defaultConnector() *xdrlinkv1.ConnectorSettings {
 // already checked by protovalidate; presence depends on the method, so it is
 // checked here against the tenant as it will be stored.
 func (s *Service) checkComplete(t *xdrlinkv1.Tenant) error {
-	const prefix = "tenant." // the field path in both Create and Update requests
+	// "tenant." is the field path in both Create and Update requests.
+	if v := s.incomplete("tenant.", t); len(v) > 0 {
+		return apierr.InvalidArgument(v...)
+	}
+	return nil
+}
+
+// incomplete lists what checkComplete reports, under the field path prefix
+// of the tenant in its request.
+func (s *Service) incomplete(prefix string, t *xdrlinkv1.Tenant) []*errdetails.BadRequest_FieldViolation {
 	var v []*errdetails.BadRequest_FieldViolation
 	if t.GetEntraTenantId() == "" {
 		v = append(v, apierr.Violation(prefix+"entra_tenant_id", "required: the customer's Entra tenant id (GUID)"))
@@ -193,10 +211,7 @@ func (s *Service) checkComplete(t *xdrlinkv1.Tenant) error {
 		v = append(v, apierr.Violation(prefix+"credential_profile",
 			"unknown credential profile "+p+"; configured: "+strings.Join(s.profiles, ", ")))
 	}
-	if len(v) > 0 {
-		return apierr.InvalidArgument(v...)
-	}
-	return nil
+	return v
 }
 
 // busy: the tenant's state says an onboard or offboard is under way.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -155,18 +156,103 @@ type queries struct{ db querier }
 
 const tenantColumns = "id, state, labels, body, workspace_key, status, etag, create_time, update_time"
 
+// tenantRules are the uniqueness rules a tenant insert may break, the id's
+// first.
+func tenantRules(t *store.Tenant) []store.UniqueRule {
+	return []store.UniqueRule{
+		store.Unique(`SELECT id FROM tenants WHERE id = $1`, t.ID, store.AlreadyExists),
+		store.Unique(`SELECT id FROM tenants WHERE workspace_key = $1 AND workspace_key <> ''`, t.WorkspaceKey, store.Conflict(store.ConflictWorkspace)),
+	}
+}
+
 func (q queries) CreateTenant(ctx context.Context, t *store.Tenant) (*store.Tenant, error) {
 	out := store.NewRecord(t)
 	err := q.insert(ctx, func() (pgconn.CommandTag, error) {
 		return q.db.Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1, $2, $3, $4, $5, '', $6, $7, $7)
 			ON CONFLICT DO NOTHING`,
 			out.ID, out.State, labels(out.Labels), body(out.Body), out.WorkspaceKey, out.Etag, out.CreateTime)
-	},
-		store.Unique(`SELECT id FROM tenants WHERE id = $1`, out.ID, store.AlreadyExists),
-		store.Unique(`SELECT id FROM tenants WHERE workspace_key = $1 AND workspace_key <> ''`, out.WorkspaceKey, store.Conflict(store.ConflictWorkspace)),
-	)
+	}, tenantRules(out)...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: create tenant: %w", err)
+	}
+	return out, nil
+}
+
+// insertTenants inserts a batch in one statement, so in one round trip
+// however many rows: unnest turns one array per column into rows, in the
+// batch's order (ORDER BY the ordinality), so that of two rows that collide
+// the earlier one is stored. ON CONFLICT DO NOTHING leaves the transaction
+// usable to look up what a skipped row collided with; RETURNING the etags,
+// unique per record, tells which rows were stored.
+const insertTenants = `INSERT INTO tenants (` + tenantColumns + `)
+	SELECT id, state, labels::jsonb, body, workspace_key, '', etag, $7, $7
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[])
+		WITH ORDINALITY AS r(id, state, labels, body, workspace_key, etag, n)
+	ORDER BY n
+	ON CONFLICT DO NOTHING
+	RETURNING etag`
+
+// errCollisionGone: a row was skipped, but what it collided with was gone
+// when looked up (deleted meanwhile by another transaction).
+var errCollisionGone = fmt.Errorf("the colliding row went away: %w", store.ErrConflict)
+
+// createTenantsAttempts bounds the retries of a batch that lost a deadlock
+// to another batch or whose collision could not be explained.
+const createTenantsAttempts = 3
+
+func (s *Store) CreateTenants(ctx context.Context, ts []*store.Tenant) ([]*store.Tenant, error) {
+	out := store.NewRecords(ts)
+	if len(out) == 0 {
+		return out, nil
+	}
+	n := len(out)
+	ids, states, lbls, keys, etags := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	bodies := make([][]byte, n)
+	for i, t := range out {
+		lb, err := json.Marshal(labels(t.Labels))
+		if err != nil {
+			return nil, fmt.Errorf("postgres: create tenants: %w", err)
+		}
+		ids[i], states[i], lbls[i], keys[i], etags[i], bodies[i] = t.ID, t.State, string(lb), t.WorkspaceKey, t.Etag, body(t.Body)
+	}
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, insertTenants, ids, states, lbls, bodies, keys, etags, out[0].CreateTime)
+			if err != nil {
+				return err
+			}
+			stored, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil || len(stored) == n {
+				return err
+			}
+			inserted := make(map[string]bool, len(stored))
+			for _, e := range stored {
+				inserted[e] = true
+			}
+			for i, t := range out {
+				if inserted[t.Etag] {
+					continue
+				}
+				err := (queries{tx}).explain(ctx, tenantRules(t)...)
+				if err == nil {
+					err = errCollisionGone
+				}
+				return store.NewItemError(i, err) // rolls back: nothing is stored
+			}
+			return fmt.Errorf("stored %d of %d rows", len(stored), n) // unreachable; rolls back
+		})
+		// Two batches inserting the same ids or workspaces in different
+		// orders can wait for each other: PostgreSQL aborts one, which
+		// retries and then sees the other's rows.
+		var pgErr *pgconn.PgError
+		retry := errors.Is(err, errCollisionGone) || (errors.As(err, &pgErr) && pgErr.Code == "40P01")
+		if !retry || attempt == createTenantsAttempts {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: create tenants: %w", err)
 	}
 	return out, nil
 }
@@ -320,9 +406,10 @@ func (q queries) ListOperations(ctx context.Context, oq store.OperationQuery) (*
 func (q queries) UpdateOperation(ctx context.Context, op *store.Operation) (*store.Operation, error) {
 	out, err := scanOperation(q.db.QueryRow(ctx, `UPDATE operations
 		SET state = $3, done = $4, body = $5, version = version + 1, update_time = $6,
-			end_time = CASE WHEN $4 THEN coalesce(end_time, $6) END
+			end_time = CASE WHEN $4 THEN coalesce(end_time, $6) END,
+			job_id = CASE WHEN $7::bigint <> 0 THEN $7 ELSE job_id END
 		WHERE id = $1 AND version = $2 RETURNING `+opColumns,
-		op.ID, op.Version, op.State, op.Done, body(op.Body), store.Now()))
+		op.ID, op.Version, op.State, op.Done, body(op.Body), store.Now(), op.JobID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, q.missOrMismatch(ctx, "operations", op.ID)
 	}
@@ -330,6 +417,90 @@ func (q queries) UpdateOperation(ctx context.Context, op *store.Operation) (*sto
 		return nil, fmt.Errorf("postgres: update operation: %w", err)
 	}
 	return out, nil
+}
+
+func (q queries) CountChildren(ctx context.Context, parent string) (store.ChildCounts, error) {
+	c := store.ChildCounts{ByState: map[string]int{}}
+	rows, err := q.db.Query(ctx, `SELECT state, job_id = 0 AND NOT done, count(*) FROM operations
+		WHERE parent = $1 AND parent <> '' GROUP BY 1, 2`, parent)
+	if err != nil {
+		return c, fmt.Errorf("postgres: count children: %w", err)
+	}
+	var (
+		state  string
+		queued bool
+		n      int
+	)
+	_, err = pgx.ForEachRow(rows, []any{&state, &queued, &n}, func() error {
+		c.ByState[state] += n
+		c.Total += n
+		if queued {
+			c.Queued += n
+		}
+		return nil
+	})
+	if err != nil {
+		return c, fmt.Errorf("postgres: count children: %w", err)
+	}
+	return c, nil
+}
+
+func (q queries) LockBatch(ctx context.Context, parent, idle string) (int, error) {
+	var one int
+	err := q.db.QueryRow(ctx, `SELECT 1 FROM operations WHERE id = $1 FOR UPDATE`, parent).Scan(&one)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("postgres: lock batch: %w", err)
+	}
+	var active int
+	if err := q.db.QueryRow(ctx, `SELECT count(*) FROM operations
+		WHERE parent = $1 AND parent <> '' AND NOT done AND job_id <> 0 AND state <> $2`, parent, idle).Scan(&active); err != nil {
+		return 0, fmt.Errorf("postgres: lock batch: %w", err)
+	}
+	return active, nil
+}
+
+func (q queries) ClaimChildren(ctx context.Context, parent string, n int) ([]*store.Operation, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	rows, err := q.db.Query(ctx, `SELECT `+opColumns+` FROM operations
+		WHERE parent = $1 AND job_id = 0 AND NOT done AND parent <> '' ORDER BY id
+		LIMIT CASE WHEN $2::bigint < 0 THEN NULL ELSE $2 END`, parent, n)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: claim children: %w", err)
+	}
+	ops, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.Operation, error) { return scanOperation(r) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: claim children: %w", err)
+	}
+	return ops, nil
+}
+
+func (s *Store) AcquireLease(ctx context.Context, key, holder string, ttl time.Duration) (bool, error) {
+	now := store.Now()
+	tag, err := s.pool.Exec(ctx, `INSERT INTO leases (key, holder, expire_time) VALUES ($1, $2, $3)
+		ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, expire_time = excluded.expire_time
+		WHERE leases.holder = excluded.holder OR leases.expire_time <= $4`, key, holder, now.Add(ttl), now)
+	if err != nil {
+		return false, fmt.Errorf("postgres: acquire lease: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+func (s *Store) ReleaseLease(ctx context.Context, key, holder string) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM leases WHERE key = $1 AND holder = $2`, key, holder); err != nil {
+		return fmt.Errorf("postgres: release lease: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) CountLeases(ctx context.Context, prefix string) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM leases WHERE starts_with(key, $1) AND expire_time > $2`, prefix, store.Now()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: count leases: %w", err)
+	}
+	return n, nil
 }
 
 func (q queries) DeleteOperation(ctx context.Context, id string) error {

@@ -136,6 +136,10 @@ func (s *Store) GetOperationSecret(ctx context.Context, id string) ([]byte, erro
 	return s.read.GetOperationSecret(ctx, id)
 }
 
+func (s *Store) CountChildren(ctx context.Context, parent string) (store.ChildCounts, error) {
+	return s.read.CountChildren(ctx, parent)
+}
+
 // Close closes the database. Stop the Jobs first.
 func (s *Store) Close() error {
 	if st := s.get.Load(); st != nil {
@@ -224,19 +228,73 @@ const tenantColumns = "id, state, labels, body, workspace_key, status, etag, cre
 
 const getTenantQuery = `SELECT ` + tenantColumns + ` FROM tenants WHERE id = ?`
 
+const insertTenantQuery = `INSERT INTO tenants (` + tenantColumns + `) VALUES (?, ?, ?, ?, ?, x'', ?, ?, ?)
+	ON CONFLICT DO NOTHING`
+
+// insertTenantArgs are insertTenantQuery's arguments for the record t.
+func insertTenantArgs(t *store.Tenant) []any {
+	now := t.CreateTime.Format(timeLayout)
+	return []any{t.ID, t.State, encodeLabels(t.Labels), body(t.Body), t.WorkspaceKey, t.Etag, now, now}
+}
+
+// tenantRules are the uniqueness rules a tenant insert may break, the id's
+// first.
+func tenantRules(t *store.Tenant) []store.UniqueRule {
+	return []store.UniqueRule{
+		store.Unique(`SELECT id FROM tenants WHERE id = ?`, t.ID, store.AlreadyExists),
+		store.Unique(`SELECT id FROM tenants WHERE workspace_key = ? AND workspace_key <> ''`, t.WorkspaceKey, store.Conflict(store.ConflictWorkspace)),
+	}
+}
+
 func (q queries) CreateTenant(ctx context.Context, t *store.Tenant) (*store.Tenant, error) {
 	out := store.NewRecord(t)
-	now := out.CreateTime.Format(timeLayout)
 	err := q.insert(ctx, func() (sql.Result, error) {
-		return q.db.ExecContext(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES (?, ?, ?, ?, ?, x'', ?, ?, ?)
-			ON CONFLICT DO NOTHING`,
-			out.ID, out.State, encodeLabels(out.Labels), body(out.Body), out.WorkspaceKey, out.Etag, now, now)
-	},
-		store.Unique(`SELECT id FROM tenants WHERE id = ?`, out.ID, store.AlreadyExists),
-		store.Unique(`SELECT id FROM tenants WHERE workspace_key = ? AND workspace_key <> ''`, out.WorkspaceKey, store.Conflict(store.ConflictWorkspace)),
-	)
+		return q.db.ExecContext(ctx, insertTenantQuery, insertTenantArgs(out)...)
+	}, tenantRules(out)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: create tenant: %w", err)
+	}
+	return out, nil
+}
+
+// CreateTenants inserts ts with one prepared statement in one transaction
+// on the writer connection. The transaction (BEGIN IMMEDIATE) holds the
+// only writer, so the rows a conflict collided with cannot change before
+// they are looked up.
+func (s *Store) CreateTenants(ctx context.Context, ts []*store.Tenant) ([]*store.Tenant, error) {
+	out := store.NewRecords(ts)
+	if len(out) == 0 {
+		return out, nil
+	}
+	t, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: create tenants: begin: %w", err)
+	}
+	defer t.Rollback() // a no-op after Commit
+	stmt, err := t.PrepareContext(ctx, insertTenantQuery)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: create tenants: %w", err)
+	}
+	defer stmt.Close()
+	q := queries{t}
+	for i, rec := range out {
+		res, err := stmt.ExecContext(ctx, insertTenantArgs(rec)...)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: create tenants: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return nil, fmt.Errorf("sqlite: create tenants: %w", err)
+		} else if n == 1 {
+			continue
+		}
+		err = q.explain(ctx, tenantRules(rec)...)
+		if err == nil {
+			err = store.ErrConflict // unreachable while the transaction holds the writer
+		}
+		return nil, fmt.Errorf("sqlite: create tenants: %w", store.NewItemError(i, err))
+	}
+	if err := t.Commit(); err != nil {
+		return nil, fmt.Errorf("sqlite: create tenants: commit: %w", err)
 	}
 	return out, nil
 }
@@ -402,9 +460,10 @@ func (q queries) UpdateOperation(ctx context.Context, op *store.Operation) (*sto
 	now := store.Now().Format(timeLayout)
 	out, err := scanOperation(q.db.QueryRowContext(ctx, `UPDATE operations
 		SET state = ?, done = ?, body = ?, version = version + 1, update_time = ?,
-			end_time = CASE WHEN ? THEN coalesce(end_time, ?) END
+			end_time = CASE WHEN ? THEN coalesce(end_time, ?) END,
+			job_id = CASE WHEN ? <> 0 THEN ? ELSE job_id END
 		WHERE id = ? AND version = ? RETURNING `+opColumns,
-		op.State, op.Done, body(op.Body), now, op.Done, now, op.ID, op.Version))
+		op.State, op.Done, body(op.Body), now, op.Done, now, op.JobID, op.JobID, op.ID, op.Version))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, q.missOrMismatch(ctx, "operations", op.ID)
 	}
@@ -412,6 +471,95 @@ func (q queries) UpdateOperation(ctx context.Context, op *store.Operation) (*sto
 		return nil, fmt.Errorf("sqlite: update operation: %w", err)
 	}
 	return out, nil
+}
+
+func (q queries) CountChildren(ctx context.Context, parent string) (store.ChildCounts, error) {
+	c := store.ChildCounts{ByState: map[string]int{}}
+	rows, err := q.db.QueryContext(ctx, `SELECT state, job_id = 0 AND NOT done, count(*) FROM operations
+		WHERE parent = ? AND parent <> '' GROUP BY 1, 2`, parent)
+	if err != nil {
+		return c, fmt.Errorf("sqlite: count children: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			state  string
+			queued bool
+			n      int
+		)
+		if err := rows.Scan(&state, &queued, &n); err != nil {
+			return c, fmt.Errorf("sqlite: count children: %w", err)
+		}
+		c.ByState[state] += n
+		c.Total += n
+		if queued {
+			c.Queued += n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return c, fmt.Errorf("sqlite: count children: %w", err)
+	}
+	return c, nil
+}
+
+// LockBatch needs no lock: the transaction holds the only writer
+// connection, so no other transaction starts children meanwhile.
+func (q queries) LockBatch(ctx context.Context, parent, idle string) (int, error) {
+	var active int
+	if err := q.db.QueryRowContext(ctx, `SELECT count(*) FROM operations
+		WHERE parent = ? AND parent <> '' AND NOT done AND job_id <> 0 AND state <> ?`, parent, idle).Scan(&active); err != nil {
+		return 0, fmt.Errorf("sqlite: lock batch: %w", err)
+	}
+	return active, nil
+}
+
+func (q queries) ClaimChildren(ctx context.Context, parent string, n int) ([]*store.Operation, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	rows, err := q.db.QueryContext(ctx, `SELECT `+opColumns+` FROM operations
+		WHERE parent = ? AND job_id = 0 AND NOT done AND parent <> '' ORDER BY id LIMIT ?`, parent, max(n, -1))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: claim children: %w", err)
+	}
+	ops, err := collect(rows, scanOperation)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: claim children: %w", err)
+	}
+	return ops, nil
+}
+
+func (s *Store) AcquireLease(ctx context.Context, key, holder string, ttl time.Duration) (bool, error) {
+	now := store.Now()
+	res, err := s.db.ExecContext(ctx, `INSERT INTO leases (key, holder, expire_time) VALUES (?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, expire_time = excluded.expire_time
+		WHERE leases.holder = excluded.holder OR leases.expire_time <= ?`,
+		key, holder, now.Add(ttl).Format(timeLayout), now.Format(timeLayout))
+	if err != nil {
+		return false, fmt.Errorf("sqlite: acquire lease: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlite: acquire lease: %w", err)
+	}
+	return n == 1, nil
+}
+
+func (s *Store) ReleaseLease(ctx context.Context, key, holder string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM leases WHERE key = ? AND holder = ?`, key, holder); err != nil {
+		return fmt.Errorf("sqlite: release lease: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) CountLeases(ctx context.Context, prefix string) (int, error) {
+	var n int
+	err := s.read.db.QueryRowContext(ctx, `SELECT count(*) FROM leases WHERE substr(key, 1, ?) = ? AND expire_time > ?`,
+		len(prefix), prefix, store.Now().Format(timeLayout)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: count leases: %w", err)
+	}
+	return n, nil
 }
 
 func (q queries) DeleteOperation(ctx context.Context, id string) error {

@@ -35,6 +35,9 @@ var operationCases = []struct {
 	{"TenantStatus", testTenantStatus},
 	{"WorkspaceKeyConflict", testWorkspaceKeyConflict},
 	{"InTx", testInTx},
+	{"BatchChildren", testBatchChildren},
+	{"ClaimChildrenConcurrently", testClaimChildrenConcurrently},
+	{"Leases", testLeases},
 	{"Jobs", testJobs},
 }
 
@@ -625,4 +628,212 @@ func testJobs(t *testing.T, h *harness) {
 	if _, err := h.s.OpenJobs(&river.Config{Workers: workers}); err == nil {
 		t.Error("second OpenJobs succeeded")
 	}
+}
+
+const idleState = "OPERATION_STATE_ACTION_REQUIRED"
+
+// newBatch creates batch operation parent with n queued children
+// parent-000..; child i acts on tenant "c<i>".
+func newBatch(t *testing.T, s store.OperationStore, parent string, n int) {
+	t.Helper()
+	err := s.InTx(t.Context(), func(tx store.Tx) error {
+		createOp(t, tx, &store.Operation{ID: parent, Kind: "OPERATION_KIND_BATCH_ONBOARD", State: "OPERATION_STATE_RUNNING"})
+		for i := range n {
+			child := newOp(fmt.Sprintf("%s-%03d", parent, i), fmt.Sprintf("c%d", i), true)
+			child.Parent, child.State = parent, "OPERATION_STATE_PENDING"
+			createOp(t, tx, child)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// claim claims in one transaction and gives each claimed child a job id.
+func claim(t *testing.T, s store.OperationStore, parent string, limit int) []string {
+	t.Helper()
+	var ids []string
+	err := s.InTx(t.Context(), func(tx store.Tx) error {
+		ops, err := claimTx(t, tx, parent, limit)
+		if err != nil {
+			return err
+		}
+		for _, op := range ops {
+			op.JobID = 1000 + int64(len(ids))
+			if _, err := tx.UpdateOperation(t.Context(), op); err != nil {
+				return err
+			}
+			ids = append(ids, op.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("claim: %v", err)
+	}
+	return ids
+}
+
+// claimTx claims as the engine does: up to limit children started and
+// unfinished (all queued ones when limit < 0).
+func claimTx(t *testing.T, tx store.Tx, parent string, limit int) ([]*store.Operation, error) {
+	active, err := tx.LockBatch(t.Context(), parent, idleState)
+	if err != nil {
+		return nil, err
+	}
+	n := limit - active
+	if limit < 0 {
+		n = -1
+	} else if n <= 0 {
+		return nil, nil
+	}
+	return tx.ClaimChildren(t.Context(), parent, n)
+}
+
+func wantCounts(t *testing.T, s store.OperationReader, parent string, want store.ChildCounts) {
+	t.Helper()
+	got, err := s.CountChildren(t.Context(), parent)
+	if err != nil {
+		t.Fatalf("CountChildren: %v", err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("CountChildren = %+v, want %+v", got, want)
+	}
+}
+
+func testBatchChildren(t *testing.T, h *harness) {
+	newBatch(t, h.s, "b", 6)
+	wantCounts(t, h.s, "b", store.ChildCounts{ByState: map[string]int{"OPERATION_STATE_PENDING": 6}, Queued: 6, Total: 6})
+
+	if got := claim(t, h.s, "b", 2); !slices.Equal(got, []string{"b-000", "b-001"}) {
+		t.Fatalf("first claim = %v, want the first two in id order", got)
+	}
+	if got := claim(t, h.s, "b", 2); len(got) != 0 {
+		t.Fatalf("claim with 2 of 2 started = %v, want none", got)
+	}
+	started := getOp(t, h.s, "b-000")
+	if started.JobID != 1000 {
+		t.Errorf("JobID after UpdateOperation = %d, want 1000", started.JobID)
+	}
+	// An update without a JobID keeps the stored one.
+	started.State = idleState
+	started = updateOp(t, h.s, started)
+	if started.JobID != 1000 {
+		t.Errorf("JobID after an update with JobID 0 = %d, want it kept", started.JobID)
+	}
+	// A child waiting for a human does not count against the limit.
+	if got := claim(t, h.s, "b", 2); !slices.Equal(got, []string{"b-002"}) {
+		t.Fatalf("claim with one child idle = %v, want b-002", got)
+	}
+	finished := getOp(t, h.s, "b-001")
+	finished.State, finished.Done = "OPERATION_STATE_SUCCEEDED", true
+	updateOp(t, h.s, finished)
+	wantCounts(t, h.s, "b", store.ChildCounts{ByState: map[string]int{
+		"OPERATION_STATE_PENDING": 4, idleState: 1, "OPERATION_STATE_SUCCEEDED": 1,
+	}, Queued: 3, Total: 6})
+	if got := claim(t, h.s, "b", -1); !slices.Equal(got, []string{"b-003", "b-004", "b-005"}) {
+		t.Fatalf("claim all = %v", got)
+	}
+	wantCounts(t, h.s, "no-such-batch", store.ChildCounts{ByState: map[string]int{}})
+}
+
+func updateOp(t *testing.T, s store.OperationWriter, op *store.Operation) *store.Operation {
+	t.Helper()
+	out, err := s.UpdateOperation(t.Context(), op)
+	if err != nil {
+		t.Fatalf("UpdateOperation(%q): %v", op.ID, err)
+	}
+	return out
+}
+
+// testClaimChildrenConcurrently: claimers racing on one batch never start
+// a child twice, and together start every child.
+func testClaimChildrenConcurrently(t *testing.T, h *harness) {
+	const children, claimers = 60, 6
+	newBatch(t, h.s, "race", children)
+	var (
+		mu  sync.Mutex
+		all []string
+		wg  sync.WaitGroup
+	)
+	for range claimers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				var got []string
+				err := h.s.InTx(t.Context(), func(tx store.Tx) error {
+					got = nil
+					ops, err := claimTx(t, tx, "race", 3)
+					for _, op := range ops {
+						op.JobID = 7
+						if _, err := tx.UpdateOperation(t.Context(), op); err != nil {
+							return err
+						}
+						op.State, op.Done, op.Version = "OPERATION_STATE_SUCCEEDED", true, op.Version+1
+						if _, err := tx.UpdateOperation(t.Context(), op); err != nil {
+							return err
+						}
+						got = append(got, op.ID)
+					}
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(got) == 0 {
+					if c, err := h.s.CountChildren(t.Context(), "race"); err != nil || c.Queued == 0 {
+						return
+					}
+					continue // the rest are another claimer's, not yet committed
+				}
+				mu.Lock()
+				all = append(all, got...)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	slices.Sort(all)
+	if len(all) != children || len(slices.Compact(slices.Clone(all))) != children {
+		t.Fatalf("claimed %d children (%d distinct), want each of %d once", len(all), len(slices.Compact(all)), children)
+	}
+}
+
+func testLeases(t *testing.T, h *harness) {
+	ctx := t.Context()
+	acquire := func(key, holder string, ttl time.Duration, want bool) {
+		t.Helper()
+		got, err := h.s.AcquireLease(ctx, key, holder, ttl)
+		if err != nil || got != want {
+			t.Fatalf("AcquireLease(%s, %s) = %v, %v; want %v", key, holder, got, err, want)
+		}
+	}
+	count := func(prefix string, want int) {
+		t.Helper()
+		if got, err := h.s.CountLeases(ctx, prefix); err != nil || got != want {
+			t.Fatalf("CountLeases(%q) = %d, %v; want %d", prefix, got, err, want)
+		}
+	}
+	acquire("streaming/t1", "a", time.Minute, true)
+	acquire("streaming/t1", "b", time.Minute, false) // held by a
+	acquire("streaming/t1", "a", time.Minute, true)  // a extends its own
+	acquire("streaming/t2", "b", time.Minute, true)
+	count("streaming/", 2)
+	count("replica/", 0)
+	if err := h.s.ReleaseLease(ctx, "streaming/t1", "b"); err != nil { // not b's: no effect
+		t.Fatal(err)
+	}
+	acquire("streaming/t1", "b", time.Minute, false)
+	if err := h.s.ReleaseLease(ctx, "streaming/t1", "a"); err != nil {
+		t.Fatal(err)
+	}
+	acquire("streaming/t1", "b", time.Minute, true)
+	// An expired lease is anyone's and no longer counted.
+	acquire("replica/x", "x", 50*time.Millisecond, true)
+	count("replica/", 1)
+	time.Sleep(100 * time.Millisecond)
+	count("replica/", 0)
+	acquire("replica/x", "y", time.Minute, true)
 }

@@ -52,7 +52,7 @@ func RunConformance(t *testing.T, open Opener) {
 		{"SpecialLabels", testSpecialLabels},
 		{"Ready", testReady},
 	}
-	for _, c := range append(cases, operationCases...) {
+	for _, c := range slices.Concat(cases, createTenantsCases, operationCases) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			s, reopen := open(t)

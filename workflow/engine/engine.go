@@ -38,6 +38,9 @@ type Config struct {
 	// RetryBackoff is the first wait after a transient error without a
 	// Retry-After; it doubles per attempt up to 5 minutes. Default 5s.
 	RetryBackoff time.Duration
+	// BatchConcurrency is a batch's max_concurrency when its request leaves
+	// it 0. Default 100.
+	BatchConcurrency int
 	// FetchPollInterval is how often an idle worker looks for jobs (River's
 	// setting; its default when zero).
 	FetchPollInterval time.Duration
@@ -56,6 +59,9 @@ func (c *Config) defaults() {
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 8
 	}
+	if c.BatchConcurrency <= 0 {
+		c.BatchConcurrency = 100
+	}
 	if c.RetryBackoff <= 0 {
 		c.RetryBackoff = 5 * time.Second
 	}
@@ -69,6 +75,9 @@ func (c *Config) defaults() {
 func (c *Config) jobMargin() time.Duration {
 	return min(30*time.Second, max(c.StepTimeout, 5*time.Second))
 }
+
+// jobTimeout bounds one run of an operation's job: a step and the margin.
+func (c *Config) jobTimeout() time.Duration { return c.StepTimeout + c.jobMargin() }
 
 // Engine starts operations and advances them.
 type Engine struct {
@@ -95,7 +104,10 @@ func New(cfg Config) (*Engine, error) {
 	if err := river.AddWorkerSafely(workers, &operationWorker{e: e}); err != nil {
 		return nil, err
 	}
-	jobTimeout := cfg.StepTimeout + cfg.jobMargin()
+	if err := river.AddWorkerSafely(workers, &batchWorker{e: e}); err != nil {
+		return nil, err
+	}
+	jobTimeout := cfg.jobTimeout()
 	jobs, err := cfg.Store.OpenJobs(&river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers:           workers,

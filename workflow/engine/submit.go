@@ -95,15 +95,7 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*longrunningpb.Operat
 	if err := op.Encode(); err != nil {
 		return nil, err
 	}
-	args := runArgs{OperationID: op.Row.ID, PriorState: tenant.GetState().String()}
-	tenant.State = runningState(req.Kind)
-	tenant.LastOperation = oprecord.NamePrefix + op.Row.ID
-	if tenant.Status == nil {
-		tenant.Status = &xdrlinkv1.TenantStatus{}
-	}
-	tenant.Status.FailedStep, tenant.Status.Error, tenant.Status.RequiredAction = 0, nil, nil
-	tenant.Status.UpdateTime = now
-	status, err := tenantrecord.Status(tenant)
+	args, status, err := startOn(tenant, op)
 	if err != nil {
 		return nil, err
 	}
@@ -133,6 +125,21 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*longrunningpb.Operat
 	}
 	e.log.InfoContext(ctx, "operation started", "operation", op.Op.GetName(), "kind", req.Kind.String(), "tenant", req.Tenant)
 	return op.Op, nil
+}
+
+// startOn marks tenant as taken by op, which is starting, and returns the
+// job arguments that advance op and the tenant status to store with it.
+func startOn(tenant *xdrlinkv1.Tenant, op *oprecord.Record) (runArgs, []byte, error) {
+	args := runArgs{OperationID: op.Row.ID, PriorState: tenant.GetState().String()}
+	tenant.State = runningState(op.Metadata.GetKind())
+	tenant.LastOperation = oprecord.NamePrefix + op.Row.ID
+	if tenant.Status == nil {
+		tenant.Status = &xdrlinkv1.TenantStatus{}
+	}
+	tenant.Status.FailedStep, tenant.Status.Error, tenant.Status.RequiredAction = 0, nil, nil
+	tenant.Status.UpdateTime = timestamppb.Now()
+	status, err := tenantrecord.Status(tenant)
+	return args, status, err
 }
 
 // replay returns the operation a request key started, nil when there is

@@ -25,6 +25,11 @@ type runArgs struct {
 	// PriorState is the tenant's state before the operation, restored if it
 	// is cancelled.
 	PriorState string `json:"prior_state"`
+	// Batch is the id of the batch the operation is a child of, and
+	// BatchConcurrency the batch's max_concurrency: when the child finishes,
+	// it starts the next queued child in its place.
+	Batch            string `json:"batch,omitempty"`
+	BatchConcurrency int    `json:"batch_concurrency,omitempty"`
 }
 
 func (runArgs) Kind() string { return "xdrlink.operation" }
@@ -38,9 +43,24 @@ type operationWorker struct {
 	e *Engine
 }
 
-func (w *operationWorker) Timeout(*river.Job[runArgs]) time.Duration {
-	return w.e.cfg.StepTimeout + w.e.cfg.jobMargin()
+func (w *operationWorker) Timeout(*river.Job[runArgs]) time.Duration { return w.e.cfg.jobTimeout() }
+
+// streamingLease is the lease a step must hold while it runs: the Defender
+// streaming API's entries of one Entra tenant have no etag, so two
+// operations writing them at once (two workspaces of one customer, on any
+// replica) could each overwrite the other's change. "" for other steps.
+func streamingLease(kind xdrlinkv1.StepKind, t steps.Target) string {
+	switch kind {
+	case xdrlinkv1.StepKind_STEP_KIND_CONNECT_EVENTS, xdrlinkv1.StepKind_STEP_KIND_DISCONNECT_EVENTS,
+		xdrlinkv1.StepKind_STEP_KIND_APPLY_TABLE_SETTINGS:
+		return "streaming/" + strings.ToLower(t.EntraTenantID)
+	}
+	return ""
 }
+
+// leaseWait is how long a step waits before trying again for a lease
+// another operation holds.
+const leaseWait = 2 * time.Second
 
 func (w *operationWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 	return w.e.advance(ctx, job.Args)
@@ -55,7 +75,14 @@ type run struct {
 	tenant   *xdrlinkv1.Tenant
 	target   steps.Target
 	applied  *steps.Applied
+	// needPlace: the next save moves a batch's child from a human step back
+	// to running, which it may do only below the batch's max_concurrency.
+	needPlace bool
 }
+
+// errNoPlace: a batch's child may not run yet; its batch is at its
+// max_concurrency.
+var errNoPlace = errors.New("engine: the batch has no free place")
 
 type runKey struct{}
 
@@ -146,6 +173,20 @@ func (e *Engine) load(ctx context.Context, args runArgs) (*run, error) {
 func (r *run) step(ctx context.Context, i int, delegated azcore.TokenCredential) error {
 	md := r.op.Metadata
 	st := md.Steps[i]
+	if key := streamingLease(st.GetKind(), r.target); key != "" {
+		held, err := r.e.st.AcquireLease(ctx, key, r.op.Row.ID, r.e.cfg.jobTimeout())
+		if err != nil {
+			return err
+		}
+		if !held {
+			return river.JobSnooze(leaseWait)
+		}
+		defer func() {
+			if err := r.e.st.ReleaseLease(context.WithoutCancel(ctx), key, r.op.Row.ID); err != nil {
+				r.e.log.WarnContext(ctx, "streaming lease not released; it expires", "key", key, "error", err)
+			}
+		}()
+	}
 	now := timestamppb.Now()
 	st.State = xdrlinkv1.StepState_STEP_STATE_RUNNING
 	st.Attempts++
@@ -153,10 +194,17 @@ func (r *run) step(ctx context.Context, i int, delegated azcore.TokenCredential)
 		st.StartTime = now
 	}
 	st.NextAttemptTime, st.RequiredAction = nil, nil
+	// A batch's child back from a human step needs a free place again: it
+	// gave its place up while it waited.
+	r.needPlace = r.args.Batch != "" && md.GetState() == xdrlinkv1.OperationState_OPERATION_STATE_ACTION_REQUIRED
 	md.State = xdrlinkv1.OperationState_OPERATION_STATE_RUNNING
 	r.tenant.State = runningState(md.GetKind())
 	r.tenant.Status.RequiredAction = nil
-	if err := r.save(ctx, true, false); err != nil {
+	err := r.save(ctx, true, false)
+	if errors.Is(err, errNoPlace) {
+		return river.JobSnooze(batchTick) // nothing saved: it still shows the human step done, waiting
+	}
+	if err != nil {
 		return err
 	}
 
@@ -288,11 +336,28 @@ func (r *run) save(ctx context.Context, tenant, dropSecret bool) error {
 				return err
 			}
 		}
-		var saved *store.Operation
+		var (
+			saved     *store.Operation
+			wakeBatch bool
+		)
 		err := r.e.st.InTx(ctx, func(tx store.Tx) error {
+			if r.needPlace {
+				active, err := tx.LockBatch(ctx, r.args.Batch, stateActionRequired)
+				if err != nil {
+					return err
+				}
+				if active >= r.args.BatchConcurrency {
+					return errNoPlace
+				}
+			}
 			var err error
 			if saved, err = tx.UpdateOperation(ctx, r.op.Row); err != nil {
 				return err
+			}
+			if saved.Done && r.args.Batch != "" {
+				if wakeBatch, err = r.e.childFinished(ctx, tx, r.args.Batch, r.args.BatchConcurrency); err != nil {
+					return err
+				}
 			}
 			if tenant {
 				if err := tx.UpdateTenantStatus(ctx, r.tenantID, r.tenant.GetState().String(), status); err != nil {
@@ -322,7 +387,10 @@ func (r *run) save(ctx context.Context, tenant, dropSecret bool) error {
 		if err != nil {
 			return err
 		}
-		r.op.Row = saved
+		r.op.Row, r.needPlace = saved, false
+		if wakeBatch {
+			r.e.wakeBatch(ctx, r.args.Batch)
+		}
 		return nil
 	}
 }

@@ -86,3 +86,21 @@ func Terminal(state xdrlinkv1.OperationState) bool {
 	}
 	return false
 }
+
+// IsBatch reports whether the operation is a batch: a batch has progress
+// from its creation on.
+func (r *Record) IsBatch() bool { return r.Metadata.GetBatchProgress() != nil }
+
+// Progress turns a batch's child counts into its BatchProgress.
+func Progress(c store.ChildCounts) *xdrlinkv1.BatchProgress {
+	n := func(s xdrlinkv1.OperationState) int32 { return int32(c.ByState[s.String()]) }
+	return &xdrlinkv1.BatchProgress{
+		Total:          int32(c.Total),
+		Pending:        n(xdrlinkv1.OperationState_OPERATION_STATE_PENDING),
+		Running:        n(xdrlinkv1.OperationState_OPERATION_STATE_RUNNING),
+		Succeeded:      n(xdrlinkv1.OperationState_OPERATION_STATE_SUCCEEDED),
+		Failed:         n(xdrlinkv1.OperationState_OPERATION_STATE_FAILED),
+		ActionRequired: n(xdrlinkv1.OperationState_OPERATION_STATE_ACTION_REQUIRED),
+		Cancelled:      n(xdrlinkv1.OperationState_OPERATION_STATE_CANCELLED),
+	}
+}
