@@ -247,7 +247,7 @@ func testBadInput(t *testing.T, d *Daemon) {
 	}
 	fx := badSetupOperations(t, d, c)
 	rest := newREST(d)
-	for _, tc := range slices.Concat(badInputCases(), badBatchCases(), badOperationCases(fx)) {
+	for _, tc := range slices.Concat(badInputCases(), badBatchCases(), badBatchOnboardCases(), badOperationCases(fx)) {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.grpc != nil {
 				t.Run("grpc", func(t *testing.T) {
@@ -722,5 +722,38 @@ func badOperationCases(fx badOps) []badInput {
 			},
 		)
 	}
+	return cases
+}
+
+// badBatchOnboardCases are the bad requests of OnboardingService.BatchOnboard.
+// None may start a batch: TestBatchOnboardRefusals checks that none was
+// stored. (A batch of 10,001 names does not fit this server's body limit;
+// TestBatchOnboardRefusals sends it to a server with the default limit.)
+func badBatchOnboardCases() []badInput {
+	var cases []badInput
+	add := func(name string, req *xdrlinkv1.BatchOnboardRequest, tc badInput) {
+		tc.name = "batch onboard: " + name
+		tc.grpc = func(ctx context.Context, c *client.Client) error {
+			_, err := c.Onboarding.BatchOnboard(ctx, req)
+			return err
+		}
+		tc.rest = restReq{"POST", "/v1/tenants:batchOnboard", jsonBody(req)}
+		cases = append(cases, tc)
+	}
+	invalid := func(fields ...string) badInput {
+		return badInput{code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: fields}
+	}
+	add("neither tenants nor filter", &xdrlinkv1.BatchOnboardRequest{}, invalid("tenants"))
+	add("both tenants and filter", &xdrlinkv1.BatchOnboardRequest{Tenants: []string{existing}, Filter: "state=REGISTERED"}, invalid("filter"))
+	add("a filter that selects no tenant", &xdrlinkv1.BatchOnboardRequest{Filter: "labels.nothing=here"}, invalid("filter"))
+	add("a filter on an unknown field", &xdrlinkv1.BatchOnboardRequest{Filter: "colour=blue"},
+		badInput{code: codes.InvalidArgument, httpStatus: 400, reason: xdrlinkv1.ErrorReason_ERROR_REASON_INVALID_FILTER, fields: []string{"filter"}})
+	add("a malformed name at index 1", &xdrlinkv1.BatchOnboardRequest{Tenants: []string{existing, "tenants/Bad_ID"}}, invalid("tenants[1]"))
+	add("the same tenant twice", &xdrlinkv1.BatchOnboardRequest{Tenants: []string{existing, existing}}, invalid("tenants"))
+	add("max_concurrency over 1000", &xdrlinkv1.BatchOnboardRequest{Tenants: []string{existing}, MaxConcurrency: 1001}, invalid("max_concurrency"))
+	add("request_id not a UUID", &xdrlinkv1.BatchOnboardRequest{Tenants: []string{existing}, RequestId: "nope"}, invalid("request_id"))
+	add("an unregistered tenant", &xdrlinkv1.BatchOnboardRequest{Tenants: []string{existing, "tenants/nobody"}},
+		badInput{code: codes.NotFound, httpStatus: 404, reason: xdrlinkv1.ErrorReason_ERROR_REASON_TENANT_NOT_FOUND,
+			metadata: map[string]string{"resource": "tenants/nobody"}})
 	return cases
 }
