@@ -13,6 +13,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
@@ -349,18 +350,11 @@ func batchOf(n int, mutate func(r []*xdrlinkv1.CreateTenantRequest)) *xdrlinkv1.
 // the later cases fail on them.
 func badBatchCases() []badInput {
 	var cases []badInput
-	add := func(name string, req *xdrlinkv1.BatchCreateTenantsRequest, tc badInput) {
-		tc.name = "batch create: " + name
-		tc.grpc = func(ctx context.Context, c *client.Client) error {
+	add := postCases(&cases, "batch create: ", "/v1/tenants:batchCreate",
+		func(ctx context.Context, c *client.Client, req *xdrlinkv1.BatchCreateTenantsRequest) error {
 			_, err := c.Tenants.BatchCreateTenants(ctx, req)
 			return err
-		}
-		tc.rest = restReq{"POST", "/v1/tenants:batchCreate", jsonBody(req)}
-		cases = append(cases, tc)
-	}
-	invalid := func(fields ...string) badInput {
-		return badInput{code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: fields}
-	}
+		})
 	// Items that pass every rule but are small, so that 1,001 of them fit
 	// the test server's body limit: only the batch's size is wrong.
 	oversize := &xdrlinkv1.BatchCreateTenantsRequest{}
@@ -731,18 +725,11 @@ func badOperationCases(fx badOps) []badInput {
 // TestBatchOnboardRefusals sends it to a server with the default limit.)
 func badBatchOnboardCases() []badInput {
 	var cases []badInput
-	add := func(name string, req *xdrlinkv1.BatchOnboardRequest, tc badInput) {
-		tc.name = "batch onboard: " + name
-		tc.grpc = func(ctx context.Context, c *client.Client) error {
+	add := postCases(&cases, "batch onboard: ", "/v1/tenants:batchOnboard",
+		func(ctx context.Context, c *client.Client, req *xdrlinkv1.BatchOnboardRequest) error {
 			_, err := c.Onboarding.BatchOnboard(ctx, req)
 			return err
-		}
-		tc.rest = restReq{"POST", "/v1/tenants:batchOnboard", jsonBody(req)}
-		cases = append(cases, tc)
-	}
-	invalid := func(fields ...string) badInput {
-		return badInput{code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: fields}
-	}
+		})
 	add("neither tenants nor filter", &xdrlinkv1.BatchOnboardRequest{}, invalid("tenants"))
 	add("both tenants and filter", &xdrlinkv1.BatchOnboardRequest{Tenants: []string{existing}, Filter: "state=REGISTERED"}, invalid("filter"))
 	add("a filter that selects no tenant", &xdrlinkv1.BatchOnboardRequest{Filter: "labels.nothing=here"}, invalid("filter"))
@@ -756,4 +743,20 @@ func badBatchOnboardCases() []badInput {
 		badInput{code: codes.NotFound, httpStatus: 404, reason: xdrlinkv1.ErrorReason_ERROR_REASON_TENANT_NOT_FOUND,
 			metadata: map[string]string{"resource": "tenants/nobody"}})
 	return cases
+}
+
+// postCases returns add(name, req, tc), which appends tc to cases sending
+// req with call over gRPC and as JSON to POST path over REST.
+func postCases[R proto.Message](cases *[]badInput, prefix, path string, call func(context.Context, *client.Client, R) error) func(string, R, badInput) {
+	return func(name string, req R, tc badInput) {
+		tc.name = prefix + name
+		tc.grpc = func(ctx context.Context, c *client.Client) error { return call(ctx, c, req) }
+		tc.rest = restReq{"POST", path, jsonBody(req)}
+		*cases = append(*cases, tc)
+	}
+}
+
+// invalid is the answer to a request with the fields' violations.
+func invalid(fields ...string) badInput {
+	return badInput{code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: fields}
 }
