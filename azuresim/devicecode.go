@@ -146,6 +146,24 @@ func (s *Sim) finishDeviceCode(userCode, user string, decline bool) (*User, erro
 	return u, nil
 }
 
+// LoseDeviceCodeRedemption approves a pending sign-in and redeems it, as a
+// client that redeemed the code and then died before it kept the tokens:
+// the client's own redemption that follows fails with invalid_grant, as
+// Entra answers a code used before.
+func (s *Sim) LoseDeviceCodeRedemption(userCode, user string) error {
+	if _, err := s.finishDeviceCode(userCode, user, false); err != nil {
+		return err
+	}
+	st := s.deviceCodes
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if dc, ok := st.byUser[strings.ToUpper(strings.TrimSpace(userCode))]; ok {
+		delete(st.byDevice, dc.deviceCode)
+		delete(st.byUser, dc.UserCode)
+	}
+	return nil
+}
+
 // redeem looks up a device code for the token endpoint.
 func (st *deviceCodeStore) redeem(deviceCode, clientID string) (DeviceCode, error) {
 	st.mu.Lock()

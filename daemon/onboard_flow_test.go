@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -402,4 +403,40 @@ func deviceCodesIssued(d *Daemon) int64 {
 		}
 	}
 	return n
+}
+
+// TestLostSignInAsksAgain: when the device code was redeemed but its tokens
+// never kept (xdrlinkd killed in between), the next poll finds the code
+// used; the operation asks for a new sign-in instead of failing, and goes
+// on once that is approved.
+func TestLostSignInAsksAgain(t *testing.T) {
+	d := startSandbox(t)
+	api := grpcOps{dial(t, d)}
+	c := customer(t, d, azuresim.DemoHealthy)
+	op, err := api.Onboard(context.Background(), &xdrlinkv1.OnboardRequest{Name: "tenants/" + c.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, md := waitState(t, api, op.GetName(), opActionRequired)
+	first := stepOf(t, md, xdrlinkv1.StepKind_STEP_KIND_CONNECT_EVENTS).GetRequiredAction().GetDeviceCode().GetUserCode()
+	if err := d.azure.sandbox.LoseDeviceCodeRedemption(first, ""); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		md = metadata(t, must(api.Get(context.Background(), op.GetName())))
+		code := stepOf(t, md, xdrlinkv1.StepKind_STEP_KIND_CONNECT_EVENTS).GetRequiredAction().GetDeviceCode().GetUserCode()
+		if md.GetState() == opActionRequired && code != "" && code != first {
+			break
+		}
+		if md.GetState() == opFailed || time.Now().After(deadline) {
+			t.Fatalf("no new sign-in after the lost one (state %v):\n%s", md.GetState(), describeSteps(md))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	approve(t, d, md)
+	waitState(t, api, op.GetName(), opSucceeded)
+	if n := deviceCodesIssued(d); n != 2 {
+		t.Errorf("%d sign-ins, want the lost one and its replacement", n)
+	}
 }

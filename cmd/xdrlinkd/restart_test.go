@@ -409,13 +409,24 @@ const restartSecretEnv = "XDRLINK_RESTART_TEST_CLIENT_SECRET"
 
 func newRestartHarness(t *testing.T, bin, db string) *restartHarness {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	w, cs := azuresim.DemoWorld()
+	return newHarness(t, bin, db, azuresim.Options{World: w, Customers: cs})
+}
+
+// newHarness starts the emulator with opts (its World's Apps[0] is the
+// MSSP app) and writes the files xdrlinkd runs with.
+func newHarness(t *testing.T, bin, db string, opts azuresim.Options) *restartHarness {
+	t.Helper()
+	// Bounds every call of a scenario; a fleet's waits add up to minutes.
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)
 	h := &restartHarness{t: t, ctx: ctx, bin: bin, db: db, dir: t.TempDir()}
-	w, cs := azuresim.DemoWorld()
+	w := opts.World
+	opts.Addr, opts.Seed = "127.0.0.1:0", 1
 	// Deployments finish at their first status poll: the deployment client
 	// polls again only after 5s, which a step of restartStepTimeout cannot wait.
-	sim, err := azuresim.Start(azuresim.Options{World: w, Customers: cs, Addr: "127.0.0.1:0", Seed: 1, DeploymentDuration: time.Nanosecond})
+	opts.DeploymentDuration = time.Nanosecond
+	sim, err := azuresim.Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -465,18 +476,18 @@ type daemonRun struct {
 }
 
 // start runs xdrlinkd serve on the harness's database and waits until it
-// serves.
-func (h *restartHarness) start() *daemonRun {
+// serves. Flags in extra come last, so they override the harness's.
+func (h *restartHarness) start(extra ...string) *daemonRun {
 	t := h.t
 	t.Helper()
 	h.runs++
 	p := &daemonRun{h: h, n: h.runs, log: &syncbuf.Buffer{}, exited: make(chan struct{})}
-	p.cmd = exec.Command(h.bin, "serve",
+	p.cmd = exec.Command(h.bin, append([]string{"serve",
 		"--db", h.db,
 		"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
 		"--azure-config", h.config, "--secret-key-file", h.key,
 		"--step-timeout", restartStepTimeout.String(),
-		"--shutdown-timeout", "2s")
+		"--shutdown-timeout", "2s"}, extra...)...)
 	p.cmd.Env = append(withoutXdrlinkEnv(), "SSL_CERT_FILE="+h.ca, restartSecretEnv+"="+azuresim.GeneratedAppSecret)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
@@ -661,17 +672,22 @@ var restartTables = []string{"DeviceProcessEvents", "DeviceNetworkEvents"}
 
 func registerTenant(t testing.TB, c *client.Client, dc azuresim.DemoCustomer) {
 	t.Helper()
-	_, err := c.Tenants.CreateTenant(context.Background(), &xdrlinkv1.CreateTenantRequest{TenantId: dc.ID, Tenant: &xdrlinkv1.Tenant{
+	if _, err := c.Tenants.CreateTenant(context.Background(), createTenantRequest(dc)); err != nil {
+		t.Fatalf("register %s: %v", dc.ID, err)
+	}
+}
+
+// createTenantRequest registers the customer to onboard incidents, alerts,
+// entities and restartTables.
+func createTenantRequest(dc azuresim.DemoCustomer) *xdrlinkv1.CreateTenantRequest {
+	return &xdrlinkv1.CreateTenantRequest{TenantId: dc.ID, Tenant: &xdrlinkv1.Tenant{
 		DisplayName:   dc.DisplayName,
 		EntraTenantId: dc.EntraTenantID,
 		Workspace: &xdrlinkv1.Workspace{SubscriptionId: dc.SubscriptionID, ResourceGroup: dc.ResourceGroup,
 			Name: dc.WorkspaceName, Region: dc.Region},
 		Connector: &xdrlinkv1.ConnectorSettings{Incidents: true, Alerts: true, DisableIncidentCreationRules: true,
 			EntitySync: true, Tables: restartTables},
-	}})
-	if err != nil {
-		t.Fatalf("register %s: %v", dc.ID, err)
-	}
+	}}
 }
 
 // buildXdrlinkd builds this command once, with -race when the test has it.

@@ -27,6 +27,8 @@ type signInSecret struct {
 	DeviceCode string        `json:"device_code,omitempty"`
 	Interval   time.Duration `json:"interval,omitempty"`
 	ExpiresAt  time.Time     `json:"expires_at,omitzero"`
+	// Scope is what the pending device code was asked for.
+	Scope string `json:"scope,omitempty"`
 	// RefreshToken serves every audience (Entra refresh tokens are
 	// multi-resource): one sign-in for ARM and the streaming API.
 	RefreshToken string `json:"refresh_token,omitempty"`
@@ -110,6 +112,13 @@ func (r *run) delegated(ctx context.Context, st *xdrlinkv1.Step) (azcore.TokenCr
 			return nil, err
 		}
 		return nil, river.JobSnooze(sec.Interval)
+	case errors.Is(err, credential.ErrBadDeviceCode) && time.Now().Before(sec.ExpiresAt):
+		// A live code Entra no longer takes was redeemed already: by a run
+		// of this job killed after redeeming it and before keeping its
+		// tokens. They are lost; only a new sign-in gets new ones.
+		r.e.log.WarnContext(ctx, "the device code was redeemed but its tokens were not kept; asking for a new sign-in", "operation", r.op.Op.GetName())
+		return nil, r.requireSignIn(ctx, st, &steps.Failure{SignInAudiences: []string{sec.Scope},
+			Message: "go on: the previous sign-in was approved, but xdrlink stopped before it kept the tokens"}, true)
 	case errors.Is(err, credential.ErrAuthorizationPending), errors.Is(err, credential.ErrDeviceCodeExpired),
 		errors.Is(err, credential.ErrSignInDeclined), errors.Is(err, credential.ErrBadDeviceCode):
 		why := "the sign-in code expired before anyone used it"
@@ -154,7 +163,7 @@ func (r *run) requireSignIn(ctx context.Context, st *xdrlinkv1.Step, f *steps.Fa
 		}
 	}
 	scope := r.e.cfg.Access.Endpoints.ResourceManager.Scope()
-	if len(f.SignInAudiences) > 0 {
+	if len(f.SignInAudiences) > 0 && f.SignInAudiences[0] != "" {
 		scope = f.SignInAudiences[0]
 	}
 	grant, err := r.e.cfg.SignIn.StartDeviceCode(ctx, r.target.Profile, r.target.EntraTenantID, []string{scope})
@@ -167,7 +176,7 @@ func (r *run) requireSignIn(ctx context.Context, st *xdrlinkv1.Step, f *steps.Fa
 			Remedy:  "check that the credential profile's app allows public client flows (device code) and is consented in tenant " + r.target.EntraTenantID})
 		return r.finishErr(ctx, st)
 	}
-	if err := r.e.saveSecret(ctx, id, &signInSecret{DeviceCode: grant.DeviceCode, Interval: grant.Interval, ExpiresAt: grant.ExpiresAt}); err != nil {
+	if err := r.e.saveSecret(ctx, id, &signInSecret{DeviceCode: grant.DeviceCode, Interval: grant.Interval, ExpiresAt: grant.ExpiresAt, Scope: scope}); err != nil {
 		return err
 	}
 	ep := r.e.cfg.Access.Endpoints
