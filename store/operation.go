@@ -93,8 +93,10 @@ type OperationPage struct {
 	NextPageToken string
 }
 
-// OperationReader reads operations.
+// OperationReader reads operations (and leases).
 type OperationReader interface {
+	// CountLeases counts the unexpired leases whose key starts with prefix.
+	CountLeases(ctx context.Context, prefix string) (int, error)
 	// GetOperation returns ErrNotFound if there is no such operation.
 	GetOperation(ctx context.Context, id string) (*Operation, error)
 	// GetOperationByRequestKey returns ErrNotFound if none has that key.
@@ -200,8 +202,6 @@ type OperationStore interface {
 	// ReleaseLease gives up holder's lease key; no error when it is not
 	// holder's (anymore).
 	ReleaseLease(ctx context.Context, key, holder string) error
-	// CountLeases counts the unexpired leases whose key starts with prefix.
-	CountLeases(ctx context.Context, prefix string) (int, error)
 	// OpenJobs creates the backend's River client with cfg (its workers,
 	// queues and hooks) on the store's database; after it, Tx.InsertJob
 	// works. Call once, before Start.

@@ -494,9 +494,9 @@ func (s *Store) ReleaseLease(ctx context.Context, key, holder string) error {
 	return nil
 }
 
-func (s *Store) CountLeases(ctx context.Context, prefix string) (int, error) {
+func (q queries) CountLeases(ctx context.Context, prefix string) (int, error) {
 	var n int
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM leases WHERE starts_with(key, $1) AND expire_time > $2`, prefix, store.Now()).Scan(&n)
+	err := q.db.QueryRow(ctx, `SELECT count(*) FROM leases WHERE starts_with(key, $1) AND expire_time > $2`, prefix, store.Now()).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: count leases: %w", err)
 	}

@@ -553,8 +553,12 @@ func (s *Store) ReleaseLease(ctx context.Context, key, holder string) error {
 }
 
 func (s *Store) CountLeases(ctx context.Context, prefix string) (int, error) {
+	return s.read.CountLeases(ctx, prefix)
+}
+
+func (q queries) CountLeases(ctx context.Context, prefix string) (int, error) {
 	var n int
-	err := s.read.db.QueryRowContext(ctx, `SELECT count(*) FROM leases WHERE substr(key, 1, ?) = ? AND expire_time > ?`,
+	err := q.db.QueryRowContext(ctx, `SELECT count(*) FROM leases WHERE substr(key, 1, ?) = ? AND expire_time > ?`,
 		len(prefix), prefix, store.Now().Format(timeLayout)).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: count leases: %w", err)

@@ -61,6 +61,17 @@ func (batchArgs) Kind() string { return "xdrlink.batch" }
 // notices the last child finishing if that child's wake-up was missed.
 const batchTick = time.Second
 
+// A child back from a human step while its batch has no free place waits
+// placeWait between tries, holding a lease (placeKey, placeLease long) that
+// keeps the batch from starting new children meanwhile: children that
+// already ran most of their steps go first.
+const (
+	placeWait  = 500 * time.Millisecond
+	placeLease = 5 * time.Second
+)
+
+func placeKey(batch, child string) string { return "place/" + batch + "/" + child }
+
 // childID is the id of a batch's i-th child: the batch's id and the index,
 // so that id order is request order.
 func childID(batch string, i int) string { return fmt.Sprintf("%s-%05d", batch, i) }
@@ -213,7 +224,11 @@ func (e *Engine) startChildren(ctx context.Context, tx store.Tx, batch string, l
 	if err != nil || active >= limit {
 		return 0, err
 	}
-	rows, err := tx.ClaimChildren(ctx, batch, limit-active)
+	returning, err := tx.CountLeases(ctx, placeKey(batch, ""))
+	if err != nil || active+returning >= limit {
+		return 0, err
+	}
+	rows, err := tx.ClaimChildren(ctx, batch, limit-active-returning)
 	if err != nil {
 		return 0, err
 	}

@@ -58,6 +58,13 @@ func streamingLease(kind xdrlinkv1.StepKind, t steps.Target) string {
 	return ""
 }
 
+// releaseLease gives a lease up; one that cannot be released expires.
+func (e *Engine) releaseLease(ctx context.Context, key, holder string) {
+	if err := e.st.ReleaseLease(context.WithoutCancel(ctx), key, holder); err != nil {
+		e.log.WarnContext(ctx, "lease not released; it expires", "key", key, "error", err)
+	}
+}
+
 // leaseWait is how long a step waits before trying again for a lease
 // another operation holds.
 const leaseWait = 2 * time.Second
@@ -181,11 +188,7 @@ func (r *run) step(ctx context.Context, i int, delegated azcore.TokenCredential)
 		if !held {
 			return river.JobSnooze(leaseWait)
 		}
-		defer func() {
-			if err := r.e.st.ReleaseLease(context.WithoutCancel(ctx), key, r.op.Row.ID); err != nil {
-				r.e.log.WarnContext(ctx, "streaming lease not released; it expires", "key", key, "error", err)
-			}
-		}()
+		defer r.e.releaseLease(ctx, key, r.op.Row.ID)
 	}
 	now := timestamppb.Now()
 	st.State = xdrlinkv1.StepState_STEP_STATE_RUNNING
@@ -200,12 +203,22 @@ func (r *run) step(ctx context.Context, i int, delegated azcore.TokenCredential)
 	md.State = xdrlinkv1.OperationState_OPERATION_STATE_RUNNING
 	r.tenant.State = runningState(md.GetKind())
 	r.tenant.Status.RequiredAction = nil
+	returning := r.needPlace
 	err := r.save(ctx, true, false)
 	if errors.Is(err, errNoPlace) {
-		return river.JobSnooze(batchTick) // nothing saved: it still shows the human step done, waiting
+		// Nothing saved: it still shows the human step, done, waiting. The
+		// lease says a child waits to come back, so that the batch starts
+		// no new child in the next freed place.
+		if _, err := r.e.st.AcquireLease(ctx, placeKey(r.args.Batch, r.op.Row.ID), r.op.Row.ID, placeLease); err != nil {
+			return err
+		}
+		return river.JobSnooze(placeWait)
 	}
 	if err != nil {
 		return err
+	}
+	if returning {
+		r.e.releaseLease(ctx, placeKey(r.args.Batch, r.op.Row.ID), r.op.Row.ID)
 	}
 
 	stepCtx, cancel := context.WithTimeout(ctx, r.e.cfg.StepTimeout)
