@@ -199,10 +199,13 @@ func (p tryPolicy) Do(req *policy.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// tenantFromAuthorityPath reads the tenant of a token request ("/{tenant}/oauth2/v2.0/token").
+// tenantFromAuthorityPath reads the tenant of a token request ("/{tenant}/oauth2/v2.0/token")
+// or of its authority's metadata ("/{tenant}/v2.0/.well-known/openid-configuration", which
+// every new credential reads first). Without it, the metadata requests of all tenants would
+// share one throttling scope and so go one at a time, process-wide.
 func tenantFromAuthorityPath(path string) string {
 	first, rest, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
-	if strings.HasPrefix(rest, "oauth2/") {
+	if strings.HasPrefix(rest, "oauth2/") || strings.HasPrefix(strings.TrimPrefix(rest, "v2.0/"), ".well-known/") {
 		return first
 	}
 	return ""

@@ -112,10 +112,12 @@ func TestTelemetrySpanAndHistogram(t *testing.T) {
 
 func TestTenantFromAuthorityPath(t *testing.T) {
 	for path, want := range map[string]string{
-		"/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token": "72f988bf-86f1-41af-91ab-2d7cd011db47",
-		"/organizations/oauth2/v2.0/devicecode":                   "organizations",
-		"/common/discovery/instance":                              "",
-		"/":                                                       "",
+		"/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token":                     "72f988bf-86f1-41af-91ab-2d7cd011db47",
+		"/organizations/oauth2/v2.0/devicecode":                                       "organizations",
+		"/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0/.well-known/openid-configuration": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+		"/72f988bf-86f1-41af-91ab-2d7cd011db47/.well-known/openid-configuration":      "72f988bf-86f1-41af-91ab-2d7cd011db47",
+		"/common/discovery/instance":                                                  "",
+		"/":                                                                           "",
 	} {
 		if got := tenantFromAuthorityPath(path); got != want {
 			t.Errorf("%q: %q", path, got)
