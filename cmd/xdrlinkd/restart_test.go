@@ -418,7 +418,7 @@ func newRestartHarness(t *testing.T, bin, db string) *restartHarness {
 func newHarness(t *testing.T, bin, db string, opts azuresim.Options) *restartHarness {
 	t.Helper()
 	// Bounds every call of a scenario; a fleet's waits add up to minutes.
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	t.Cleanup(cancel)
 	h := &restartHarness{t: t, ctx: ctx, bin: bin, db: db, dir: t.TempDir()}
 	w := opts.World

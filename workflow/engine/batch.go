@@ -66,7 +66,7 @@ const batchTick = time.Second
 // keeps the batch from starting new children meanwhile: children that
 // already ran most of their steps go first.
 const (
-	placeWait  = 500 * time.Millisecond
+	placeWait  = time.Second
 	placeLease = 5 * time.Second
 )
 
