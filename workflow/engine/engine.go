@@ -120,6 +120,7 @@ func New(cfg Config) (*Engine, error) {
 		RescueStuckJobsAfter: jobTimeout + cfg.jobMargin(),
 		Logger:               cfg.Logger.With("component", "river"),
 		ErrorHandler:         jobErrors{e},
+		RetryPolicy:          retryPolicy{},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)

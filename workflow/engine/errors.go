@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -46,4 +47,15 @@ func (h jobErrors) giveUp(ctx context.Context, job *rivertype.JobRow, why string
 	if err := r.finish(ctx, xdrlinkv1.OperationState_OPERATION_STATE_FAILED, st); err != nil {
 		h.e.log.ErrorContext(ctx, "could not fail the operation of a discarded job", "operation", r.op.Op.GetName(), "error", err)
 	}
+}
+
+// retryPolicy runs a job that failed unexpectedly (a store busy past the
+// job's deadline, a store outage) again soon: after 1s, 2s, 4s … up to a
+// minute, counted by its errors rather than its attempts, which every
+// snooze raises too. River's default waits the attempt to the fourth power
+// in seconds, which left children of a busy batch idle for minutes.
+type retryPolicy struct{}
+
+func (retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	return time.Now().Add(min(time.Second<<min(len(job.Errors), 6), time.Minute))
 }
