@@ -1,9 +1,12 @@
 package daemon
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +16,8 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/xdrlink/xdrlink/azuresim"
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
@@ -362,4 +367,77 @@ func TestBatchOnboardRequestID(t *testing.T) {
 		}
 		watchBatch(t, api, first.GetName(), 100)
 	})
+}
+
+// TestWatchBatch: watching a batch (gRPC, and REST's newline-delimited
+// JSON) sends it again as its children's counts change, although the
+// batch's own record does not change until it ends.
+func TestWatchBatch(t *testing.T) {
+	d := startSandbox(t)
+	autoApprove(t, d.azure.sandbox)
+	var healthy []string
+	for _, c := range d.azure.sandbox.Customers() {
+		if c.Kind == azuresim.DemoHealthy {
+			healthy = append(healthy, "tenants/"+c.ID)
+		}
+	}
+	ctx := context.Background()
+	c := dial(t, d)
+	for i, transport := range []string{"grpc", "rest"} {
+		batch, err := c.Onboarding.BatchOnboard(ctx, &xdrlinkv1.BatchOnboardRequest{Tenants: healthy[i*6 : i*6+6], MaxConcurrency: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seen []*xdrlinkv1.BatchProgress
+		var last *longrunningpb.Operation
+		if transport == "grpc" {
+			stream, err := c.OperationControl.WatchOperation(ctx, &xdrlinkv1.WatchOperationRequest{Name: batch.GetName()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for {
+				m, err := stream.Recv()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				seen, last = append(seen, metadata(t, m).GetBatchProgress()), m
+			}
+		} else {
+			resp, err := newREST(d).raw(ctx, http.MethodGet, "/v1/"+batch.GetName()+":watch", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc := bufio.NewScanner(resp.Body)
+			sc.Buffer(nil, 1<<20)
+			for sc.Scan() {
+				m := &longrunningpb.Operation{}
+				if err := protojson.Unmarshal(sc.Bytes(), m); err != nil {
+					t.Fatalf("line %q: %v", sc.Text(), err)
+				}
+				seen, last = append(seen, metadata(t, m).GetBatchProgress()), m
+			}
+			resp.Body.Close()
+		}
+		if !last.GetDone() || last.GetName() != batch.GetName() {
+			t.Fatalf("%s: the watch ended on %v", transport, last)
+		}
+		// Each message but the last (the batch done, with the counts of
+		// the one before) differs from the one before, and the children's
+		// successes show up one by one, not only at the end.
+		partial := 0
+		for j, p := range seen {
+			if j > 0 && j < len(seen)-1 && proto.Equal(p, seen[j-1]) {
+				t.Errorf("%s: message %d repeats the progress %v", transport, j, p)
+			}
+			if p.GetSucceeded() > 0 && p.GetSucceeded() < 6 {
+				partial++
+			}
+		}
+		if partial == 0 || seen[len(seen)-1].GetSucceeded() != 6 {
+			t.Errorf("%s: progress seen %v; want some part done before all 6", transport, seen)
+		}
+	}
 }
