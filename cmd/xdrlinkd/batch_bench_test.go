@@ -200,7 +200,10 @@ func runBatchBench(b *testing.B, bin, backend string, s benchSettings) {
 	}
 
 	spans := &benchSpanLog{}
-	world := benchWorld(s.tenants+s.probes, 1)
+	world := healthyWorld(s.tenants+s.probes, 1)
+	for _, tn := range world.Tenants[1:] {
+		tn.Workspaces[0].SentinelOnboarded = false // every step writes
+	}
 	sim, err := azuresim.Start(azuresim.Options{
 		World: world, Seed: 1, Logger: slog.New(spans),
 		Faults: azuresim.FaultConfig{Latency: azuresim.Latency{Fixed: azuresim.Duration(benchLatency)},
@@ -220,7 +223,7 @@ func runBatchBench(b *testing.B, bin, backend string, s benchSettings) {
 
 	p := startBenchDaemon(b, bin, dir, db, sim, world, backend, s)
 	benchRegister(b, p.client, customers)
-	benchApproveSignIns(b, sim)
+	approveSignIns(b, sim)
 
 	// One tenant at a time: its onboarding's wall time, its Azure calls,
 	// and how many of them lie one after the other (the critical path).
@@ -410,34 +413,6 @@ func (p *benchDaemon) breakdown(ctx context.Context, batch string, alone []bench
 	return out.String()
 }
 
-// benchWorld is a generated world of n customer tenants (each with its
-// own subscription and workspace) with every trait onboarding needs:
-// a Defender XDR licence, no consent or portal lock, Defender for Identity
-// sensors, the resource providers registered, Microsoft Sentinel
-// Contributor for the app. Sentinel is not yet on, so every step writes.
-func benchWorld(n int, seed uint64) *azuresim.World {
-	w := azuresim.GenerateWorld(n, seed)
-	var e5 []azuresim.License
-	for _, tn := range w.Tenants[1:] {
-		if tn.Licenses[0].SkuPartNumber == "SPE_E5" {
-			e5 = tn.Licenses
-			break
-		}
-	}
-	for _, tn := range w.Tenants[1:] {
-		tn.Licenses = slices.Clone(e5)
-		tn.ConsentNeeded, tn.UnifiedPortal = false, false
-		if len(tn.MDISensors) == 0 {
-			tn.MDISensors = []azuresim.MDISensor{{ID: tn.ID[:8] + "-0000-4000-8000-0000000000dc", DisplayName: "DC01",
-				SensorType: "domainControllerIntegrated", HealthStatus: "healthy", Version: "2.230.0"}}
-		}
-		tn.Subscriptions[0].RegisteredProviders = []string{"Microsoft.OperationalInsights", "Microsoft.SecurityInsights", "Microsoft.Insights"}
-		tn.RoleAssignments[0].RoleDefinition = "Microsoft Sentinel Contributor"
-		tn.Workspaces[0].SentinelOnboarded = false
-	}
-	return w
-}
-
 // benchRegister creates the tenants, 1,000 per BatchCreateTenants call; should
 // the server not have it, with CreateTenant calls 32 at a time.
 func benchRegister(b *testing.B, c *client.Client, customers []azuresim.DemoCustomer) {
@@ -490,27 +465,6 @@ func benchRegister(b *testing.B, c *client.Client, customers []azuresim.DemoCust
 	if err := <-errs; err != nil {
 		b.Fatalf("CreateTenant: %v", err)
 	}
-}
-
-// benchApproveSignIns approves every device-code sign-in the emulator hands out,
-// as the customers' administrators would, within 20ms of it, until the
-// benchmark ends.
-func benchApproveSignIns(b *testing.B, sim *azuresim.Sim) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			for _, dc := range sim.PendingDeviceCodes() {
-				_ = sim.ApproveDeviceCode(dc.UserCode, "")
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}()
-	b.Cleanup(func() { cancel(); <-done })
 }
 
 // benchDaemon is one xdrlinkd subprocess, or with XDRLINK_BENCH_INPROCESS

@@ -73,7 +73,7 @@ func runFleetCrash(t *testing.T, bin, db string, seed uint64) {
 	runs := []*daemonRun{p}
 	lease := riverLease(t, h.ctx, db)
 	registerFleet(t, p, customers)
-	fleetApprover(t, h.sim)
+	approveSignIns(t, h.sim)
 	batch := p.batchOnboard(customers, 0)
 	t.Logf("%v: %d tenants registered, batch %s started", since(), len(customers), batch)
 
@@ -210,12 +210,12 @@ func fleetSeed(t *testing.T) uint64 {
 	return seed
 }
 
-// fleetWorld is a generated world of n customer tenants, each given
+// healthyWorld is a generated world of n customer tenants, each given
 // every trait onboarding needs: a Defender XDR licence, no consent or
 // portal lock, MDI sensors, registered providers and Sentinel Contributor
 // for the app. Whether Sentinel is already on varies.
-func fleetWorld(n int) *azuresim.World {
-	w := azuresim.GenerateWorld(n, 7)
+func healthyWorld(n int, seed uint64) *azuresim.World {
+	w := azuresim.GenerateWorld(n, seed)
 	var e5 []azuresim.License
 	for _, tn := range w.Tenants[1:] {
 		if tn.Licenses[0].SkuPartNumber == "SPE_E5" {
@@ -239,7 +239,7 @@ func fleetWorld(n int) *azuresim.World {
 // customers, which it returns in registry order.
 func newFleetHarness(t *testing.T, bin, db string, n int) (*restartHarness, []azuresim.DemoCustomer) {
 	t.Helper()
-	h := newHarness(t, bin, db, azuresim.Options{World: fleetWorld(n)})
+	h := newHarness(t, bin, db, azuresim.Options{World: healthyWorld(n, 7)})
 	var customers []azuresim.DemoCustomer
 	for _, c := range h.sim.Customers() {
 		if c.WorkspaceName != "" && c.AdminUPN != "" {
@@ -293,9 +293,9 @@ func registerFleet(t *testing.T, p *daemonRun, customers []azuresim.DemoCustomer
 	}
 }
 
-// fleetApprover approves every device-code sign-in the emulator hands
+// approveSignIns approves every device-code sign-in the emulator hands
 // out, as the customers' administrators would, until the test ends.
-func fleetApprover(t *testing.T, sim *azuresim.Sim) {
+func approveSignIns(t testing.TB, sim *azuresim.Sim) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -484,7 +484,7 @@ func TestFleetFaults(t *testing.T) {
 	// again later, which only adds waits.
 	p := h.start("--step-timeout", "1m")
 	registerFleet(t, p, customers)
-	fleetApprover(t, h.sim)
+	approveSignIns(t, h.sim)
 	if err := h.sim.SetFaults(azuresim.FaultConfig{ServerErrorRate: 0.1, ThrottleRate: 0.1,
 		ThrottleRetryAfter: azuresim.Duration(time.Second)}); err != nil {
 		t.Fatal(err)
@@ -556,7 +556,7 @@ func TestFleetReplicas(t *testing.T) {
 	electedAt := riverLeaderElected(t, h.ctx, db)
 	a := h.start("--azure-config", configA)
 	registerFleet(t, a, customers)
-	fleetApprover(t, h.sim)
+	approveSignIns(t, h.sim)
 	batch := a.batchOnboard(customers, 0)
 	t.Logf("%v: batch %s started through A", since(), batch)
 
