@@ -148,6 +148,121 @@ func (Enablement) EnumDescriptor() ([]byte, []int) {
 	return file_xdrlink_v1_table_proto_rawDescGZIP(), []int{1}
 }
 
+// ObservedState is whether Azure streams a table, as far as xdrlink knows.
+type ObservedState int32
+
+const (
+	// Not used.
+	ObservedState_OBSERVED_STATE_UNSPECIFIED ObservedState = 0
+	// The streaming entry enables the table, or its data was seen arriving.
+	ObservedState_OBSERVED_STATE_ENABLED ObservedState = 1
+	// The streaming entry, read with a delegated sign-in, does not enable it.
+	ObservedState_OBSERVED_STATE_NOT_ENABLED ObservedState = 2
+	// Never observed: reading the streaming entry needs a delegated sign-in,
+	// and no verification has seen the table's data arrive.
+	ObservedState_OBSERVED_STATE_UNKNOWN ObservedState = 3
+)
+
+// Enum value maps for ObservedState.
+var (
+	ObservedState_name = map[int32]string{
+		0: "OBSERVED_STATE_UNSPECIFIED",
+		1: "OBSERVED_STATE_ENABLED",
+		2: "OBSERVED_STATE_NOT_ENABLED",
+		3: "OBSERVED_STATE_UNKNOWN",
+	}
+	ObservedState_value = map[string]int32{
+		"OBSERVED_STATE_UNSPECIFIED": 0,
+		"OBSERVED_STATE_ENABLED":     1,
+		"OBSERVED_STATE_NOT_ENABLED": 2,
+		"OBSERVED_STATE_UNKNOWN":     3,
+	}
+)
+
+func (x ObservedState) Enum() *ObservedState {
+	p := new(ObservedState)
+	*p = x
+	return p
+}
+
+func (x ObservedState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ObservedState) Descriptor() protoreflect.EnumDescriptor {
+	return file_xdrlink_v1_table_proto_enumTypes[2].Descriptor()
+}
+
+func (ObservedState) Type() protoreflect.EnumType {
+	return &file_xdrlink_v1_table_proto_enumTypes[2]
+}
+
+func (x ObservedState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ObservedState.Descriptor instead.
+func (ObservedState) EnumDescriptor() ([]byte, []int) {
+	return file_xdrlink_v1_table_proto_rawDescGZIP(), []int{2}
+}
+
+// ObservationSource is how xdrlink came to know a table's observed state.
+type ObservationSource int32
+
+const (
+	// Not used (the state is UNKNOWN).
+	ObservationSource_OBSERVATION_SOURCE_UNSPECIFIED ObservationSource = 0
+	// An operation read the Defender streaming entry with a delegated sign-in.
+	ObservationSource_OBSERVATION_SOURCE_DELEGATED_READ ObservationSource = 1
+	// An operation wrote the streaming entry with a delegated sign-in.
+	ObservationSource_OBSERVATION_SOURCE_DELEGATED_WRITE ObservationSource = 2
+	// A verification saw the table's data arriving in the workspace.
+	ObservationSource_OBSERVATION_SOURCE_DATA_ARRIVING ObservationSource = 3
+)
+
+// Enum value maps for ObservationSource.
+var (
+	ObservationSource_name = map[int32]string{
+		0: "OBSERVATION_SOURCE_UNSPECIFIED",
+		1: "OBSERVATION_SOURCE_DELEGATED_READ",
+		2: "OBSERVATION_SOURCE_DELEGATED_WRITE",
+		3: "OBSERVATION_SOURCE_DATA_ARRIVING",
+	}
+	ObservationSource_value = map[string]int32{
+		"OBSERVATION_SOURCE_UNSPECIFIED":     0,
+		"OBSERVATION_SOURCE_DELEGATED_READ":  1,
+		"OBSERVATION_SOURCE_DELEGATED_WRITE": 2,
+		"OBSERVATION_SOURCE_DATA_ARRIVING":   3,
+	}
+)
+
+func (x ObservationSource) Enum() *ObservationSource {
+	p := new(ObservationSource)
+	*p = x
+	return p
+}
+
+func (x ObservationSource) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ObservationSource) Descriptor() protoreflect.EnumDescriptor {
+	return file_xdrlink_v1_table_proto_enumTypes[3].Descriptor()
+}
+
+func (ObservationSource) Type() protoreflect.EnumType {
+	return &file_xdrlink_v1_table_proto_enumTypes[3]
+}
+
+func (x ObservationSource) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ObservationSource.Descriptor instead.
+func (ObservationSource) EnumDescriptor() ([]byte, []int) {
+	return file_xdrlink_v1_table_proto_rawDescGZIP(), []int{3}
+}
+
 // Table is one advanced-hunting table in the catalog.
 type Table struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -421,14 +536,21 @@ type TableStatus struct {
 	Table string `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
 	// Whether the tenant wants it streamed.
 	Desired bool `protobuf:"varint,2,opt,name=desired,proto3" json:"desired,omitempty"`
-	// Whether Azure streams it, as last observed.
+	// True when observation.state is OBSERVED_STATE_ENABLED. Kept for
+	// clients written before observation; it cannot tell "not enabled" from
+	// "not known", so read observation instead.
+	//
+	// Deprecated: Marked as deprecated in xdrlink/v1/table.proto.
 	Observed bool `protobuf:"varint,3,opt,name=observed,proto3" json:"observed,omitempty"`
-	// desired != observed.
+	// Desired and observed disagree: desired but observed NOT_ENABLED, or not
+	// desired but observed ENABLED. False while the observed state is UNKNOWN.
 	Drift bool `protobuf:"varint,4,opt,name=drift,proto3" json:"drift,omitempty"`
 	// How it can be turned on.
 	Enablement Enablement `protobuf:"varint,5,opt,name=enablement,proto3,enum=xdrlink.v1.Enablement" json:"enablement,omitempty"`
 	// For PORTAL_ONLY tables that are desired: the portal step to do.
-	PortalStep    *PortalStep `protobuf:"bytes,6,opt,name=portal_step,json=portalStep,proto3" json:"portal_step,omitempty"`
+	PortalStep *PortalStep `protobuf:"bytes,6,opt,name=portal_step,json=portalStep,proto3" json:"portal_step,omitempty"`
+	// What xdrlink last saw of the table in Azure, how and when.
+	Observation   *TableObservation `protobuf:"bytes,7,opt,name=observation,proto3" json:"observation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -477,6 +599,7 @@ func (x *TableStatus) GetDesired() bool {
 	return false
 }
 
+// Deprecated: Marked as deprecated in xdrlink/v1/table.proto.
 func (x *TableStatus) GetObserved() bool {
 	if x != nil {
 		return x.Observed
@@ -505,6 +628,96 @@ func (x *TableStatus) GetPortalStep() *PortalStep {
 	return nil
 }
 
+func (x *TableStatus) GetObservation() *TableObservation {
+	if x != nil {
+		return x.Observation
+	}
+	return nil
+}
+
+// TableObservation is one table's observed state with its provenance.
+type TableObservation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The state.
+	State ObservedState `protobuf:"varint,1,opt,name=state,proto3,enum=xdrlink.v1.ObservedState" json:"state,omitempty"`
+	// Where it came from; UNSPECIFIED when the state is UNKNOWN.
+	Source ObservationSource `protobuf:"varint,2,opt,name=source,proto3,enum=xdrlink.v1.ObservationSource" json:"source,omitempty"`
+	// When it was observed.
+	ObserveTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=observe_time,json=observeTime,proto3" json:"observe_time,omitempty"`
+	// The operation that observed it, "operations/{id}".
+	Operation string `protobuf:"bytes,4,opt,name=operation,proto3" json:"operation,omitempty"`
+	// Since when the table has been enabled as far as xdrlink knows: when it
+	// was turned on, or first seen on. Verification's grace period starts here.
+	EnableTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=enable_time,json=enableTime,proto3" json:"enable_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TableObservation) Reset() {
+	*x = TableObservation{}
+	mi := &file_xdrlink_v1_table_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TableObservation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TableObservation) ProtoMessage() {}
+
+func (x *TableObservation) ProtoReflect() protoreflect.Message {
+	mi := &file_xdrlink_v1_table_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TableObservation.ProtoReflect.Descriptor instead.
+func (*TableObservation) Descriptor() ([]byte, []int) {
+	return file_xdrlink_v1_table_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *TableObservation) GetState() ObservedState {
+	if x != nil {
+		return x.State
+	}
+	return ObservedState_OBSERVED_STATE_UNSPECIFIED
+}
+
+func (x *TableObservation) GetSource() ObservationSource {
+	if x != nil {
+		return x.Source
+	}
+	return ObservationSource_OBSERVATION_SOURCE_UNSPECIFIED
+}
+
+func (x *TableObservation) GetObserveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ObserveTime
+	}
+	return nil
+}
+
+func (x *TableObservation) GetOperation() string {
+	if x != nil {
+		return x.Operation
+	}
+	return ""
+}
+
+func (x *TableObservation) GetEnableTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EnableTime
+	}
+	return nil
+}
+
 // Request message for TableService.GetTableSettings.
 type GetTableSettingsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -516,7 +729,7 @@ type GetTableSettingsRequest struct {
 
 func (x *GetTableSettingsRequest) Reset() {
 	*x = GetTableSettingsRequest{}
-	mi := &file_xdrlink_v1_table_proto_msgTypes[5]
+	mi := &file_xdrlink_v1_table_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -528,7 +741,7 @@ func (x *GetTableSettingsRequest) String() string {
 func (*GetTableSettingsRequest) ProtoMessage() {}
 
 func (x *GetTableSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_table_proto_msgTypes[5]
+	mi := &file_xdrlink_v1_table_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -541,7 +754,7 @@ func (x *GetTableSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTableSettingsRequest.ProtoReflect.Descriptor instead.
 func (*GetTableSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_table_proto_rawDescGZIP(), []int{5}
+	return file_xdrlink_v1_table_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetTableSettingsRequest) GetName() string {
@@ -566,7 +779,7 @@ type UpdateTableSettingsRequest struct {
 
 func (x *UpdateTableSettingsRequest) Reset() {
 	*x = UpdateTableSettingsRequest{}
-	mi := &file_xdrlink_v1_table_proto_msgTypes[6]
+	mi := &file_xdrlink_v1_table_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -578,7 +791,7 @@ func (x *UpdateTableSettingsRequest) String() string {
 func (*UpdateTableSettingsRequest) ProtoMessage() {}
 
 func (x *UpdateTableSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_table_proto_msgTypes[6]
+	mi := &file_xdrlink_v1_table_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -591,7 +804,7 @@ func (x *UpdateTableSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTableSettingsRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTableSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_table_proto_rawDescGZIP(), []int{6}
+	return file_xdrlink_v1_table_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UpdateTableSettingsRequest) GetTableSettings() *TableSettings {
@@ -642,17 +855,25 @@ const file_xdrlink_v1_table_proto_rawDesc = "" +
 	"\x06tables\x18\x03 \x03(\v2\x17.xdrlink.v1.TableStatusB\x03\xe0A\x03R\x06tables\x12B\n" +
 	"\fobserve_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vobserveTime\x12\x1f\n" +
 	"\x04etag\x18\x05 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\x01R\x04etag:[\xeaAX\n" +
-	"\x18xdrlink.io/TableSettings\x12\x1etenants/{tenant}/tableSettings*\rtableSettings2\rtableSettings\"\xe0\x01\n" +
+	"\x18xdrlink.io/TableSettings\x12\x1etenants/{tenant}/tableSettings*\rtableSettings2\rtableSettings\"\xa4\x02\n" +
 	"\vTableStatus\x12\x14\n" +
 	"\x05table\x18\x01 \x01(\tR\x05table\x12\x18\n" +
-	"\adesired\x18\x02 \x01(\bR\adesired\x12\x1a\n" +
-	"\bobserved\x18\x03 \x01(\bR\bobserved\x12\x14\n" +
+	"\adesired\x18\x02 \x01(\bR\adesired\x12\x1e\n" +
+	"\bobserved\x18\x03 \x01(\bB\x02\x18\x01R\bobserved\x12\x14\n" +
 	"\x05drift\x18\x04 \x01(\bR\x05drift\x126\n" +
 	"\n" +
 	"enablement\x18\x05 \x01(\x0e2\x16.xdrlink.v1.EnablementR\n" +
 	"enablement\x127\n" +
 	"\vportal_step\x18\x06 \x01(\v2\x16.xdrlink.v1.PortalStepR\n" +
-	"portalStep\"\x93\x01\n" +
+	"portalStep\x12>\n" +
+	"\vobservation\x18\a \x01(\v2\x1c.xdrlink.v1.TableObservationR\vobservation\"\x94\x02\n" +
+	"\x10TableObservation\x12/\n" +
+	"\x05state\x18\x01 \x01(\x0e2\x19.xdrlink.v1.ObservedStateR\x05state\x125\n" +
+	"\x06source\x18\x02 \x01(\x0e2\x1d.xdrlink.v1.ObservationSourceR\x06source\x12=\n" +
+	"\fobserve_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vobserveTime\x12\x1c\n" +
+	"\toperation\x18\x04 \x01(\tR\toperation\x12;\n" +
+	"\venable_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"enableTime\"\x93\x01\n" +
 	"\x17GetTableSettingsRequest\x12x\n" +
 	"\x04name\x18\x01 \x01(\tBd\xe0A\x02\xfaA\x1a\n" +
 	"\x18xdrlink.io/TableSettings\xbaHA\xc8\x01\x01r<2:^tenants/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?/tableSettings$R\x04name\"\xda\x01\n" +
@@ -674,7 +895,17 @@ const file_xdrlink_v1_table_proto_rawDesc = "" +
 	"\x16ENABLEMENT_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18ENABLEMENT_STREAMING_API\x10\x01\x12\x1a\n" +
 	"\x16ENABLEMENT_PORTAL_ONLY\x10\x02\x12\x1b\n" +
-	"\x17ENABLEMENT_NOT_INGESTED\x10\x032\xe7\x03\n" +
+	"\x17ENABLEMENT_NOT_INGESTED\x10\x03*\x87\x01\n" +
+	"\rObservedState\x12\x1e\n" +
+	"\x1aOBSERVED_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16OBSERVED_STATE_ENABLED\x10\x01\x12\x1e\n" +
+	"\x1aOBSERVED_STATE_NOT_ENABLED\x10\x02\x12\x1a\n" +
+	"\x16OBSERVED_STATE_UNKNOWN\x10\x03*\xac\x01\n" +
+	"\x11ObservationSource\x12\"\n" +
+	"\x1eOBSERVATION_SOURCE_UNSPECIFIED\x10\x00\x12%\n" +
+	"!OBSERVATION_SOURCE_DELEGATED_READ\x10\x01\x12&\n" +
+	"\"OBSERVATION_SOURCE_DELEGATED_WRITE\x10\x02\x12$\n" +
+	" OBSERVATION_SOURCE_DATA_ARRIVING\x10\x032\xe7\x03\n" +
 	"\fTableService\x12b\n" +
 	"\n" +
 	"ListTables\x12\x1d.xdrlink.v1.ListTablesRequest\x1a\x1e.xdrlink.v1.ListTablesResponse\"\x15\xdaA\x00\x82\xd3\xe4\x93\x02\f\x12\n" +
@@ -699,44 +930,52 @@ func file_xdrlink_v1_table_proto_rawDescGZIP() []byte {
 	return file_xdrlink_v1_table_proto_rawDescData
 }
 
-var file_xdrlink_v1_table_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_xdrlink_v1_table_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_xdrlink_v1_table_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_xdrlink_v1_table_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_xdrlink_v1_table_proto_goTypes = []any{
 	(Product)(0),                       // 0: xdrlink.v1.Product
 	(Enablement)(0),                    // 1: xdrlink.v1.Enablement
-	(*Table)(nil),                      // 2: xdrlink.v1.Table
-	(*ListTablesRequest)(nil),          // 3: xdrlink.v1.ListTablesRequest
-	(*ListTablesResponse)(nil),         // 4: xdrlink.v1.ListTablesResponse
-	(*TableSettings)(nil),              // 5: xdrlink.v1.TableSettings
-	(*TableStatus)(nil),                // 6: xdrlink.v1.TableStatus
-	(*GetTableSettingsRequest)(nil),    // 7: xdrlink.v1.GetTableSettingsRequest
-	(*UpdateTableSettingsRequest)(nil), // 8: xdrlink.v1.UpdateTableSettingsRequest
-	(*timestamppb.Timestamp)(nil),      // 9: google.protobuf.Timestamp
-	(*PortalStep)(nil),                 // 10: xdrlink.v1.PortalStep
-	(*fieldmaskpb.FieldMask)(nil),      // 11: google.protobuf.FieldMask
-	(*longrunningpb.Operation)(nil),    // 12: google.longrunning.Operation
+	(ObservedState)(0),                 // 2: xdrlink.v1.ObservedState
+	(ObservationSource)(0),             // 3: xdrlink.v1.ObservationSource
+	(*Table)(nil),                      // 4: xdrlink.v1.Table
+	(*ListTablesRequest)(nil),          // 5: xdrlink.v1.ListTablesRequest
+	(*ListTablesResponse)(nil),         // 6: xdrlink.v1.ListTablesResponse
+	(*TableSettings)(nil),              // 7: xdrlink.v1.TableSettings
+	(*TableStatus)(nil),                // 8: xdrlink.v1.TableStatus
+	(*TableObservation)(nil),           // 9: xdrlink.v1.TableObservation
+	(*GetTableSettingsRequest)(nil),    // 10: xdrlink.v1.GetTableSettingsRequest
+	(*UpdateTableSettingsRequest)(nil), // 11: xdrlink.v1.UpdateTableSettingsRequest
+	(*timestamppb.Timestamp)(nil),      // 12: google.protobuf.Timestamp
+	(*PortalStep)(nil),                 // 13: xdrlink.v1.PortalStep
+	(*fieldmaskpb.FieldMask)(nil),      // 14: google.protobuf.FieldMask
+	(*longrunningpb.Operation)(nil),    // 15: google.longrunning.Operation
 }
 var file_xdrlink_v1_table_proto_depIdxs = []int32{
 	0,  // 0: xdrlink.v1.Table.product:type_name -> xdrlink.v1.Product
 	1,  // 1: xdrlink.v1.Table.enablement:type_name -> xdrlink.v1.Enablement
-	2,  // 2: xdrlink.v1.ListTablesResponse.tables:type_name -> xdrlink.v1.Table
-	6,  // 3: xdrlink.v1.TableSettings.tables:type_name -> xdrlink.v1.TableStatus
-	9,  // 4: xdrlink.v1.TableSettings.observe_time:type_name -> google.protobuf.Timestamp
+	4,  // 2: xdrlink.v1.ListTablesResponse.tables:type_name -> xdrlink.v1.Table
+	8,  // 3: xdrlink.v1.TableSettings.tables:type_name -> xdrlink.v1.TableStatus
+	12, // 4: xdrlink.v1.TableSettings.observe_time:type_name -> google.protobuf.Timestamp
 	1,  // 5: xdrlink.v1.TableStatus.enablement:type_name -> xdrlink.v1.Enablement
-	10, // 6: xdrlink.v1.TableStatus.portal_step:type_name -> xdrlink.v1.PortalStep
-	5,  // 7: xdrlink.v1.UpdateTableSettingsRequest.table_settings:type_name -> xdrlink.v1.TableSettings
-	11, // 8: xdrlink.v1.UpdateTableSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
-	3,  // 9: xdrlink.v1.TableService.ListTables:input_type -> xdrlink.v1.ListTablesRequest
-	7,  // 10: xdrlink.v1.TableService.GetTableSettings:input_type -> xdrlink.v1.GetTableSettingsRequest
-	8,  // 11: xdrlink.v1.TableService.UpdateTableSettings:input_type -> xdrlink.v1.UpdateTableSettingsRequest
-	4,  // 12: xdrlink.v1.TableService.ListTables:output_type -> xdrlink.v1.ListTablesResponse
-	5,  // 13: xdrlink.v1.TableService.GetTableSettings:output_type -> xdrlink.v1.TableSettings
-	12, // 14: xdrlink.v1.TableService.UpdateTableSettings:output_type -> google.longrunning.Operation
-	12, // [12:15] is the sub-list for method output_type
-	9,  // [9:12] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	13, // 6: xdrlink.v1.TableStatus.portal_step:type_name -> xdrlink.v1.PortalStep
+	9,  // 7: xdrlink.v1.TableStatus.observation:type_name -> xdrlink.v1.TableObservation
+	2,  // 8: xdrlink.v1.TableObservation.state:type_name -> xdrlink.v1.ObservedState
+	3,  // 9: xdrlink.v1.TableObservation.source:type_name -> xdrlink.v1.ObservationSource
+	12, // 10: xdrlink.v1.TableObservation.observe_time:type_name -> google.protobuf.Timestamp
+	12, // 11: xdrlink.v1.TableObservation.enable_time:type_name -> google.protobuf.Timestamp
+	7,  // 12: xdrlink.v1.UpdateTableSettingsRequest.table_settings:type_name -> xdrlink.v1.TableSettings
+	14, // 13: xdrlink.v1.UpdateTableSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 14: xdrlink.v1.TableService.ListTables:input_type -> xdrlink.v1.ListTablesRequest
+	10, // 15: xdrlink.v1.TableService.GetTableSettings:input_type -> xdrlink.v1.GetTableSettingsRequest
+	11, // 16: xdrlink.v1.TableService.UpdateTableSettings:input_type -> xdrlink.v1.UpdateTableSettingsRequest
+	6,  // 17: xdrlink.v1.TableService.ListTables:output_type -> xdrlink.v1.ListTablesResponse
+	7,  // 18: xdrlink.v1.TableService.GetTableSettings:output_type -> xdrlink.v1.TableSettings
+	15, // 19: xdrlink.v1.TableService.UpdateTableSettings:output_type -> google.longrunning.Operation
+	17, // [17:20] is the sub-list for method output_type
+	14, // [14:17] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_xdrlink_v1_table_proto_init() }
@@ -750,8 +989,8 @@ func file_xdrlink_v1_table_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_xdrlink_v1_table_proto_rawDesc), len(file_xdrlink_v1_table_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   7,
+			NumEnums:      4,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -351,7 +351,11 @@ type TenantStatus struct {
 	// For STATE_ACTION_REQUIRED: the human step the tenant waits for.
 	RequiredAction *RequiredAction `protobuf:"bytes,4,opt,name=required_action,json=requiredAction,proto3" json:"required_action,omitempty"`
 	// When the status last changed.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// What xdrlink last observed of each advanced-hunting table, by table
+	// name: from delegated reads and writes of the streaming entry and from
+	// data that verifications saw arriving.
+	Tables        map[string]*TableObservation `protobuf:"bytes,6,rep,name=tables,proto3" json:"tables,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -417,6 +421,13 @@ func (x *TenantStatus) GetRequiredAction() *RequiredAction {
 func (x *TenantStatus) GetUpdateTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *TenantStatus) GetTables() map[string]*TableObservation {
+	if x != nil {
+		return x.Tables
 	}
 	return nil
 }
@@ -955,8 +966,10 @@ type ListTenantsRequest struct {
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// next_page_token from a previous call with the same filter.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
-	// AIP-160 filter: a conjunction (AND) of equality terms on `state` and
-	// `labels.<key>`, e.g. `state = ONBOARDED AND labels.tier = "gold"`.
+	// AIP-160 filter: a conjunction (AND) of equality terms on `state`,
+	// `last_verification.verdict` and `labels.<key>`, e.g.
+	// `state = ONBOARDED AND labels.tier = "gold"` or
+	// `last_verification.verdict = STALE`.
 	Filter        string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1199,7 +1212,7 @@ type AppliedChanges_DisabledRule struct {
 
 func (x *AppliedChanges_DisabledRule) Reset() {
 	*x = AppliedChanges_DisabledRule{}
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[14]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1211,7 +1224,7 @@ func (x *AppliedChanges_DisabledRule) String() string {
 func (*AppliedChanges_DisabledRule) ProtoMessage() {}
 
 func (x *AppliedChanges_DisabledRule) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_tenant_proto_msgTypes[14]
+	mi := &file_xdrlink_v1_tenant_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1260,7 +1273,7 @@ var File_xdrlink_v1_tenant_proto protoreflect.FileDescriptor
 const file_xdrlink_v1_tenant_proto_rawDesc = "" +
 	"\n" +
 	"\x17xdrlink/v1/tenant.proto\x12\n" +
-	"xdrlink.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\x1a\x1axdrlink/v1/operation.proto\x1a\x1dxdrlink/v1/verification.proto\"\xee\t\n" +
+	"xdrlink.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\x1a\x1axdrlink/v1/operation.proto\x1a\x16xdrlink/v1/table.proto\x1a\x1dxdrlink/v1/verification.proto\"\xee\t\n" +
 	"\x06Tenant\x12M\n" +
 	"\x04name\x18\x01 \x01(\tB9\xe0A\b\xbaH3\xd8\x01\x01r.2,^tenants/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\x04name\x12.\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xc8\x01R\vdisplayName\x126\n" +
@@ -1292,7 +1305,7 @@ const file_xdrlink_v1_tenant_proto_rawDesc = "" +
 	"\fSTATE_FAILED\x10\x06\x12\x15\n" +
 	"\x11STATE_OFFBOARDING\x10\a\x12\x14\n" +
 	"\x10STATE_OFFBOARDED\x10\b:9\xeaA6\n" +
-	"\x11xdrlink.io/Tenant\x12\x10tenants/{tenant}*\atenants2\x06tenant\"\xa7\x02\n" +
+	"\x11xdrlink.io/Tenant\x12\x10tenants/{tenant}*\atenants2\x06tenant\"\xbe\x03\n" +
 	"\fTenantStatus\x124\n" +
 	"\aapplied\x18\x01 \x01(\v2\x1a.xdrlink.v1.AppliedChangesR\aapplied\x125\n" +
 	"\vfailed_step\x18\x02 \x01(\x0e2\x14.xdrlink.v1.StepKindR\n" +
@@ -1300,7 +1313,11 @@ const file_xdrlink_v1_tenant_proto_rawDesc = "" +
 	"\x05error\x18\x03 \x01(\v2\x12.google.rpc.StatusR\x05error\x12C\n" +
 	"\x0frequired_action\x18\x04 \x01(\v2\x1a.xdrlink.v1.RequiredActionR\x0erequiredAction\x12;\n" +
 	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\x98\x06\n" +
+	"updateTime\x12<\n" +
+	"\x06tables\x18\x06 \x03(\v2$.xdrlink.v1.TenantStatus.TablesEntryR\x06tables\x1aW\n" +
+	"\vTablesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x122\n" +
+	"\x05value\x18\x02 \x01(\v2\x1c.xdrlink.v1.TableObservationR\x05value:\x028\x01\"\x98\x06\n" +
 	"\x0eAppliedChanges\x12%\n" +
 	"\x0econnector_name\x18\x01 \x01(\tR\rconnectorName\x12+\n" +
 	"\x11connector_created\x18\x02 \x01(\bR\x10connectorCreated\x12N\n" +
@@ -1391,7 +1408,7 @@ func file_xdrlink_v1_tenant_proto_rawDescGZIP() []byte {
 }
 
 var file_xdrlink_v1_tenant_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_xdrlink_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_xdrlink_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_xdrlink_v1_tenant_proto_goTypes = []any{
 	(Tenant_State)(0),                    // 0: xdrlink.v1.Tenant.State
 	(ConnectorSettings_AlertProvider)(0), // 1: xdrlink.v1.ConnectorSettings.AlertProvider
@@ -1409,54 +1426,58 @@ var file_xdrlink_v1_tenant_proto_goTypes = []any{
 	(*UpdateTenantRequest)(nil),          // 13: xdrlink.v1.UpdateTenantRequest
 	(*DeleteTenantRequest)(nil),          // 14: xdrlink.v1.DeleteTenantRequest
 	nil,                                  // 15: xdrlink.v1.Tenant.LabelsEntry
-	(*AppliedChanges_DisabledRule)(nil),  // 16: xdrlink.v1.AppliedChanges.DisabledRule
-	(*VerificationSummary)(nil),          // 17: xdrlink.v1.VerificationSummary
-	(*timestamppb.Timestamp)(nil),        // 18: google.protobuf.Timestamp
-	(StepKind)(0),                        // 19: xdrlink.v1.StepKind
-	(*status.Status)(nil),                // 20: google.rpc.Status
-	(*RequiredAction)(nil),               // 21: xdrlink.v1.RequiredAction
-	(*fieldmaskpb.FieldMask)(nil),        // 22: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),                // 23: google.protobuf.Empty
+	nil,                                  // 16: xdrlink.v1.TenantStatus.TablesEntry
+	(*AppliedChanges_DisabledRule)(nil),  // 17: xdrlink.v1.AppliedChanges.DisabledRule
+	(*VerificationSummary)(nil),          // 18: xdrlink.v1.VerificationSummary
+	(*timestamppb.Timestamp)(nil),        // 19: google.protobuf.Timestamp
+	(StepKind)(0),                        // 20: xdrlink.v1.StepKind
+	(*status.Status)(nil),                // 21: google.rpc.Status
+	(*RequiredAction)(nil),               // 22: xdrlink.v1.RequiredAction
+	(*fieldmaskpb.FieldMask)(nil),        // 23: google.protobuf.FieldMask
+	(*TableObservation)(nil),             // 24: xdrlink.v1.TableObservation
+	(*emptypb.Empty)(nil),                // 25: google.protobuf.Empty
 }
 var file_xdrlink_v1_tenant_proto_depIdxs = []int32{
 	5,  // 0: xdrlink.v1.Tenant.workspace:type_name -> xdrlink.v1.Workspace
 	6,  // 1: xdrlink.v1.Tenant.connector:type_name -> xdrlink.v1.ConnectorSettings
 	15, // 2: xdrlink.v1.Tenant.labels:type_name -> xdrlink.v1.Tenant.LabelsEntry
 	0,  // 3: xdrlink.v1.Tenant.state:type_name -> xdrlink.v1.Tenant.State
-	17, // 4: xdrlink.v1.Tenant.last_verification:type_name -> xdrlink.v1.VerificationSummary
-	18, // 5: xdrlink.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
-	18, // 6: xdrlink.v1.Tenant.update_time:type_name -> google.protobuf.Timestamp
+	18, // 4: xdrlink.v1.Tenant.last_verification:type_name -> xdrlink.v1.VerificationSummary
+	19, // 5: xdrlink.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	19, // 6: xdrlink.v1.Tenant.update_time:type_name -> google.protobuf.Timestamp
 	3,  // 7: xdrlink.v1.Tenant.status:type_name -> xdrlink.v1.TenantStatus
 	4,  // 8: xdrlink.v1.TenantStatus.applied:type_name -> xdrlink.v1.AppliedChanges
-	19, // 9: xdrlink.v1.TenantStatus.failed_step:type_name -> xdrlink.v1.StepKind
-	20, // 10: xdrlink.v1.TenantStatus.error:type_name -> google.rpc.Status
-	21, // 11: xdrlink.v1.TenantStatus.required_action:type_name -> xdrlink.v1.RequiredAction
-	18, // 12: xdrlink.v1.TenantStatus.update_time:type_name -> google.protobuf.Timestamp
-	16, // 13: xdrlink.v1.AppliedChanges.disabled_rules:type_name -> xdrlink.v1.AppliedChanges.DisabledRule
-	1,  // 14: xdrlink.v1.ConnectorSettings.alert_provider_filter:type_name -> xdrlink.v1.ConnectorSettings.AlertProvider
-	2,  // 15: xdrlink.v1.CreateTenantRequest.tenant:type_name -> xdrlink.v1.Tenant
-	7,  // 16: xdrlink.v1.BatchCreateTenantsRequest.requests:type_name -> xdrlink.v1.CreateTenantRequest
-	2,  // 17: xdrlink.v1.BatchCreateTenantsResponse.tenants:type_name -> xdrlink.v1.Tenant
-	2,  // 18: xdrlink.v1.ListTenantsResponse.tenants:type_name -> xdrlink.v1.Tenant
-	2,  // 19: xdrlink.v1.UpdateTenantRequest.tenant:type_name -> xdrlink.v1.Tenant
-	22, // 20: xdrlink.v1.UpdateTenantRequest.update_mask:type_name -> google.protobuf.FieldMask
-	7,  // 21: xdrlink.v1.TenantService.CreateTenant:input_type -> xdrlink.v1.CreateTenantRequest
-	8,  // 22: xdrlink.v1.TenantService.BatchCreateTenants:input_type -> xdrlink.v1.BatchCreateTenantsRequest
-	10, // 23: xdrlink.v1.TenantService.GetTenant:input_type -> xdrlink.v1.GetTenantRequest
-	11, // 24: xdrlink.v1.TenantService.ListTenants:input_type -> xdrlink.v1.ListTenantsRequest
-	13, // 25: xdrlink.v1.TenantService.UpdateTenant:input_type -> xdrlink.v1.UpdateTenantRequest
-	14, // 26: xdrlink.v1.TenantService.DeleteTenant:input_type -> xdrlink.v1.DeleteTenantRequest
-	2,  // 27: xdrlink.v1.TenantService.CreateTenant:output_type -> xdrlink.v1.Tenant
-	9,  // 28: xdrlink.v1.TenantService.BatchCreateTenants:output_type -> xdrlink.v1.BatchCreateTenantsResponse
-	2,  // 29: xdrlink.v1.TenantService.GetTenant:output_type -> xdrlink.v1.Tenant
-	12, // 30: xdrlink.v1.TenantService.ListTenants:output_type -> xdrlink.v1.ListTenantsResponse
-	2,  // 31: xdrlink.v1.TenantService.UpdateTenant:output_type -> xdrlink.v1.Tenant
-	23, // 32: xdrlink.v1.TenantService.DeleteTenant:output_type -> google.protobuf.Empty
-	27, // [27:33] is the sub-list for method output_type
-	21, // [21:27] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	20, // 9: xdrlink.v1.TenantStatus.failed_step:type_name -> xdrlink.v1.StepKind
+	21, // 10: xdrlink.v1.TenantStatus.error:type_name -> google.rpc.Status
+	22, // 11: xdrlink.v1.TenantStatus.required_action:type_name -> xdrlink.v1.RequiredAction
+	19, // 12: xdrlink.v1.TenantStatus.update_time:type_name -> google.protobuf.Timestamp
+	16, // 13: xdrlink.v1.TenantStatus.tables:type_name -> xdrlink.v1.TenantStatus.TablesEntry
+	17, // 14: xdrlink.v1.AppliedChanges.disabled_rules:type_name -> xdrlink.v1.AppliedChanges.DisabledRule
+	1,  // 15: xdrlink.v1.ConnectorSettings.alert_provider_filter:type_name -> xdrlink.v1.ConnectorSettings.AlertProvider
+	2,  // 16: xdrlink.v1.CreateTenantRequest.tenant:type_name -> xdrlink.v1.Tenant
+	7,  // 17: xdrlink.v1.BatchCreateTenantsRequest.requests:type_name -> xdrlink.v1.CreateTenantRequest
+	2,  // 18: xdrlink.v1.BatchCreateTenantsResponse.tenants:type_name -> xdrlink.v1.Tenant
+	2,  // 19: xdrlink.v1.ListTenantsResponse.tenants:type_name -> xdrlink.v1.Tenant
+	2,  // 20: xdrlink.v1.UpdateTenantRequest.tenant:type_name -> xdrlink.v1.Tenant
+	23, // 21: xdrlink.v1.UpdateTenantRequest.update_mask:type_name -> google.protobuf.FieldMask
+	24, // 22: xdrlink.v1.TenantStatus.TablesEntry.value:type_name -> xdrlink.v1.TableObservation
+	7,  // 23: xdrlink.v1.TenantService.CreateTenant:input_type -> xdrlink.v1.CreateTenantRequest
+	8,  // 24: xdrlink.v1.TenantService.BatchCreateTenants:input_type -> xdrlink.v1.BatchCreateTenantsRequest
+	10, // 25: xdrlink.v1.TenantService.GetTenant:input_type -> xdrlink.v1.GetTenantRequest
+	11, // 26: xdrlink.v1.TenantService.ListTenants:input_type -> xdrlink.v1.ListTenantsRequest
+	13, // 27: xdrlink.v1.TenantService.UpdateTenant:input_type -> xdrlink.v1.UpdateTenantRequest
+	14, // 28: xdrlink.v1.TenantService.DeleteTenant:input_type -> xdrlink.v1.DeleteTenantRequest
+	2,  // 29: xdrlink.v1.TenantService.CreateTenant:output_type -> xdrlink.v1.Tenant
+	9,  // 30: xdrlink.v1.TenantService.BatchCreateTenants:output_type -> xdrlink.v1.BatchCreateTenantsResponse
+	2,  // 31: xdrlink.v1.TenantService.GetTenant:output_type -> xdrlink.v1.Tenant
+	12, // 32: xdrlink.v1.TenantService.ListTenants:output_type -> xdrlink.v1.ListTenantsResponse
+	2,  // 33: xdrlink.v1.TenantService.UpdateTenant:output_type -> xdrlink.v1.Tenant
+	25, // 34: xdrlink.v1.TenantService.DeleteTenant:output_type -> google.protobuf.Empty
+	29, // [29:35] is the sub-list for method output_type
+	23, // [23:29] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_xdrlink_v1_tenant_proto_init() }
@@ -1465,6 +1486,7 @@ func file_xdrlink_v1_tenant_proto_init() {
 		return
 	}
 	file_xdrlink_v1_operation_proto_init()
+	file_xdrlink_v1_table_proto_init()
 	file_xdrlink_v1_verification_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1472,7 +1494,7 @@ func file_xdrlink_v1_tenant_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_xdrlink_v1_tenant_proto_rawDesc), len(file_xdrlink_v1_tenant_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

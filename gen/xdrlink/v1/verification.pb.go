@@ -10,8 +10,10 @@ import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	longrunningpb "cloud.google.com/go/longrunning/autogen/longrunningpb"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	status "google.golang.org/genproto/googleapis/rpc/status"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -39,7 +41,10 @@ const (
 	Verdict_VERDICT_STALE Verdict = 3
 	// Connected, past the grace period, and no data at all.
 	Verdict_VERDICT_NO_DATA Verdict = 4
-	// Not enabled in the desired settings; reported for completeness.
+	// Not flowing because it is off: in the desired settings (the signal is
+	// reported for completeness, with desired false), or in Azure although
+	// desired (the connector or its data type is off, or the streaming entry
+	// does not include the table).
 	Verdict_VERDICT_NOT_ENABLED Verdict = 5
 	// Needs a portal step before data can arrive.
 	Verdict_VERDICT_PORTAL_STEP_REQUIRED Verdict = 6
@@ -98,6 +103,67 @@ func (Verdict) EnumDescriptor() ([]byte, []int) {
 	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{0}
 }
 
+// What is checked.
+type ConfigurationCheck_Aspect int32
+
+const (
+	// Not used.
+	ConfigurationCheck_ASPECT_UNSPECIFIED ConfigurationCheck_Aspect = 0
+	// The MicrosoftThreatProtection data connector and its data types.
+	ConfigurationCheck_ASPECT_CONNECTOR ConfigurationCheck_Aspect = 1
+	// The Microsoft incident-creation rules for the XDR products.
+	ConfigurationCheck_ASPECT_INCIDENT_CREATION_RULES ConfigurationCheck_Aspect = 2
+	// settings/EntityAnalytics (entity sync).
+	ConfigurationCheck_ASPECT_ENTITY_ANALYTICS ConfigurationCheck_Aspect = 3
+	// The Defender streaming entry's tables.
+	ConfigurationCheck_ASPECT_STREAMING ConfigurationCheck_Aspect = 4
+)
+
+// Enum value maps for ConfigurationCheck_Aspect.
+var (
+	ConfigurationCheck_Aspect_name = map[int32]string{
+		0: "ASPECT_UNSPECIFIED",
+		1: "ASPECT_CONNECTOR",
+		2: "ASPECT_INCIDENT_CREATION_RULES",
+		3: "ASPECT_ENTITY_ANALYTICS",
+		4: "ASPECT_STREAMING",
+	}
+	ConfigurationCheck_Aspect_value = map[string]int32{
+		"ASPECT_UNSPECIFIED":             0,
+		"ASPECT_CONNECTOR":               1,
+		"ASPECT_INCIDENT_CREATION_RULES": 2,
+		"ASPECT_ENTITY_ANALYTICS":        3,
+		"ASPECT_STREAMING":               4,
+	}
+)
+
+func (x ConfigurationCheck_Aspect) Enum() *ConfigurationCheck_Aspect {
+	p := new(ConfigurationCheck_Aspect)
+	*p = x
+	return p
+}
+
+func (x ConfigurationCheck_Aspect) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ConfigurationCheck_Aspect) Descriptor() protoreflect.EnumDescriptor {
+	return file_xdrlink_v1_verification_proto_enumTypes[1].Descriptor()
+}
+
+func (ConfigurationCheck_Aspect) Type() protoreflect.EnumType {
+	return &file_xdrlink_v1_verification_proto_enumTypes[1]
+}
+
+func (x ConfigurationCheck_Aspect) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ConfigurationCheck_Aspect.Descriptor instead.
+func (ConfigurationCheck_Aspect) EnumDescriptor() ([]byte, []int) {
+	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{4, 0}
+}
+
 // Kind of signal.
 type SignalReport_Kind int32
 
@@ -139,11 +205,11 @@ func (x SignalReport_Kind) String() string {
 }
 
 func (SignalReport_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_xdrlink_v1_verification_proto_enumTypes[1].Descriptor()
+	return file_xdrlink_v1_verification_proto_enumTypes[2].Descriptor()
 }
 
 func (SignalReport_Kind) Type() protoreflect.EnumType {
-	return &file_xdrlink_v1_verification_proto_enumTypes[1]
+	return &file_xdrlink_v1_verification_proto_enumTypes[2]
 }
 
 func (x SignalReport_Kind) Number() protoreflect.EnumNumber {
@@ -152,7 +218,7 @@ func (x SignalReport_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SignalReport_Kind.Descriptor instead.
 func (SignalReport_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{2, 0}
+	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{5, 0}
 }
 
 // VerificationSummary is the short form kept on the Tenant.
@@ -163,9 +229,13 @@ type VerificationSummary struct {
 	// When it ran.
 	VerifyTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=verify_time,json=verifyTime,proto3" json:"verify_time,omitempty"`
 	// Its overall verdict.
-	Verdict       Verdict `protobuf:"varint,3,opt,name=verdict,proto3,enum=xdrlink.v1.Verdict" json:"verdict,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Verdict Verdict `protobuf:"varint,3,opt,name=verdict,proto3,enum=xdrlink.v1.Verdict" json:"verdict,omitempty"`
+	// Desired signals per verdict, e.g. {"VERDICT_STALE": 1, "VERDICT_HEALTHY": 4}.
+	SignalVerdicts map[string]int32 `protobuf:"bytes,4,rep,name=signal_verdicts,json=signalVerdicts,proto3" json:"signal_verdicts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Configuration checks that failed.
+	ConfigurationDrift int32 `protobuf:"varint,5,opt,name=configuration_drift,json=configurationDrift,proto3" json:"configuration_drift,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *VerificationSummary) Reset() {
@@ -219,6 +289,20 @@ func (x *VerificationSummary) GetVerdict() Verdict {
 	return Verdict_VERDICT_UNSPECIFIED
 }
 
+func (x *VerificationSummary) GetSignalVerdicts() map[string]int32 {
+	if x != nil {
+		return x.SignalVerdicts
+	}
+	return nil
+}
+
+func (x *VerificationSummary) GetConfigurationDrift() int32 {
+	if x != nil {
+		return x.ConfigurationDrift
+	}
+	return 0
+}
+
 // IngestionReport is one verification of a tenant's ingestion.
 type IngestionReport struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -231,7 +315,21 @@ type IngestionReport struct {
 	// The worst verdict among the signals.
 	Verdict Verdict `protobuf:"varint,4,opt,name=verdict,proto3,enum=xdrlink.v1.Verdict" json:"verdict,omitempty"`
 	// One entry per signal.
-	Signals       []*SignalReport `protobuf:"bytes,5,rep,name=signals,proto3" json:"signals,omitempty"`
+	Signals []*SignalReport `protobuf:"bytes,5,rep,name=signals,proto3" json:"signals,omitempty"`
+	// The tenant's Azure configuration against its desired settings.
+	Configuration []*ConfigurationCheck `protobuf:"bytes,6,rep,name=configuration,proto3" json:"configuration,omitempty"`
+	// Start of the daily counts: 00:00 UTC window_days days before the day of
+	// window_end_time.
+	WindowStartTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=window_start_time,json=windowStartTime,proto3" json:"window_start_time,omitempty"`
+	// End of the daily counts (exclusive): when the queries were built. Today
+	// is counted up to here.
+	WindowEndTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=window_end_time,json=windowEndTime,proto3" json:"window_end_time,omitempty"`
+	// The Log Analytics queries run, exactly as sent.
+	Queries []*LogQuery `protobuf:"bytes,9,rep,name=queries,proto3" json:"queries,omitempty"`
+	// The thresholds the verdicts were judged with.
+	Thresholds *VerdictThresholds `protobuf:"bytes,10,opt,name=thresholds,proto3" json:"thresholds,omitempty"`
+	// The operation that produced the report, "operations/{id}".
+	Operation     string `protobuf:"bytes,11,opt,name=operation,proto3" json:"operation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -301,6 +399,280 @@ func (x *IngestionReport) GetSignals() []*SignalReport {
 	return nil
 }
 
+func (x *IngestionReport) GetConfiguration() []*ConfigurationCheck {
+	if x != nil {
+		return x.Configuration
+	}
+	return nil
+}
+
+func (x *IngestionReport) GetWindowStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WindowStartTime
+	}
+	return nil
+}
+
+func (x *IngestionReport) GetWindowEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WindowEndTime
+	}
+	return nil
+}
+
+func (x *IngestionReport) GetQueries() []*LogQuery {
+	if x != nil {
+		return x.Queries
+	}
+	return nil
+}
+
+func (x *IngestionReport) GetThresholds() *VerdictThresholds {
+	if x != nil {
+		return x.Thresholds
+	}
+	return nil
+}
+
+func (x *IngestionReport) GetOperation() string {
+	if x != nil {
+		return x.Operation
+	}
+	return ""
+}
+
+// VerdictThresholds are the server settings verdicts are judged with.
+type VerdictThresholds struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A signal enabled less than this long ago without data yet is
+	// WITHIN_GRACE_PERIOD, not NO_DATA.
+	GracePeriod *durationpb.Duration `protobuf:"bytes,1,opt,name=grace_period,json=gracePeriod,proto3" json:"grace_period,omitempty"`
+	// A table whose newest row is older than this is STALE.
+	TableStaleAfter *durationpb.Duration `protobuf:"bytes,2,opt,name=table_stale_after,json=tableStaleAfter,proto3" json:"table_stale_after,omitempty"`
+	// Incidents or alerts whose newest row is older than this are STALE
+	// (they arrive only when something happens, so this is longer).
+	AlertsStaleAfter *durationpb.Duration `protobuf:"bytes,3,opt,name=alerts_stale_after,json=alertsStaleAfter,proto3" json:"alerts_stale_after,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *VerdictThresholds) Reset() {
+	*x = VerdictThresholds{}
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerdictThresholds) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerdictThresholds) ProtoMessage() {}
+
+func (x *VerdictThresholds) ProtoReflect() protoreflect.Message {
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerdictThresholds.ProtoReflect.Descriptor instead.
+func (*VerdictThresholds) Descriptor() ([]byte, []int) {
+	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *VerdictThresholds) GetGracePeriod() *durationpb.Duration {
+	if x != nil {
+		return x.GracePeriod
+	}
+	return nil
+}
+
+func (x *VerdictThresholds) GetTableStaleAfter() *durationpb.Duration {
+	if x != nil {
+		return x.TableStaleAfter
+	}
+	return nil
+}
+
+func (x *VerdictThresholds) GetAlertsStaleAfter() *durationpb.Duration {
+	if x != nil {
+		return x.AlertsStaleAfter
+	}
+	return nil
+}
+
+// LogQuery is one KQL query a verification ran.
+type LogQuery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What it answers, e.g. "daily rows of the advanced-hunting tables".
+	Purpose string `protobuf:"bytes,1,opt,name=purpose,proto3" json:"purpose,omitempty"`
+	// The KQL text.
+	Query string `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`
+	// The request's timespan (ISO 8601), empty when none was sent.
+	Timespan string `protobuf:"bytes,3,opt,name=timespan,proto3" json:"timespan,omitempty"`
+	// Why it failed, when it did.
+	Error         string `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogQuery) Reset() {
+	*x = LogQuery{}
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogQuery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogQuery) ProtoMessage() {}
+
+func (x *LogQuery) ProtoReflect() protoreflect.Message {
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogQuery.ProtoReflect.Descriptor instead.
+func (*LogQuery) Descriptor() ([]byte, []int) {
+	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *LogQuery) GetPurpose() string {
+	if x != nil {
+		return x.Purpose
+	}
+	return ""
+}
+
+func (x *LogQuery) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *LogQuery) GetTimespan() string {
+	if x != nil {
+		return x.Timespan
+	}
+	return ""
+}
+
+func (x *LogQuery) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+// ConfigurationCheck compares one part of the tenant's Azure configuration
+// with the desired settings.
+type ConfigurationCheck struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What is checked.
+	Aspect ConfigurationCheck_Aspect `protobuf:"varint,1,opt,name=aspect,proto3,enum=xdrlink.v1.ConfigurationCheck_Aspect" json:"aspect,omitempty"`
+	// What the desired settings ask for, for people.
+	Desired string `protobuf:"bytes,2,opt,name=desired,proto3" json:"desired,omitempty"`
+	// What Azure has, for people.
+	Observed string `protobuf:"bytes,3,opt,name=observed,proto3" json:"observed,omitempty"`
+	// Observed matches desired.
+	Ok bool `protobuf:"varint,4,opt,name=ok,proto3" json:"ok,omitempty"`
+	// Details and, when not ok, what to do.
+	Message string `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	// When observed was seen: now, or for the streaming entry (which only a
+	// delegated sign-in can read) the time of the observations it relies on.
+	ObserveTime   *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=observe_time,json=observeTime,proto3" json:"observe_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigurationCheck) Reset() {
+	*x = ConfigurationCheck{}
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigurationCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigurationCheck) ProtoMessage() {}
+
+func (x *ConfigurationCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigurationCheck.ProtoReflect.Descriptor instead.
+func (*ConfigurationCheck) Descriptor() ([]byte, []int) {
+	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ConfigurationCheck) GetAspect() ConfigurationCheck_Aspect {
+	if x != nil {
+		return x.Aspect
+	}
+	return ConfigurationCheck_ASPECT_UNSPECIFIED
+}
+
+func (x *ConfigurationCheck) GetDesired() string {
+	if x != nil {
+		return x.Desired
+	}
+	return ""
+}
+
+func (x *ConfigurationCheck) GetObserved() string {
+	if x != nil {
+		return x.Observed
+	}
+	return ""
+}
+
+func (x *ConfigurationCheck) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *ConfigurationCheck) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *ConfigurationCheck) GetObserveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ObserveTime
+	}
+	return nil
+}
+
 // SignalReport is the ingestion of one signal.
 type SignalReport struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -315,14 +687,22 @@ type SignalReport struct {
 	// The judgement.
 	Verdict Verdict `protobuf:"varint,5,opt,name=verdict,proto3,enum=xdrlink.v1.Verdict" json:"verdict,omitempty"`
 	// Why, for people.
-	Message       string `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	Message string `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	// For KIND_ALERTS: SecurityAlert.ProductName; empty for all XDR products
+	// together (when none has sent an alert).
+	Product string `protobuf:"bytes,7,opt,name=product,proto3" json:"product,omitempty"`
+	// Whether the desired settings ask for the signal. The report's verdict
+	// is the worst among desired signals.
+	Desired bool `protobuf:"varint,8,opt,name=desired,proto3" json:"desired,omitempty"`
+	// Rows over the whole window (the sum of daily).
+	Total         int64 `protobuf:"varint,9,opt,name=total,proto3" json:"total,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SignalReport) Reset() {
 	*x = SignalReport{}
-	mi := &file_xdrlink_v1_verification_proto_msgTypes[2]
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -334,7 +714,7 @@ func (x *SignalReport) String() string {
 func (*SignalReport) ProtoMessage() {}
 
 func (x *SignalReport) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_verification_proto_msgTypes[2]
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -347,7 +727,7 @@ func (x *SignalReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalReport.ProtoReflect.Descriptor instead.
 func (*SignalReport) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{2}
+	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SignalReport) GetKind() SignalReport_Kind {
@@ -392,20 +772,43 @@ func (x *SignalReport) GetMessage() string {
 	return ""
 }
 
+func (x *SignalReport) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *SignalReport) GetDesired() bool {
+	if x != nil {
+		return x.Desired
+	}
+	return false
+}
+
+func (x *SignalReport) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
 // DailyCount is the number of rows in one UTC day.
 type DailyCount struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Start of the day (00:00 UTC).
 	Day *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=day,proto3" json:"day,omitempty"`
 	// Rows that day.
-	Count         int64 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	Count int64 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	// The day is today, counted up to the report's window_end_time.
+	Partial       bool `protobuf:"varint,3,opt,name=partial,proto3" json:"partial,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DailyCount) Reset() {
 	*x = DailyCount{}
-	mi := &file_xdrlink_v1_verification_proto_msgTypes[3]
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -417,7 +820,7 @@ func (x *DailyCount) String() string {
 func (*DailyCount) ProtoMessage() {}
 
 func (x *DailyCount) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_verification_proto_msgTypes[3]
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -430,7 +833,7 @@ func (x *DailyCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DailyCount.ProtoReflect.Descriptor instead.
 func (*DailyCount) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{3}
+	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DailyCount) GetDay() *timestamppb.Timestamp {
@@ -445,6 +848,13 @@ func (x *DailyCount) GetCount() int64 {
 		return x.Count
 	}
 	return 0
+}
+
+func (x *DailyCount) GetPartial() bool {
+	if x != nil {
+		return x.Partial
+	}
+	return false
 }
 
 // Request message for VerificationService.Verify.
@@ -462,7 +872,7 @@ type VerifyRequest struct {
 
 func (x *VerifyRequest) Reset() {
 	*x = VerifyRequest{}
-	mi := &file_xdrlink_v1_verification_proto_msgTypes[4]
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -474,7 +884,7 @@ func (x *VerifyRequest) String() string {
 func (*VerifyRequest) ProtoMessage() {}
 
 func (x *VerifyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_verification_proto_msgTypes[4]
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -487,7 +897,7 @@ func (x *VerifyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyRequest.ProtoReflect.Descriptor instead.
 func (*VerifyRequest) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{4}
+	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *VerifyRequest) GetName() string {
@@ -521,14 +931,16 @@ type BatchVerifyRequest struct {
 	// Days of daily counts, 1-30; 0 means 14.
 	WindowDays int32 `protobuf:"varint,3,opt,name=window_days,json=windowDays,proto3" json:"window_days,omitempty"`
 	// Idempotency key (AIP-155).
-	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RequestId string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Most tenants verified at once; 0 means the server's default.
+	MaxConcurrency int32 `protobuf:"varint,5,opt,name=max_concurrency,json=maxConcurrency,proto3" json:"max_concurrency,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *BatchVerifyRequest) Reset() {
 	*x = BatchVerifyRequest{}
-	mi := &file_xdrlink_v1_verification_proto_msgTypes[5]
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -540,7 +952,7 @@ func (x *BatchVerifyRequest) String() string {
 func (*BatchVerifyRequest) ProtoMessage() {}
 
 func (x *BatchVerifyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_verification_proto_msgTypes[5]
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -553,7 +965,7 @@ func (x *BatchVerifyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchVerifyRequest.ProtoReflect.Descriptor instead.
 func (*BatchVerifyRequest) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{5}
+	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *BatchVerifyRequest) GetTenants() []string {
@@ -584,6 +996,13 @@ func (x *BatchVerifyRequest) GetRequestId() string {
 	return ""
 }
 
+func (x *BatchVerifyRequest) GetMaxConcurrency() int32 {
+	if x != nil {
+		return x.MaxConcurrency
+	}
+	return 0
+}
+
 // BatchVerifyResponse is the response of a finished batch verification.
 type BatchVerifyResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -595,7 +1014,7 @@ type BatchVerifyResponse struct {
 
 func (x *BatchVerifyResponse) Reset() {
 	*x = BatchVerifyResponse{}
-	mi := &file_xdrlink_v1_verification_proto_msgTypes[6]
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -607,7 +1026,7 @@ func (x *BatchVerifyResponse) String() string {
 func (*BatchVerifyResponse) ProtoMessage() {}
 
 func (x *BatchVerifyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_verification_proto_msgTypes[6]
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -620,7 +1039,7 @@ func (x *BatchVerifyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchVerifyResponse.ProtoReflect.Descriptor instead.
 func (*BatchVerifyResponse) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{6}
+	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *BatchVerifyResponse) GetResults() []*BatchVerifyResult {
@@ -635,15 +1054,19 @@ type BatchVerifyResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The tenant, "tenants/{id}".
 	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
-	// Its verification summary.
-	Summary       *VerificationSummary `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
+	// Its verification summary; unset when the verification failed.
+	Summary *VerificationSummary `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
+	// The child operation, "operations/{id}".
+	Operation string `protobuf:"bytes,3,opt,name=operation,proto3" json:"operation,omitempty"`
+	// Why the verification failed, when it did.
+	Error         *status.Status `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BatchVerifyResult) Reset() {
 	*x = BatchVerifyResult{}
-	mi := &file_xdrlink_v1_verification_proto_msgTypes[7]
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -655,7 +1078,7 @@ func (x *BatchVerifyResult) String() string {
 func (*BatchVerifyResult) ProtoMessage() {}
 
 func (x *BatchVerifyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_verification_proto_msgTypes[7]
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -668,7 +1091,7 @@ func (x *BatchVerifyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchVerifyResult.ProtoReflect.Descriptor instead.
 func (*BatchVerifyResult) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{7}
+	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *BatchVerifyResult) GetTenant() string {
@@ -681,6 +1104,20 @@ func (x *BatchVerifyResult) GetTenant() string {
 func (x *BatchVerifyResult) GetSummary() *VerificationSummary {
 	if x != nil {
 		return x.Summary
+	}
+	return nil
+}
+
+func (x *BatchVerifyResult) GetOperation() string {
+	if x != nil {
+		return x.Operation
+	}
+	return ""
+}
+
+func (x *BatchVerifyResult) GetError() *status.Status {
+	if x != nil {
+		return x.Error
 	}
 	return nil
 }
@@ -700,7 +1137,7 @@ type ListVerificationsRequest struct {
 
 func (x *ListVerificationsRequest) Reset() {
 	*x = ListVerificationsRequest{}
-	mi := &file_xdrlink_v1_verification_proto_msgTypes[8]
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -712,7 +1149,7 @@ func (x *ListVerificationsRequest) String() string {
 func (*ListVerificationsRequest) ProtoMessage() {}
 
 func (x *ListVerificationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_verification_proto_msgTypes[8]
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -725,7 +1162,7 @@ func (x *ListVerificationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVerificationsRequest.ProtoReflect.Descriptor instead.
 func (*ListVerificationsRequest) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{8}
+	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListVerificationsRequest) GetParent() string {
@@ -762,7 +1199,7 @@ type ListVerificationsResponse struct {
 
 func (x *ListVerificationsResponse) Reset() {
 	*x = ListVerificationsResponse{}
-	mi := &file_xdrlink_v1_verification_proto_msgTypes[9]
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -774,7 +1211,7 @@ func (x *ListVerificationsResponse) String() string {
 func (*ListVerificationsResponse) ProtoMessage() {}
 
 func (x *ListVerificationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_verification_proto_msgTypes[9]
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -787,7 +1224,7 @@ func (x *ListVerificationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVerificationsResponse.ProtoReflect.Descriptor instead.
 func (*ListVerificationsResponse) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{9}
+	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListVerificationsResponse) GetVerifications() []*IngestionReport {
@@ -815,7 +1252,7 @@ type GetVerificationRequest struct {
 
 func (x *GetVerificationRequest) Reset() {
 	*x = GetVerificationRequest{}
-	mi := &file_xdrlink_v1_verification_proto_msgTypes[10]
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -827,7 +1264,7 @@ func (x *GetVerificationRequest) String() string {
 func (*GetVerificationRequest) ProtoMessage() {}
 
 func (x *GetVerificationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xdrlink_v1_verification_proto_msgTypes[10]
+	mi := &file_xdrlink_v1_verification_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -840,7 +1277,7 @@ func (x *GetVerificationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVerificationRequest.ProtoReflect.Descriptor instead.
 func (*GetVerificationRequest) Descriptor() ([]byte, []int) {
-	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{10}
+	return file_xdrlink_v1_verification_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetVerificationRequest) GetName() string {
@@ -855,12 +1292,17 @@ var File_xdrlink_v1_verification_proto protoreflect.FileDescriptor
 const file_xdrlink_v1_verification_proto_rawDesc = "" +
 	"\n" +
 	"\x1dxdrlink/v1/verification.proto\x12\n" +
-	"xdrlink.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a#google/longrunning/operations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\x01\n" +
+	"xdrlink.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a#google/longrunning/operations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"\xf7\x02\n" +
 	"\x13VerificationSummary\x12\"\n" +
 	"\fverification\x18\x01 \x01(\tR\fverification\x12;\n" +
 	"\vverify_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"verifyTime\x12-\n" +
-	"\averdict\x18\x03 \x01(\x0e2\x13.xdrlink.v1.VerdictR\averdict\"\xe9\x02\n" +
+	"\averdict\x18\x03 \x01(\x0e2\x13.xdrlink.v1.VerdictR\averdict\x12\\\n" +
+	"\x0fsignal_verdicts\x18\x04 \x03(\v23.xdrlink.v1.VerificationSummary.SignalVerdictsEntryR\x0esignalVerdicts\x12/\n" +
+	"\x13configuration_drift\x18\x05 \x01(\x05R\x12configurationDrift\x1aA\n" +
+	"\x13SignalVerdictsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"\xe6\x05\n" +
 	"\x0fIngestionReport\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12@\n" +
 	"\vverify_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
@@ -868,44 +1310,82 @@ const file_xdrlink_v1_verification_proto_rawDesc = "" +
 	"\vwindow_days\x18\x03 \x01(\x05B\x03\xe0A\x03R\n" +
 	"windowDays\x122\n" +
 	"\averdict\x18\x04 \x01(\x0e2\x13.xdrlink.v1.VerdictB\x03\xe0A\x03R\averdict\x127\n" +
-	"\asignals\x18\x05 \x03(\v2\x18.xdrlink.v1.SignalReportB\x03\xe0A\x03R\asignals:h\xeaAe\n" +
-	"\x17xdrlink.io/Verification\x12-tenants/{tenant}/verifications/{verification}*\rverifications2\fverification\"\xeb\x02\n" +
+	"\asignals\x18\x05 \x03(\v2\x18.xdrlink.v1.SignalReportB\x03\xe0A\x03R\asignals\x12I\n" +
+	"\rconfiguration\x18\x06 \x03(\v2\x1e.xdrlink.v1.ConfigurationCheckB\x03\xe0A\x03R\rconfiguration\x12K\n" +
+	"\x11window_start_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x0fwindowStartTime\x12G\n" +
+	"\x0fwindow_end_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\rwindowEndTime\x123\n" +
+	"\aqueries\x18\t \x03(\v2\x14.xdrlink.v1.LogQueryB\x03\xe0A\x03R\aqueries\x12B\n" +
+	"\n" +
+	"thresholds\x18\n" +
+	" \x01(\v2\x1d.xdrlink.v1.VerdictThresholdsB\x03\xe0A\x03R\n" +
+	"thresholds\x12!\n" +
+	"\toperation\x18\v \x01(\tB\x03\xe0A\x03R\toperation:h\xeaAe\n" +
+	"\x17xdrlink.io/Verification\x12-tenants/{tenant}/verifications/{verification}*\rverifications2\fverification\"\xe1\x01\n" +
+	"\x11VerdictThresholds\x12<\n" +
+	"\fgrace_period\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\vgracePeriod\x12E\n" +
+	"\x11table_stale_after\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x0ftableStaleAfter\x12G\n" +
+	"\x12alerts_stale_after\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x10alertsStaleAfter\"l\n" +
+	"\bLogQuery\x12\x18\n" +
+	"\apurpose\x18\x01 \x01(\tR\apurpose\x12\x14\n" +
+	"\x05query\x18\x02 \x01(\tR\x05query\x12\x1a\n" +
+	"\btimespan\x18\x03 \x01(\tR\btimespan\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\"\x82\x03\n" +
+	"\x12ConfigurationCheck\x12=\n" +
+	"\x06aspect\x18\x01 \x01(\x0e2%.xdrlink.v1.ConfigurationCheck.AspectR\x06aspect\x12\x18\n" +
+	"\adesired\x18\x02 \x01(\tR\adesired\x12\x1a\n" +
+	"\bobserved\x18\x03 \x01(\tR\bobserved\x12\x0e\n" +
+	"\x02ok\x18\x04 \x01(\bR\x02ok\x12\x18\n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\x12=\n" +
+	"\fobserve_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\vobserveTime\"\x8d\x01\n" +
+	"\x06Aspect\x12\x16\n" +
+	"\x12ASPECT_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10ASPECT_CONNECTOR\x10\x01\x12\"\n" +
+	"\x1eASPECT_INCIDENT_CREATION_RULES\x10\x02\x12\x1b\n" +
+	"\x17ASPECT_ENTITY_ANALYTICS\x10\x03\x12\x14\n" +
+	"\x10ASPECT_STREAMING\x10\x04\"\xb5\x03\n" +
 	"\fSignalReport\x121\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1d.xdrlink.v1.SignalReport.KindR\x04kind\x12\x14\n" +
 	"\x05table\x18\x02 \x01(\tR\x05table\x12,\n" +
 	"\x05daily\x18\x03 \x03(\v2\x16.xdrlink.v1.DailyCountR\x05daily\x12H\n" +
 	"\x12last_received_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x10lastReceivedTime\x12-\n" +
 	"\averdict\x18\x05 \x01(\x0e2\x13.xdrlink.v1.VerdictR\averdict\x12\x18\n" +
-	"\amessage\x18\x06 \x01(\tR\amessage\"Q\n" +
+	"\amessage\x18\x06 \x01(\tR\amessage\x12\x18\n" +
+	"\aproduct\x18\a \x01(\tR\aproduct\x12\x18\n" +
+	"\adesired\x18\b \x01(\bR\adesired\x12\x14\n" +
+	"\x05total\x18\t \x01(\x03R\x05total\"Q\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eKIND_INCIDENTS\x10\x01\x12\x0f\n" +
 	"\vKIND_ALERTS\x10\x02\x12\x0e\n" +
 	"\n" +
-	"KIND_TABLE\x10\x03\"P\n" +
+	"KIND_TABLE\x10\x03\"j\n" +
 	"\n" +
 	"DailyCount\x12,\n" +
 	"\x03day\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x03day\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x03R\x05count\"\xd2\x01\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\x12\x18\n" +
+	"\apartial\x18\x03 \x01(\bR\apartial\"\xd2\x01\n" +
 	"\rVerifyRequest\x12c\n" +
 	"\x04name\x18\x01 \x01(\tBO\xe0A\x02\xfaA\x13\n" +
 	"\x11xdrlink.io/Tenant\xbaH3\xc8\x01\x01r.2,^tenants/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\x04name\x12-\n" +
 	"\vwindow_days\x18\x02 \x01(\x05B\f\xe0A\x01\xbaH\x06\x1a\x04\x18\x1e(\x00R\n" +
 	"windowDays\x12-\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xf3\x01\n" +
+	"request_id\x18\x03 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xab\x02\n" +
 	"\x12BatchVerifyRequest\x12Z\n" +
 	"\atenants\x18\x01 \x03(\tB@\xe0A\x01\xbaH:\x92\x017\x10\x90N\x18\x01\"0r.2,^tenants/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\atenants\x12#\n" +
 	"\x06filter\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\x06filter\x12-\n" +
 	"\vwindow_days\x18\x03 \x01(\x05B\f\xe0A\x01\xbaH\x06\x1a\x04\x18\x1e(\x00R\n" +
 	"windowDays\x12-\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"N\n" +
+	"request_id\x18\x04 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\x126\n" +
+	"\x0fmax_concurrency\x18\x05 \x01(\x05B\r\xe0A\x01\xbaH\a\x1a\x05\x18\xe8\a(\x00R\x0emaxConcurrency\"N\n" +
 	"\x13BatchVerifyResponse\x127\n" +
-	"\aresults\x18\x01 \x03(\v2\x1d.xdrlink.v1.BatchVerifyResultR\aresults\"f\n" +
+	"\aresults\x18\x01 \x03(\v2\x1d.xdrlink.v1.BatchVerifyResultR\aresults\"\xae\x01\n" +
 	"\x11BatchVerifyResult\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x129\n" +
-	"\asummary\x18\x02 \x01(\v2\x1f.xdrlink.v1.VerificationSummaryR\asummary\"\xd8\x01\n" +
+	"\asummary\x18\x02 \x01(\v2\x1f.xdrlink.v1.VerificationSummaryR\asummary\x12\x1c\n" +
+	"\toperation\x18\x03 \x01(\tR\toperation\x12(\n" +
+	"\x05error\x18\x04 \x01(\v2\x12.google.rpc.StatusR\x05error\"\xd8\x01\n" +
 	"\x18ListVerificationsRequest\x12g\n" +
 	"\x06parent\x18\x01 \x01(\tBO\xe0A\x02\xfaA\x13\n" +
 	"\x11xdrlink.io/Tenant\xbaH3\xc8\x01\x01r.2,^tenants/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\x06parent\x12'\n" +
@@ -951,52 +1431,71 @@ func file_xdrlink_v1_verification_proto_rawDescGZIP() []byte {
 	return file_xdrlink_v1_verification_proto_rawDescData
 }
 
-var file_xdrlink_v1_verification_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_xdrlink_v1_verification_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_xdrlink_v1_verification_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_xdrlink_v1_verification_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_xdrlink_v1_verification_proto_goTypes = []any{
 	(Verdict)(0),                      // 0: xdrlink.v1.Verdict
-	(SignalReport_Kind)(0),            // 1: xdrlink.v1.SignalReport.Kind
-	(*VerificationSummary)(nil),       // 2: xdrlink.v1.VerificationSummary
-	(*IngestionReport)(nil),           // 3: xdrlink.v1.IngestionReport
-	(*SignalReport)(nil),              // 4: xdrlink.v1.SignalReport
-	(*DailyCount)(nil),                // 5: xdrlink.v1.DailyCount
-	(*VerifyRequest)(nil),             // 6: xdrlink.v1.VerifyRequest
-	(*BatchVerifyRequest)(nil),        // 7: xdrlink.v1.BatchVerifyRequest
-	(*BatchVerifyResponse)(nil),       // 8: xdrlink.v1.BatchVerifyResponse
-	(*BatchVerifyResult)(nil),         // 9: xdrlink.v1.BatchVerifyResult
-	(*ListVerificationsRequest)(nil),  // 10: xdrlink.v1.ListVerificationsRequest
-	(*ListVerificationsResponse)(nil), // 11: xdrlink.v1.ListVerificationsResponse
-	(*GetVerificationRequest)(nil),    // 12: xdrlink.v1.GetVerificationRequest
-	(*timestamppb.Timestamp)(nil),     // 13: google.protobuf.Timestamp
-	(*longrunningpb.Operation)(nil),   // 14: google.longrunning.Operation
+	(ConfigurationCheck_Aspect)(0),    // 1: xdrlink.v1.ConfigurationCheck.Aspect
+	(SignalReport_Kind)(0),            // 2: xdrlink.v1.SignalReport.Kind
+	(*VerificationSummary)(nil),       // 3: xdrlink.v1.VerificationSummary
+	(*IngestionReport)(nil),           // 4: xdrlink.v1.IngestionReport
+	(*VerdictThresholds)(nil),         // 5: xdrlink.v1.VerdictThresholds
+	(*LogQuery)(nil),                  // 6: xdrlink.v1.LogQuery
+	(*ConfigurationCheck)(nil),        // 7: xdrlink.v1.ConfigurationCheck
+	(*SignalReport)(nil),              // 8: xdrlink.v1.SignalReport
+	(*DailyCount)(nil),                // 9: xdrlink.v1.DailyCount
+	(*VerifyRequest)(nil),             // 10: xdrlink.v1.VerifyRequest
+	(*BatchVerifyRequest)(nil),        // 11: xdrlink.v1.BatchVerifyRequest
+	(*BatchVerifyResponse)(nil),       // 12: xdrlink.v1.BatchVerifyResponse
+	(*BatchVerifyResult)(nil),         // 13: xdrlink.v1.BatchVerifyResult
+	(*ListVerificationsRequest)(nil),  // 14: xdrlink.v1.ListVerificationsRequest
+	(*ListVerificationsResponse)(nil), // 15: xdrlink.v1.ListVerificationsResponse
+	(*GetVerificationRequest)(nil),    // 16: xdrlink.v1.GetVerificationRequest
+	nil,                               // 17: xdrlink.v1.VerificationSummary.SignalVerdictsEntry
+	(*timestamppb.Timestamp)(nil),     // 18: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),       // 19: google.protobuf.Duration
+	(*status.Status)(nil),             // 20: google.rpc.Status
+	(*longrunningpb.Operation)(nil),   // 21: google.longrunning.Operation
 }
 var file_xdrlink_v1_verification_proto_depIdxs = []int32{
-	13, // 0: xdrlink.v1.VerificationSummary.verify_time:type_name -> google.protobuf.Timestamp
+	18, // 0: xdrlink.v1.VerificationSummary.verify_time:type_name -> google.protobuf.Timestamp
 	0,  // 1: xdrlink.v1.VerificationSummary.verdict:type_name -> xdrlink.v1.Verdict
-	13, // 2: xdrlink.v1.IngestionReport.verify_time:type_name -> google.protobuf.Timestamp
-	0,  // 3: xdrlink.v1.IngestionReport.verdict:type_name -> xdrlink.v1.Verdict
-	4,  // 4: xdrlink.v1.IngestionReport.signals:type_name -> xdrlink.v1.SignalReport
-	1,  // 5: xdrlink.v1.SignalReport.kind:type_name -> xdrlink.v1.SignalReport.Kind
-	5,  // 6: xdrlink.v1.SignalReport.daily:type_name -> xdrlink.v1.DailyCount
-	13, // 7: xdrlink.v1.SignalReport.last_received_time:type_name -> google.protobuf.Timestamp
-	0,  // 8: xdrlink.v1.SignalReport.verdict:type_name -> xdrlink.v1.Verdict
-	13, // 9: xdrlink.v1.DailyCount.day:type_name -> google.protobuf.Timestamp
-	9,  // 10: xdrlink.v1.BatchVerifyResponse.results:type_name -> xdrlink.v1.BatchVerifyResult
-	2,  // 11: xdrlink.v1.BatchVerifyResult.summary:type_name -> xdrlink.v1.VerificationSummary
-	3,  // 12: xdrlink.v1.ListVerificationsResponse.verifications:type_name -> xdrlink.v1.IngestionReport
-	6,  // 13: xdrlink.v1.VerificationService.Verify:input_type -> xdrlink.v1.VerifyRequest
-	7,  // 14: xdrlink.v1.VerificationService.BatchVerify:input_type -> xdrlink.v1.BatchVerifyRequest
-	10, // 15: xdrlink.v1.VerificationService.ListVerifications:input_type -> xdrlink.v1.ListVerificationsRequest
-	12, // 16: xdrlink.v1.VerificationService.GetVerification:input_type -> xdrlink.v1.GetVerificationRequest
-	14, // 17: xdrlink.v1.VerificationService.Verify:output_type -> google.longrunning.Operation
-	14, // 18: xdrlink.v1.VerificationService.BatchVerify:output_type -> google.longrunning.Operation
-	11, // 19: xdrlink.v1.VerificationService.ListVerifications:output_type -> xdrlink.v1.ListVerificationsResponse
-	3,  // 20: xdrlink.v1.VerificationService.GetVerification:output_type -> xdrlink.v1.IngestionReport
-	17, // [17:21] is the sub-list for method output_type
-	13, // [13:17] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	17, // 2: xdrlink.v1.VerificationSummary.signal_verdicts:type_name -> xdrlink.v1.VerificationSummary.SignalVerdictsEntry
+	18, // 3: xdrlink.v1.IngestionReport.verify_time:type_name -> google.protobuf.Timestamp
+	0,  // 4: xdrlink.v1.IngestionReport.verdict:type_name -> xdrlink.v1.Verdict
+	8,  // 5: xdrlink.v1.IngestionReport.signals:type_name -> xdrlink.v1.SignalReport
+	7,  // 6: xdrlink.v1.IngestionReport.configuration:type_name -> xdrlink.v1.ConfigurationCheck
+	18, // 7: xdrlink.v1.IngestionReport.window_start_time:type_name -> google.protobuf.Timestamp
+	18, // 8: xdrlink.v1.IngestionReport.window_end_time:type_name -> google.protobuf.Timestamp
+	6,  // 9: xdrlink.v1.IngestionReport.queries:type_name -> xdrlink.v1.LogQuery
+	5,  // 10: xdrlink.v1.IngestionReport.thresholds:type_name -> xdrlink.v1.VerdictThresholds
+	19, // 11: xdrlink.v1.VerdictThresholds.grace_period:type_name -> google.protobuf.Duration
+	19, // 12: xdrlink.v1.VerdictThresholds.table_stale_after:type_name -> google.protobuf.Duration
+	19, // 13: xdrlink.v1.VerdictThresholds.alerts_stale_after:type_name -> google.protobuf.Duration
+	1,  // 14: xdrlink.v1.ConfigurationCheck.aspect:type_name -> xdrlink.v1.ConfigurationCheck.Aspect
+	18, // 15: xdrlink.v1.ConfigurationCheck.observe_time:type_name -> google.protobuf.Timestamp
+	2,  // 16: xdrlink.v1.SignalReport.kind:type_name -> xdrlink.v1.SignalReport.Kind
+	9,  // 17: xdrlink.v1.SignalReport.daily:type_name -> xdrlink.v1.DailyCount
+	18, // 18: xdrlink.v1.SignalReport.last_received_time:type_name -> google.protobuf.Timestamp
+	0,  // 19: xdrlink.v1.SignalReport.verdict:type_name -> xdrlink.v1.Verdict
+	18, // 20: xdrlink.v1.DailyCount.day:type_name -> google.protobuf.Timestamp
+	13, // 21: xdrlink.v1.BatchVerifyResponse.results:type_name -> xdrlink.v1.BatchVerifyResult
+	3,  // 22: xdrlink.v1.BatchVerifyResult.summary:type_name -> xdrlink.v1.VerificationSummary
+	20, // 23: xdrlink.v1.BatchVerifyResult.error:type_name -> google.rpc.Status
+	4,  // 24: xdrlink.v1.ListVerificationsResponse.verifications:type_name -> xdrlink.v1.IngestionReport
+	10, // 25: xdrlink.v1.VerificationService.Verify:input_type -> xdrlink.v1.VerifyRequest
+	11, // 26: xdrlink.v1.VerificationService.BatchVerify:input_type -> xdrlink.v1.BatchVerifyRequest
+	14, // 27: xdrlink.v1.VerificationService.ListVerifications:input_type -> xdrlink.v1.ListVerificationsRequest
+	16, // 28: xdrlink.v1.VerificationService.GetVerification:input_type -> xdrlink.v1.GetVerificationRequest
+	21, // 29: xdrlink.v1.VerificationService.Verify:output_type -> google.longrunning.Operation
+	21, // 30: xdrlink.v1.VerificationService.BatchVerify:output_type -> google.longrunning.Operation
+	15, // 31: xdrlink.v1.VerificationService.ListVerifications:output_type -> xdrlink.v1.ListVerificationsResponse
+	4,  // 32: xdrlink.v1.VerificationService.GetVerification:output_type -> xdrlink.v1.IngestionReport
+	29, // [29:33] is the sub-list for method output_type
+	25, // [25:29] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_xdrlink_v1_verification_proto_init() }
@@ -1009,8 +1508,8 @@ func file_xdrlink_v1_verification_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_xdrlink_v1_verification_proto_rawDesc), len(file_xdrlink_v1_verification_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   11,
+			NumEnums:      3,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
