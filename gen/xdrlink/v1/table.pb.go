@@ -218,6 +218,11 @@ const (
 	ObservationSource_OBSERVATION_SOURCE_DELEGATED_WRITE ObservationSource = 2
 	// A verification saw the table's data arriving in the workspace.
 	ObservationSource_OBSERVATION_SOURCE_DATA_ARRIVING ObservationSource = 3
+	// Read through ARM with the app's credentials (the Defender XDR
+	// connector's incidents and alerts data types).
+	ObservationSource_OBSERVATION_SOURCE_AZURE_READ ObservationSource = 4
+	// Written through ARM with the app's credentials.
+	ObservationSource_OBSERVATION_SOURCE_AZURE_WRITE ObservationSource = 5
 )
 
 // Enum value maps for ObservationSource.
@@ -227,12 +232,16 @@ var (
 		1: "OBSERVATION_SOURCE_DELEGATED_READ",
 		2: "OBSERVATION_SOURCE_DELEGATED_WRITE",
 		3: "OBSERVATION_SOURCE_DATA_ARRIVING",
+		4: "OBSERVATION_SOURCE_AZURE_READ",
+		5: "OBSERVATION_SOURCE_AZURE_WRITE",
 	}
 	ObservationSource_value = map[string]int32{
 		"OBSERVATION_SOURCE_UNSPECIFIED":     0,
 		"OBSERVATION_SOURCE_DELEGATED_READ":  1,
 		"OBSERVATION_SOURCE_DELEGATED_WRITE": 2,
 		"OBSERVATION_SOURCE_DATA_ARRIVING":   3,
+		"OBSERVATION_SOURCE_AZURE_READ":      4,
+		"OBSERVATION_SOURCE_AZURE_WRITE":     5,
 	}
 )
 
@@ -900,12 +909,14 @@ const file_xdrlink_v1_table_proto_rawDesc = "" +
 	"\x1aOBSERVED_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16OBSERVED_STATE_ENABLED\x10\x01\x12\x1e\n" +
 	"\x1aOBSERVED_STATE_NOT_ENABLED\x10\x02\x12\x1a\n" +
-	"\x16OBSERVED_STATE_UNKNOWN\x10\x03*\xac\x01\n" +
+	"\x16OBSERVED_STATE_UNKNOWN\x10\x03*\xf3\x01\n" +
 	"\x11ObservationSource\x12\"\n" +
 	"\x1eOBSERVATION_SOURCE_UNSPECIFIED\x10\x00\x12%\n" +
 	"!OBSERVATION_SOURCE_DELEGATED_READ\x10\x01\x12&\n" +
 	"\"OBSERVATION_SOURCE_DELEGATED_WRITE\x10\x02\x12$\n" +
-	" OBSERVATION_SOURCE_DATA_ARRIVING\x10\x032\xe7\x03\n" +
+	" OBSERVATION_SOURCE_DATA_ARRIVING\x10\x03\x12!\n" +
+	"\x1dOBSERVATION_SOURCE_AZURE_READ\x10\x04\x12\"\n" +
+	"\x1eOBSERVATION_SOURCE_AZURE_WRITE\x10\x052\xe7\x03\n" +
 	"\fTableService\x12b\n" +
 	"\n" +
 	"ListTables\x12\x1d.xdrlink.v1.ListTablesRequest\x1a\x1e.xdrlink.v1.ListTablesResponse\"\x15\xdaA\x00\x82\xd3\xe4\x93\x02\f\x12\n" +

@@ -352,9 +352,11 @@ type TenantStatus struct {
 	RequiredAction *RequiredAction `protobuf:"bytes,4,opt,name=required_action,json=requiredAction,proto3" json:"required_action,omitempty"`
 	// When the status last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	// What xdrlink last observed of each advanced-hunting table, by table
-	// name: from delegated reads and writes of the streaming entry and from
-	// data that verifications saw arriving.
+	// What xdrlink last observed of each table, by table name: the
+	// advanced-hunting tables from delegated reads and writes of the
+	// streaming entry, SecurityIncident and SecurityAlert from the Defender
+	// XDR connector's data types, and any of them from data that
+	// verifications saw arriving.
 	Tables        map[string]*TableObservation `protobuf:"bytes,6,rep,name=tables,proto3" json:"tables,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
