@@ -110,10 +110,11 @@ func (s *Sim) registerAdmin() {
 		parts := map[string]any{
 			"dataConnectors": snap.DataConnectors, "alertRules": snap.AlertRules,
 			"settings": snap.Settings, "contentPackages": snap.ContentPackages, "onboardingState": snap.OnboardingState,
+			"ingestion": s.Ingestion(snap.CustomerID), // the ledger per table (Sim.Ingestion)
 		}
 		v, ok := parts[r.PathValue("part")]
 		if !ok {
-			WriteError(w, http.StatusNotFound, "NotFound", "unknown part; use dataConnectors, alertRules, settings, contentPackages or onboardingState")
+			WriteError(w, http.StatusNotFound, "NotFound", "unknown part; use dataConnectors, alertRules, settings, contentPackages, onboardingState or ingestion")
 			return
 		}
 		WriteJSON(w, http.StatusOK, map[string]any{"value": v})

@@ -72,7 +72,7 @@ func (s *Sim) armDataConnector(rq *armRequest) error {
 				}
 				return nil
 			},
-			deletedLocked: func() { s.syncMTPLedgerLocked(rq.ws) }, // incident/alert data stops now
+			deletedLocked: func() { s.syncMTPLedgerLocked(rq.ws, s.Now()) }, // incident/alert data stops now
 		})
 	}
 	return s.putDataConnector(rq, name)
@@ -160,7 +160,7 @@ func (s *Sim) putDataConnector(rq *armRequest, name string) error {
 			res.ID = existing.ID
 		}
 		rq.ws.connectors[key] = res
-		s.syncMTPLedgerLocked(rq.ws) // incident/alert data starts (or stops) from this write
+		s.syncMTPLedgerLocked(rq.ws, s.Now()) // incident/alert data starts (or stops) from this write
 		return res.clone(), existing == nil, nil
 	}()
 	if err != nil {

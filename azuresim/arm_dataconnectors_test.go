@@ -264,7 +264,7 @@ func TestMTPLedgerFollowsConcurrentConnectorWrites(t *testing.T) {
 	ws := mustWS(t, s, contosoSub, contosoRG, contosoWS)
 	wl := s.xdr().ledger.workspace(contosoCustomer)
 	open := func(table string) bool {
-		sp := wl.spans(table)
+		sp, _ := wl.table(table)
 		return len(sp) > 0 && sp[len(sp)-1].to.IsZero()
 	}
 	for round := range 20 {

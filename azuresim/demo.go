@@ -4,6 +4,7 @@ import (
 	"hash/fnv"
 	"slices"
 	"strings"
+	"time"
 )
 
 // DemoKind is what a demo customer's tenant is set up to show.
@@ -48,6 +49,9 @@ type DemoCustomer struct {
 	// AdminUPN is the member Security Administrator who can approve a
 	// device-code sign-in; empty when the tenant has none.
 	AdminUPN string `json:"adminUpn"`
+	// Tables are the advanced-hunting tables the workspace's streaming
+	// entry already sends (its history); empty when it has none.
+	Tables []string `json:"tables,omitempty"`
 }
 
 // demoCustomers are the demo world's customers in order: a majority
@@ -89,10 +93,32 @@ var demoCustomers = []struct {
 
 var demoRegions = []string{"westeurope", "northeurope", "uksouth", "eastus", "westus2"}
 
+// demoHistory is what happened before the sandbox started to the few
+// healthy customers that were already connected (nil for the others), so
+// the sandbox's ingestion series have a past: a steady customer, one whose
+// table stopped a few days ago, one whose streaming was changed in the
+// portal.
+func demoHistory(slug string) *WorkspaceHistory {
+	const day = Duration(24 * time.Hour)
+	switch slug {
+	case "vanarsdel":
+		return &WorkspaceHistory{ConnectedAgo: 9 * day,
+			Tables: []string{"DeviceProcessEvents", "DeviceNetworkEvents", "DeviceLogonEvents", "IdentityLogonEvents"}}
+	case "best-for-you-organics":
+		return &WorkspaceHistory{ConnectedAgo: 12 * day, Tables: []string{"DeviceProcessEvents", "DeviceFileEvents"},
+			Silent: map[string]Duration{"DeviceFileEvents": 3 * day}}
+	case "nod-publishers":
+		return &WorkspaceHistory{ConnectedAgo: 20 * day, Tables: []string{"DeviceProcessEvents"},
+			StreamingChanges: []StreamingChange{{Ago: 2 * day, Enable: []string{"DeviceRegistryEvents"}}}}
+	}
+	return nil
+}
+
 // DemoWorld builds the sandbox demo world: the MSSP tenant (Tenants[0]) and
 // its multi-tenant app (Apps[0], secret GeneratedAppSecret), consented in
 // 29 fictional customer tenants whose kinds each break one onboarding
-// prerequisite (DemoKind). Every id is derived from the customer's name, so
+// prerequisite (DemoKind); three healthy ones were connected before the
+// sandbox started (demoHistory). Every id is derived from the customer's name, so
 // the world is the same on every run. Pass both results to Start:
 // Options{World: w, Customers: customers}.
 func DemoWorld() (*World, []DemoCustomer) {
@@ -116,7 +142,8 @@ func demoTenant(slug, name string, kind DemoKind, region string, app *AppRegistr
 	analyst := &User{ID: id("analyst"), UserPrincipalName: "analyst@" + domain, DisplayName: name + " Analyst"}
 	sp := appServicePrincipal(id("sp"), app)
 	sub := &Subscription{ID: id("subscription"), DisplayName: name + " Security", RegisteredProviders: slices.Clone(sentinelProviders)}
-	ws := &Workspace{SubscriptionID: sub.ID, ResourceGroup: "rg-sentinel", Name: "ws-" + slug, Location: region, CustomerID: id("workspace")}
+	ws := &Workspace{SubscriptionID: sub.ID, ResourceGroup: "rg-sentinel", Name: "ws-" + slug, Location: region, CustomerID: id("workspace"),
+		History: demoHistory(slug)}
 	h := fnv.New32a()
 	h.Write([]byte(slug))
 	t := &Tenant{
@@ -152,6 +179,10 @@ func demoTenant(slug, name string, kind DemoKind, region string, app *AppRegistr
 	}
 	c := DemoCustomer{ID: slug, DisplayName: name, Kind: kind, Description: demoDescriptions[kind], EntraTenantID: t.ID,
 		SubscriptionID: sub.ID, ResourceGroup: ws.ResourceGroup, WorkspaceName: ws.Name, Region: region, AdminUPN: upnOf(memberSecurityAdmin(t))}
+	if ws.History != nil {
+		c.Description = ws.History.describe() + " Everything is in place: xdrlink should reuse the existing connector and streaming entry, and its ingestion series show that past."
+		c.Tables = ws.History.Streamed()
+	}
 	return t, c
 }
 
@@ -192,6 +223,10 @@ func (s *Sim) Customers() []DemoCustomer {
 		}
 		for _, ws := range t.Spec.Workspaces {
 			c.SubscriptionID, c.ResourceGroup, c.WorkspaceName, c.Region = ws.SubscriptionID, ws.ResourceGroup, ws.Name, ws.Location
+			c.Description, c.Tables = "", ws.History.Streamed()
+			if ws.History != nil {
+				c.Description = ws.History.describe()
+			}
 			out = append(out, c)
 		}
 	}

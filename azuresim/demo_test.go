@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 var (
@@ -206,5 +208,48 @@ func TestApproveDeviceCodeAsTenantAdministrator(t *testing.T) {
 			}
 			break
 		}
+	}
+}
+
+// The demo customers with a history have data for the sandbox's 14-day
+// series from the start, and say so in their descriptions.
+func TestDemoHistories(t *testing.T) {
+	w, customers := DemoWorld()
+	s := startSim(t, Options{World: w, Customers: customers})
+	now := s.Now()
+	from := utcDay(now).AddDate(0, 0, -14)
+	days := func(c DemoCustomer, table string) int {
+		ws, _ := s.Workspace(c.SubscriptionID, c.ResourceGroup, c.WorkspaceName)
+		daily, _ := s.IngestedRows(ws.Spec.CustomerID, table, "", from, now)
+		return len(daily)
+	}
+	seen := 0
+	for _, c := range customers {
+		ws, _ := s.Workspace(c.SubscriptionID, c.ResourceGroup, c.WorkspaceName)
+		h := ws.Spec.History
+		if h == nil {
+			if days(c, tableSecurityIncident) != 0 {
+				t.Errorf("%s has incidents without a history", c.ID)
+			}
+			continue
+		}
+		seen++
+		if c.Kind != DemoHealthy || !strings.Contains(c.Description, "before the emulator started") {
+			t.Errorf("%s (%s): %q", c.ID, c.Kind, c.Description)
+		}
+		if n := days(c, "DeviceProcessEvents"); n < 9 {
+			t.Errorf("%s: DeviceProcessEvents on %d of the last 14 days", c.ID, n)
+		}
+		if n := days(c, tableSecurityIncident); n < 9 {
+			t.Errorf("%s: incidents on %d of the last 14 days", c.ID, n)
+		}
+	}
+	if seen != 3 {
+		t.Fatalf("%d customers with a history, want 3", seen)
+	}
+	bfy := customers[slices.IndexFunc(customers, func(c DemoCustomer) bool { return c.ID == "best-for-you-organics" })]
+	ws, _ := s.Workspace(bfy.SubscriptionID, bfy.ResourceGroup, bfy.WorkspaceName)
+	if _, last := s.IngestedRows(ws.Spec.CustomerID, "DeviceFileEvents", "", from, now); last.IsZero() || now.Sub(last) < 3*24*time.Hour {
+		t.Errorf("best-for-you-organics: DeviceFileEvents last %v, want 3 days before start", last)
 	}
 }

@@ -55,7 +55,8 @@
 //     ActiveDirectory needs MDI sensors; Content Hub catalog with $filter;
 //     deployments as a real LRO (Azure-AsyncOperation) whose success installs
 //     the solution.
-//   - Faults (FaultConfig): latency (fixed, jitter, log-normal), random
+//   - Faults (FaultConfig): latency (fixed, jitter, log-normal; one for
+//     all faulted families, or per family with FamilyLatency), random
 //     5xx and 429 (seeded), ARM token buckets per (subscription or tenant,
 //     principal, reads/writes/deletes) plus the 15x all-principals bucket,
 //     Retry-After, and a count of requests that arrive before a previous
@@ -68,6 +69,10 @@
 // load tests) or from DemoWorld (named customers, one onboarding problem per
 // kind, for sandbox mode; pass its customers as Options.Customers so
 // GET /_sim/customers describes them). docs/sandbox.md is the sandbox guide.
+// A workspace's History (WorkspaceHistory) says what happened before the
+// emulator started; Start turns it into the live state the APIs would have
+// left, so Log Analytics has a past. Sim.IngestedRows is the ground truth of
+// what the query API returns, computed without the KQL evaluator.
 //
 // Where docs/azure.md marks a behaviour UNCONFIRMED, the emulator's choice is
 // a constant in unconfirmed.go with an "UNCONFIRMED:" comment; that file is

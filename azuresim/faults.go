@@ -3,6 +3,7 @@ package azuresim
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -14,7 +15,8 @@ import (
 )
 
 // FaultConfig is what the sim injects. Latency, random 5xx and random 429
-// apply to the families in Families; ARM token buckets apply to ARM.
+// apply to the families in Families (FamilyLatency sets a family's own
+// latency); ARM token buckets apply to ARM.
 type FaultConfig struct {
 	Latency Latency `json:"latency"`
 	// ServerErrorRate is the probability (0..1) of a 500/503 answer.
@@ -26,6 +28,10 @@ type FaultConfig struct {
 	// Families the random faults and latency apply to; empty means
 	// arm, graph, defender and loganalytics (not entra, never admin).
 	Families []string `json:"families,omitempty"`
+	// FamilyLatency replaces Latency for the families it names (e.g.
+	// {"loganalytics": {"fixed": "200ms"}}), whether or not Families
+	// lists them; Families still decides the random faults. Never admin.
+	FamilyLatency map[string]Latency `json:"familyLatency,omitempty"`
 	// DisableARMThrottling turns off the ARM token buckets.
 	DisableARMThrottling bool `json:"disableArmThrottling,omitempty"`
 	// ARMBuckets overrides ARM's documented bucket sizes (nil: the defaults).
@@ -94,10 +100,24 @@ func (c FaultConfig) validate() error {
 	if c.ServerErrorRate < 0 || c.ServerErrorRate > 1 || c.ThrottleRate < 0 || c.ThrottleRate > 1 {
 		return fmt.Errorf("azuresim: fault rates must be within [0,1]")
 	}
-	if c.Latency.Fixed < 0 || c.Latency.Jitter < 0 || c.Latency.LogNormalMedian < 0 || c.Latency.LogNormalSigma < 0 {
+	if !c.Latency.valid() {
 		return fmt.Errorf("azuresim: latency values must not be negative")
 	}
+	for family, l := range c.FamilyLatency {
+		switch family {
+		case FamilyEntra, FamilyARM, FamilyGraph, FamilyDefender, FamilyLogAnalytics, FamilyOther:
+		default:
+			return fmt.Errorf("azuresim: familyLatency: %q is not an API family with latency (entra, arm, graph, defender, loganalytics, other)", family)
+		}
+		if !l.valid() {
+			return fmt.Errorf("azuresim: familyLatency %s: latency values must not be negative", family)
+		}
+	}
 	return nil
+}
+
+func (l Latency) valid() bool {
+	return l.Fixed >= 0 && l.Jitter >= 0 && l.LogNormalMedian >= 0 && l.LogNormalSigma >= 0
 }
 
 // faultState applies a FaultConfig. One mutex guards the RNG (for
@@ -121,6 +141,7 @@ func newFaultState(cfg FaultConfig, seed uint64) (*faultState, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	cfg.FamilyLatency = maps.Clone(cfg.FamilyLatency) // the caller's map may change later
 	return &faultState{
 		cfg:       cfg,
 		rng:       rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
@@ -135,6 +156,7 @@ func (s *Sim) SetFaults(cfg FaultConfig) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
+	cfg.FamilyLatency = maps.Clone(cfg.FamilyLatency) // the caller's map may change later
 	s.faults.mu.Lock()
 	s.faults.cfg = cfg
 	s.faults.mu.Unlock()
@@ -145,7 +167,9 @@ func (s *Sim) SetFaults(cfg FaultConfig) error {
 func (s *Sim) Faults() FaultConfig {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
-	return s.faults.cfg
+	cfg := s.faults.cfg
+	cfg.FamilyLatency = maps.Clone(cfg.FamilyLatency)
+	return cfg
 }
 
 // EarlyRetries returns, per throttle key ("principal|family|scope|op"), how
@@ -218,8 +242,12 @@ func (f *faultState) inject(w http.ResponseWriter, r *http.Request, ri *requestI
 	}
 	var delay time.Duration
 	var roll5xx, roll429, rollKind float64
-	if faulted {
+	if l, ok := cfg.FamilyLatency[ri.family]; ok {
+		delay = f.latencyLocked(l)
+	} else if faulted {
 		delay = f.latencyLocked(cfg.Latency)
+	}
+	if faulted {
 		roll5xx, roll429, rollKind = f.rng.Float64(), f.rng.Float64(), f.rng.Float64()
 	}
 	f.mu.Unlock()

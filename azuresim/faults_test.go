@@ -187,6 +187,50 @@ func TestLatencyInjected(t *testing.T) {
 	}
 }
 
+// FamilyLatency gives a family its own latency in place of Latency, also
+// for a family Families leaves out (entra), and comes through the admin API.
+func TestFamilyLatency(t *testing.T) {
+	s := startSim(t, Options{Faults: FaultConfig{Latency: Latency{Fixed: Duration(10 * time.Millisecond)},
+		FamilyLatency: map[string]Latency{FamilyARM: {Fixed: Duration(150 * time.Millisecond)}, FamilyEntra: {Fixed: Duration(80 * time.Millisecond)}}}})
+	took := func(path string) time.Duration {
+		t.Helper()
+		start := time.Now()
+		r, err := s.HTTPClient().Get(s.URL() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		return time.Since(start)
+	}
+	if el := took("/subscriptions/" + contosoSub + "/providers?api-version=2019-05-01"); el < 150*time.Millisecond {
+		t.Errorf("arm took %v, want >= 150ms (its own latency)", el)
+	}
+	if el := took("/" + contosoTID + "/v2.0/.well-known/openid-configuration"); el < 80*time.Millisecond {
+		t.Errorf("entra took %v, want >= 80ms (its own latency, though not a faulted family)", el)
+	}
+	if el := took("/v1.0/subscribedSkus"); el < 10*time.Millisecond || el >= 80*time.Millisecond {
+		t.Errorf("graph took %v, want Latency's 10ms", el)
+	}
+
+	var fc FaultConfig
+	adminCall(t, s, http.MethodPut, "/_sim/faults", map[string]any{"familyLatency": map[string]any{"loganalytics": map[string]any{"fixed": "200ms"}}}, &fc)
+	if got := time.Duration(fc.FamilyLatency[FamilyLogAnalytics].Fixed); got != 200*time.Millisecond || len(fc.FamilyLatency) != 1 {
+		t.Fatalf("familyLatency after PUT = %+v", fc.FamilyLatency)
+	}
+	if el := took("/subscriptions/" + contosoSub + "/providers?api-version=2019-05-01"); el >= 150*time.Millisecond {
+		t.Errorf("arm took %v after its own latency was removed", el)
+	}
+	for name, bad := range map[string]map[string]Latency{
+		"admin":    {FamilyAdmin: {Fixed: Duration(time.Millisecond)}},
+		"unknown":  {"logs": {Fixed: Duration(time.Millisecond)}},
+		"negative": {FamilyARM: {Jitter: Duration(-1)}},
+	} {
+		if err := s.SetFaults(FaultConfig{FamilyLatency: bad}); err == nil {
+			t.Errorf("%s: familyLatency %v accepted", name, bad)
+		}
+	}
+}
+
 func TestLogNormalLatency(t *testing.T) {
 	f, _ := newFaultState(FaultConfig{}, 1)
 	l := Latency{LogNormalMedian: Duration(50 * time.Millisecond), LogNormalSigma: 0.5}

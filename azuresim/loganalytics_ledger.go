@@ -9,9 +9,10 @@ import (
 )
 
 // ingestLedger records, per workspace and table, the sim-clock spans during
-// which data flowed. Writers: the streaming family (entries on/off) and the
-// Log Analytics family (MTP connector state). Reader: the query data source,
-// which synthesizes rows only inside these spans.
+// which data flowed, and since when a table has been silent. Writers: the
+// streaming family (entries on/off), the Log Analytics family (MTP
+// connector state), the world's history and SilenceTable. Reader: the query
+// data source, which synthesizes rows only inside these spans.
 type ingestLedger struct {
 	workspaces sync.Map // lower customerId -> *workspaceLedger
 }
@@ -24,6 +25,10 @@ type span struct {
 type workspaceLedger struct {
 	mu     sync.Mutex
 	tables map[string][]span
+	// silentSince: the product stopped sending the table's data at that
+	// instant (sensors offboarded, say) whatever the connection says; rows
+	// stop there even though the span stays open.
+	silentSince map[string]time.Time
 }
 
 func (l *ingestLedger) workspace(customerID string) *workspaceLedger {
@@ -31,7 +36,7 @@ func (l *ingestLedger) workspace(customerID string) *workspaceLedger {
 	if v, ok := l.workspaces.Load(key); ok {
 		return v.(*workspaceLedger)
 	}
-	v, _ := l.workspaces.LoadOrStore(key, &workspaceLedger{tables: map[string][]span{}})
+	v, _ := l.workspaces.LoadOrStore(key, &workspaceLedger{tables: map[string][]span{}, silentSince: map[string]time.Time{}})
 	return v.(*workspaceLedger)
 }
 
@@ -50,17 +55,30 @@ func (w *workspaceLedger) set(table string, on bool, t time.Time) {
 	}
 }
 
-// spans returns a copy of the table's spans (nil when never connected).
-func (w *workspaceLedger) spans(table string) []span {
+// silence makes the table silent from t on; an earlier silence stands.
+func (w *workspaceLedger) silence(table string, t time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return slices.Clone(w.tables[table])
+	if cur, ok := w.silentSince[table]; !ok || t.Before(cur) {
+		w.silentSince[table] = t
+	}
+}
+
+// table returns a copy of the table's spans (nil when never connected) and
+// since when it is silent (zero when it is not).
+func (w *workspaceLedger) table(table string) ([]span, time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.tables[table]), w.silentSince[table]
 }
 
 // TableIngestion is one table's connected periods, for tests and the admin API.
 type TableIngestion struct {
 	Table string          `json:"table"`
 	Spans []IngestionSpan `json:"spans"`
+	// SilentSince is when the table's data stopped arriving although it may
+	// still be connected (Sim.SilenceTable, WorkspaceHistory.Silent).
+	SilentSince *time.Time `json:"silentSince,omitempty"`
 }
 
 // IngestionSpan is a connected period; To is nil while still connected.
@@ -70,7 +88,7 @@ type IngestionSpan struct {
 }
 
 // Ingestion returns, for a workspace (by customerId), every table that has
-// ever received data and when, sorted by table name.
+// ever been connected or silenced, and when, sorted by table name.
 func (s *Sim) Ingestion(customerID string) []TableIngestion {
 	v, ok := s.xdr().ledger.workspaces.Load(strings.ToLower(customerID))
 	if !ok {
@@ -79,9 +97,15 @@ func (s *Sim) Ingestion(customerID string) []TableIngestion {
 	w := v.(*workspaceLedger)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := make([]TableIngestion, 0, len(w.tables))
+	byTable := map[string]*TableIngestion{}
+	entry := func(table string) *TableIngestion {
+		if byTable[table] == nil {
+			byTable[table] = &TableIngestion{Table: table, Spans: []IngestionSpan{}}
+		}
+		return byTable[table]
+	}
 	for table, spans := range w.tables {
-		ti := TableIngestion{Table: table}
+		ti := entry(table)
 		for _, sp := range spans {
 			is := IngestionSpan{From: sp.from}
 			if !sp.to.IsZero() {
@@ -90,7 +114,13 @@ func (s *Sim) Ingestion(customerID string) []TableIngestion {
 			}
 			ti.Spans = append(ti.Spans, is)
 		}
-		out = append(out, ti)
+	}
+	for table, since := range w.silentSince {
+		entry(table).SilentSince = &since
+	}
+	out := make([]TableIngestion, 0, len(byTable))
+	for _, ti := range byTable {
+		out = append(out, *ti)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Table < out[j].Table })
 	return out

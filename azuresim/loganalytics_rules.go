@@ -49,9 +49,15 @@ const (
 
 	// The emulator's ingestion model (not a service fact): events of a
 	// connected table arrive in batches every laBatchInterval, aligned to
-	// the Unix epoch, so a full UTC day holds exactly the world's daily
-	// volume. Rows are synthesized per batch, never stored.
+	// the Unix epoch, so a full UTC day holds exactly that day's volume
+	// (dailyVolume). Rows are synthesized per batch, never stored.
 	laBatchInterval = 5 * time.Minute
+
+	// UNCONFIRMED: how long after a streaming API entry turns a table on its
+	// first rows reach the workspace. The export pipeline's latency is not
+	// documented; we take 2h. SecurityIncident and SecurityAlert (the MTP
+	// connector) are not delayed.
+	laStreamingFirstDataDelay = 2 * time.Hour
 
 	// laIncidentUpdateDelay: each emulated incident is written twice (New,
 	// then Active this much later), so arg_max(TimeGenerated, *) by
@@ -62,6 +68,25 @@ const (
 	// current name (docs/azure.md §7.2, §11.4).
 	laProviderName = "Microsoft XDR"
 )
+
+// xdrIncidentProviders are the ProviderNames of XDR incidents: the current
+// name and the one before the rename. The emulator writes only the first.
+var xdrIncidentProviders = []string{laProviderName, "Microsoft 365 Defender"}
+
+// weekdayPercent is the emulator's model of the working week (not a service
+// fact): Defender data comes from people and their devices, so a weekend
+// day carries 40% of a working day's events.
+var weekdayPercent = [7]int64{
+	time.Sunday: 40, time.Monday: 100, time.Tuesday: 100, time.Wednesday: 100,
+	time.Thursday: 100, time.Friday: 100, time.Saturday: 40,
+}
+
+// dailyVolume is the number of events a table with the world's volume
+// (Tenant.DataVolumes: a working day's count) receives on the UTC day that
+// starts at day.
+func dailyVolume(base int64, day time.Time) int64 {
+	return base * weekdayPercent[day.Weekday()] / 100
+}
 
 // alertProduct is a SecurityAlert (ProductName, ProviderName) pair and the
 // service plans that make a tenant produce it. UNCONFIRMED: "MCAS" as

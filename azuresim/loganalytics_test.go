@@ -73,6 +73,33 @@ func batchFloor(t time.Time) string {
 	return t.Truncate(laBatchInterval).UTC().Format(time.RFC3339Nano)
 }
 
+// beforeNextMonday advances the sim clock to d before the next Monday 00:00
+// UTC and returns that Monday. A table connected then with d =
+// laStreamingFirstDataDelay + time.Minute (or an MTP connector with d =
+// time.Minute) gets its first rows at Monday's first batch, and the days
+// after are working days with the world's full volumes (dailyVolume), so
+// counts do not depend on the day the test runs.
+func beforeNextMonday(t *testing.T, s *Sim, d time.Duration) time.Time {
+	t.Helper()
+	now := s.Now()
+	monday := utcDay(now).AddDate(0, 0, (int(time.Monday)-int(now.Weekday())+7)%7)
+	for !monday.Add(-d).After(now) {
+		monday = monday.AddDate(0, 0, 7)
+	}
+	s.AdvanceClock(monday.Add(-d).Sub(now))
+	return monday
+}
+
+// streamFromMonday streams the categories so their first rows arrive at
+// the next Monday's first batch, and returns the sim clock at that batch.
+func streamFromMonday(t *testing.T, s *Sim, categories ...string) time.Time {
+	t.Helper()
+	monday := beforeNextMonday(t, s, laStreamingFirstDataDelay+time.Minute)
+	streamTables(t, s, categories...)
+	s.AdvanceClock(laStreamingFirstDataDelay + time.Minute)
+	return monday
+}
+
 func TestLogAnalyticsRowsOnlyAfterConnect(t *testing.T) {
 	s := startSim(t, Options{})
 	// Never connected: the tables do not resolve, a fuzzy union finds nothing.
@@ -83,13 +110,13 @@ func TestLogAnalyticsRowsOnlyAfterConnect(t *testing.T) {
 	}
 	wantError(t, laCall(t, s, contosoTID, laPathContoso, qVolume, ""), http.StatusBadRequest, laBadArgumentCode)
 
+	beforeNextMonday(t, s, laStreamingFirstDataDelay+time.Minute)
 	connectedAt := s.Now()
 	streamTables(t, s, "AdvancedHunting-DeviceProcessEvents", "IdentityLogonEvents")
-	// Right after the connect: the table exists but holds nothing yet.
-	if rows := laRows(t, laCall(t, s, contosoTID, laPathContoso, qVolume, "")); len(rows) != 0 {
-		t.Fatalf("rows right after connect: %v", rows)
-	}
-	s.AdvanceClock(48 * time.Hour)
+	// Until the first data arrives the tables do not exist.
+	s.AdvanceClock(laStreamingFirstDataDelay - time.Minute)
+	wantError(t, laCall(t, s, contosoTID, laPathContoso, qVolume, ""), http.StatusBadRequest, laBadArgumentCode)
+	s.AdvanceClock(48 * time.Hour) // Monday and Tuesday: 48h of data on working days
 	now := s.Now()
 	rows := laRows(t, laCall(t, s, contosoTID, laPathContoso, qVolume, ""))
 	// DeviceNetworkEvents has a volume but was never streamed: no row.
@@ -103,7 +130,7 @@ func TestLogAnalyticsRowsOnlyAfterConnect(t *testing.T) {
 	// Nothing before the connect, on the sim clock.
 	rows = laRows(t, laCall(t, s, contosoTID, laPathContoso, "DeviceProcessEvents | summarize First = min(TimeGenerated), N = count()", ""))
 	first, _ := time.Parse(time.RFC3339Nano, rows[0][0].(string))
-	if !first.After(connectedAt) || first.Sub(connectedAt) > laBatchInterval+time.Minute {
+	if arrived := connectedAt.Add(laStreamingFirstDataDelay); !first.After(arrived) || first.Sub(arrived) > laBatchInterval+time.Minute {
 		t.Fatalf("first row at %v, connected at %v", first, connectedAt)
 	}
 	if rows[0][1] != float64(24000) {
@@ -113,8 +140,8 @@ func TestLogAnalyticsRowsOnlyAfterConnect(t *testing.T) {
 
 func TestLogAnalyticsDailyVolumeAndDisconnect(t *testing.T) {
 	s := startSim(t, Options{})
-	streamTables(t, s, "AdvancedHunting-DeviceProcessEvents")
-	s.AdvanceClock(36 * time.Hour)
+	streamFromMonday(t, s, "AdvancedHunting-DeviceProcessEvents")
+	s.AdvanceClock(36*time.Hour - time.Minute)
 	tok := userToken(t, s, contosoTID, contosoAdmin, AudienceDefender)
 	wantStatus(t, rawCall(t, s, tok, http.MethodDelete, streamingPath+"/SentinelExportSettings-ws-contoso", nil), streamingDeleteStatus)
 	disconnectedAt := s.Now()
@@ -167,6 +194,7 @@ func TestLogAnalyticsIncidentsAndAlertsFollowMTPConnector(t *testing.T) {
 	// contoso's workspace is not onboarded: SecurityIncident does not resolve.
 	wantError(t, laCall(t, s, contosoTID, laPathContoso, qIncidents, ""), http.StatusBadRequest, laBadArgumentCode)
 
+	beforeNextMonday(t, s, time.Minute)
 	putMTPConnector(t, s, "Enabled", "Enabled")
 	if rows := laRows(t, laCall(t, s, contosoTID, laPathContoso, qIncidents, "")); fmt.Sprint(rows) != "[[0 <nil>]]" {
 		t.Fatalf("incidents right after connect = %v, want [[0 <nil>]]", rows)
@@ -203,6 +231,7 @@ func TestLogAnalyticsIncidentsAndAlertsFollowMTPConnector(t *testing.T) {
 // the ARM PUT and stops at the DELETE, even when no query ran in between.
 func TestLogAnalyticsMTPDataDatesFromTheConnectorWrite(t *testing.T) {
 	s := startSim(t, Options{})
+	beforeNextMonday(t, s, time.Minute)
 	putMTPConnector(t, s, "Enabled", "Enabled")
 	s.AdvanceClock(48 * time.Hour) // no Log Analytics query before this
 	if rows := laRows(t, laCall(t, s, contosoTID, laPathContoso, qIncidents, "")); rows[0][0] != float64(8) {
@@ -230,8 +259,8 @@ func TestLogAnalyticsDataIsDeterministic(t *testing.T) {
 
 func TestLogAnalyticsTimespanNarrowsRows(t *testing.T) {
 	s := startSim(t, Options{})
-	streamTables(t, s, "AdvancedHunting-DeviceProcessEvents")
-	s.AdvanceClock(48 * time.Hour)
+	streamFromMonday(t, s, "AdvancedHunting-DeviceProcessEvents")
+	s.AdvanceClock(48*time.Hour - time.Minute) // Tuesday's last batch included
 	q := "DeviceProcessEvents | summarize count()"
 	all := laRows(t, laCall(t, s, contosoTID, laPathContoso, q, ""))[0][0].(float64)
 	hour := laRows(t, laCall(t, s, contosoTID, laPathContoso, q, "PT1H"))[0][0].(float64)
@@ -244,6 +273,7 @@ func TestLogAnalyticsTimespanNarrowsRows(t *testing.T) {
 func TestLogAnalyticsRejectsUnsupportedKQL(t *testing.T) {
 	s := startSim(t, Options{})
 	streamTables(t, s, "AdvancedHunting-DeviceProcessEvents")
+	s.AdvanceClock(laStreamingFirstDataDelay + time.Hour)
 	r := laCall(t, s, contosoTID, laPathContoso, "DeviceProcessEvents | join (DeviceInfo) on DeviceId", "")
 	wantError(t, r, http.StatusBadRequest, laBadArgumentCode)
 	e := r.body["error"].(map[string]any)
@@ -268,7 +298,7 @@ func TestLogAnalyticsRejectsUnsupportedKQL(t *testing.T) {
 func TestLogAnalyticsPartialError(t *testing.T) {
 	s := startSim(t, Options{})
 	streamTables(t, s, "AdvancedHunting-DeviceProcessEvents")
-	s.AdvanceClock(time.Hour)
+	s.AdvanceClock(laStreamingFirstDataDelay + time.Hour)
 	s.SetQueryPartialError(contosoCustomer, &QueryPartialError{Message: "Query execution has exceeded the allowed limits"})
 	r := laCall(t, s, contosoTID, laPathContoso, "DeviceProcessEvents | summarize count()", "")
 	wantStatus(t, r, http.StatusOK)
@@ -329,10 +359,11 @@ func TestLogAnalyticsPortalOnlyTables(t *testing.T) {
 	if err := s.PortalStreamTable(contosoCustomer, "DeviceProcessEvents", true); err == nil {
 		t.Fatal("portal step accepted an API-writable table")
 	}
+	beforeNextMonday(t, s, laStreamingFirstDataDelay+time.Minute)
 	if err := s.PortalStreamTable(contosoCustomer, "EmailEvents", true); err != nil {
 		t.Fatal(err)
 	}
-	s.AdvanceClock(time.Hour)
+	s.AdvanceClock(laStreamingFirstDataDelay + time.Hour) // data from the connect's delay on
 	rows := laRows(t, laCall(t, s, contosoTID, laPathContoso, qVolume, ""))
 	if len(rows) != 1 || rows[0][0] != "EmailEvents" || rows[0][1] != float64(120) {
 		t.Fatalf("volume rows = %v, want EmailEvents with 2880/24 events", rows)
@@ -347,6 +378,7 @@ func TestLogAnalyticsPortalOnlyTables(t *testing.T) {
 func TestLogAnalyticsAdminRoutes(t *testing.T) {
 	s := startSim(t, Options{})
 	streamTables(t, s, "AdvancedHunting-DeviceProcessEvents")
+	s.AdvanceClock(laStreamingFirstDataDelay + time.Hour)
 	admin := "/_sim/loganalytics/" + contosoCustomer
 	wantStatus(t, rawCall(t, s, "", http.MethodPut, admin+"/partialError", map[string]any{"code": "PartialError", "message": "m"}), http.StatusOK)
 	r := laCall(t, s, contosoTID, laPathContoso, "DeviceProcessEvents | summarize count()", "")
@@ -359,5 +391,31 @@ func TestLogAnalyticsAdminRoutes(t *testing.T) {
 	wantStatus(t, r, http.StatusOK)
 	if v := r.body["value"].([]any); len(v) != 1 || v[0].(map[string]any)["table"] != "DeviceProcessEvents" {
 		t.Fatalf("ingestion %s", r.raw)
+	}
+}
+
+// Malformed or unsupported KQL is refused with the service's 400 shape:
+// BadArgumentError with a SyntaxError or SemanticError inner error.
+func TestLogAnalyticsRefusesMalformedKQL(t *testing.T) {
+	s := startSim(t, Options{})
+	streamTables(t, s, "AdvancedHunting-DeviceProcessEvents")
+	s.AdvanceClock(laStreamingFirstDataDelay + time.Hour)
+	for _, tc := range []struct{ query, inner, detail string }{
+		{"DeviceProcessEvents | where TimeGenerated > ago(1d) | ", laSyntaxInnerCode, "expected an operator"},
+		{"DeviceProcessEvents | mv-expand TenantId", laSyntaxInnerCode, `unsupported operator "mv"`},
+		{"DeviceProcessEvents | where strlen(TenantId) > 1", laSyntaxInnerCode, `unsupported function "strlen"`},
+		{"DeviceProcessEvents | where (TimeGenerated > ago(1d)", laSyntaxInnerCode, `expected ")"`},
+		{"DeviceProcessEvents | where TimeGenerated > ago(1d))", laSyntaxInnerCode, "expected '|' or end of query"},
+		{"DeviceProcessEvents | where TenantId > datetime(2026-11-30T02:13:35.1234567Z)", laSemanticInnerCode, "Cannot compare values of types string and datetime"},
+		{"union withsource=Table isfuzzy=true DeviceFileEvents, EmailEvents | summarize Last = max(TimeGenerated) by Table",
+			laSemanticInnerCode, "Failed to resolve table expression named 'DeviceFileEvents'"},
+	} {
+		r := laCall(t, s, contosoTID, laPathContoso, tc.query, "")
+		wantError(t, r, http.StatusBadRequest, laBadArgumentCode)
+		inner, _ := r.body["error"].(map[string]any)["innererror"].(map[string]any)
+		detail, _ := inner["innererror"].(map[string]any)
+		if inner["code"] != tc.inner || !strings.Contains(fmt.Sprint(detail["message"]), tc.detail) {
+			t.Errorf("%q: %s, want %s with %q", tc.query, r.raw, tc.inner, tc.detail)
+		}
 	}
 }

@@ -108,9 +108,11 @@ func Start(opts Options) (*Sim, error) {
 	}
 	s := &Sim{opts: opts, clock: NewClock(), log: logger, serveDone: make(chan struct{})}
 	var err error
-	if s.world, err = newWorldState(opts.World, s.clock.Now()); err != nil {
+	start := s.clock.Now()
+	if s.world, err = newWorldState(opts.World, start); err != nil {
 		return nil, err
 	}
+	s.applyHistory(start)
 	s.opts.Customers = slices.Clone(opts.Customers) // the caller's slice may change later
 	for _, c := range opts.Customers {
 		if s.world.tenant(c.EntraTenantID) == nil {

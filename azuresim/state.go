@@ -206,6 +206,9 @@ func (ws *worldState) addTenantLocked(t *Tenant) error {
 		if w.Location == "" {
 			w.Location = "westeurope"
 		}
+		if err := w.History.validate(t, w); err != nil {
+			return err
+		}
 		for i, raw := range w.AlertRules {
 			var r armResource
 			if err := json.Unmarshal(raw, &r); err != nil || r.Kind == "" {
@@ -296,8 +299,11 @@ func (t *TenantState) Workspaces() []*WorkspaceState { return t.workspaces }
 
 // HasServicePlan reports whether any licence carries an enabled service plan
 // with that name (e.g. "MTP", "ATA").
-func (t *TenantState) HasServicePlan(name string) bool {
-	for _, l := range t.Spec.Licenses {
+func (t *TenantState) HasServicePlan(name string) bool { return hasServicePlan(t.Spec, name) }
+
+// hasServicePlan is HasServicePlan on the spec, for world validation.
+func hasServicePlan(t *Tenant, name string) bool {
+	for _, l := range t.Licenses {
 		for _, p := range l.ServicePlans {
 			if strings.EqualFold(p.ServicePlanName, name) &&
 				(p.ProvisioningStatus == "" || strings.EqualFold(p.ProvisioningStatus, "Success")) {

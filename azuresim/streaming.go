@@ -6,13 +6,14 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 )
 
 // The Defender streaming API (docs/azure.md §3): GET/POST
 // /api/dataExportSettings and DELETE /api/dataExportSettings/{id}. Entries
 // live in TenantState.streaming; writing one "connects" its tables to the
 // workspace in the ingest ledger from that sim-clock instant, which is what
-// makes their rows appear in Log Analytics.
+// makes their rows appear in Log Analytics (laStreamingFirstDataDelay later).
 
 func init() { registerAPIFamily(registerStreaming) }
 
@@ -103,7 +104,7 @@ func (s *Sim) streamingUpsert(w http.ResponseWriter, r *http.Request) {
 	}
 	entry.LastModified = s.Now()
 	t.streaming[key] = entry
-	s.syncStreamingLedger(t)
+	s.syncStreamingLedger(t, entry.LastModified)
 	out := copyStreamingSetting(entry)
 	t.mu.Unlock() // before writing: the write may block on the client
 	WriteJSON(w, streamingUpsertStatus, out)
@@ -176,7 +177,7 @@ func (s *Sim) streamingDelete(w http.ResponseWriter, r *http.Request) {
 	_, found := t.streaming[strings.ToLower(id)]
 	if found {
 		delete(t.streaming, strings.ToLower(id))
-		s.syncStreamingLedger(t)
+		s.syncStreamingLedger(t, s.Now())
 	}
 	t.mu.Unlock()
 	if !found {
@@ -187,9 +188,10 @@ func (s *Sim) streamingDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 // syncStreamingLedger reports to the ingest ledger which tables of which
-// workspace the tenant's entries stream now. Caller holds t.mu (the ledger
-// has its own locks and never takes a tenant's).
-func (s *Sim) syncStreamingLedger(t *TenantState) {
+// workspace the tenant's entries stream from at (now, or a moment of the
+// world's history) on. Caller holds t.mu (the ledger has its own locks and
+// never takes a tenant's).
+func (s *Sim) syncStreamingLedger(t *TenantState, at time.Time) {
 	on := map[*WorkspaceState]map[string]bool{}
 	for _, e := range t.streaming {
 		ws := tenantWorkspace(t, e.WorkspaceProperties.WorkspaceResourceID)
@@ -205,11 +207,10 @@ func (s *Sim) syncStreamingLedger(t *TenantState) {
 			}
 		}
 	}
-	now := s.Now()
 	for _, ws := range t.workspaces {
 		wl := s.xdr().ledger.workspace(ws.Spec.CustomerID)
 		for _, table := range streamingTables() {
-			wl.set(table, on[ws][table], now)
+			wl.set(table, on[ws][table], at)
 		}
 	}
 }

@@ -93,6 +93,19 @@ func streamingCategoryTable(category string) (table string, ok bool) {
 	return "", false
 }
 
+// streamingCategoryOf is the category under which POST accepts table (the
+// inverse of streamingCategoryTable), or ok=false for a table the API
+// cannot stream.
+func streamingCategoryOf(table string) (category string, ok bool) {
+	switch {
+	case streamingShortCategories[table]:
+		return table, true
+	case streamingLongCategoryTables[table]:
+		return "AdvancedHunting-" + table, true
+	}
+	return "", false
+}
+
 // streamingTables are all tables the streaming API can feed, for the Log
 // Analytics schema.
 func streamingTables() []string {

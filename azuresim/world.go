@@ -39,8 +39,10 @@ type Tenant struct {
 	UnifiedPortal bool `json:"unifiedPortal,omitempty"`
 
 	MDISensors []MDISensor `json:"mdiSensors,omitempty"`
-	// DataVolumes is events per day per table (e.g. "DeviceProcessEvents": 12000)
-	// that the tenant's Defender products produce once connected.
+	// DataVolumes is events per working day per table (e.g.
+	// "DeviceProcessEvents": 12000) that the tenant's Defender products
+	// produce once connected; Saturdays and Sundays carry 40% of it (the
+	// emulator's model of the week).
 	DataVolumes map[string]int `json:"dataVolumes,omitempty"`
 
 	Subscriptions   []*Subscription   `json:"subscriptions,omitempty"`
@@ -122,6 +124,9 @@ type Workspace struct {
 	AlertRules []json.RawMessage `json:"alertRules,omitempty"`
 	// InstalledPackages seeds Content Hub packages: contentId -> version.
 	InstalledPackages map[string]string `json:"installedPackages,omitempty"`
+	// History is what happened to the workspace before the emulator
+	// started; nil when nothing did.
+	History *WorkspaceHistory `json:"history,omitempty"`
 }
 
 // ResourceID is the ARM id of the workspace.

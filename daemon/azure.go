@@ -101,6 +101,9 @@ func newAzureAccess(cfg Config, log *slog.Logger) (*azureAccess, error) {
 		if cfg.SandboxTenants > 0 {
 			world, customers = azuresim.GenerateWorld(cfg.SandboxTenants, 1), nil
 		}
+		if cfg.sandboxWorld != nil {
+			world, customers = cfg.sandboxWorld()
+		}
 		sim, err := azuresim.Start(azuresim.Options{World: world, Customers: customers, Addr: cfg.SandboxAddr, Seed: 1})
 		if err != nil {
 			return nil, fmt.Errorf("sandbox: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -43,6 +44,8 @@ type badInput struct {
 	// metadata are entries the ErrorInfo's metadata must hold (it may hold
 	// more).
 	metadata map[string]string
+	// says is text the status message must hold, when not empty.
+	says string
 }
 
 type restReq struct{ method, path, body string }
@@ -222,6 +225,45 @@ func badInputCases() []badInput {
 			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg,
 			fields: []string{`tenant.labels["Bad Key"]`, "tenant.connector.tables[0]"},
 		},
+		{
+			name: "a TVM table on create",
+			grpc: createReq("t1", func(tn *xdrlinkv1.Tenant) {
+				tn.Connector = &xdrlinkv1.ConnectorSettings{Tables: []string{"DeviceInfo", "DeviceTvmSoftwareInventory"}}
+			}),
+			rest: restReq{"POST", "/v1/tenants?tenant_id=t1", strings.Replace(validBody, "{", `{"connector":{"tables":["DeviceInfo","DeviceTvmSoftwareInventory"]},`, 1)},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"tenant.connector.tables[1]"},
+			says: "DeviceTvmSoftwareInventory is never streamed to Microsoft Sentinel",
+		},
+		{
+			// Refused by its rules and by the catalog: one violation per field.
+			name: "a TVM table and a malformed one on create, with a missing workspace",
+			grpc: createReq("t1", func(tn *xdrlinkv1.Tenant) {
+				tn.Workspace = nil
+				tn.Connector = &xdrlinkv1.ConnectorSettings{Tables: []string{"deviceinfo", "DeviceTvmSoftwareInventory"}}
+			}),
+			rest: restReq{"POST", "/v1/tenants?tenant_id=t1",
+				`{"entraTenantId":"72f988bf-86f1-41af-91ab-2d7cd011db47","connector":{"tables":["deviceinfo","DeviceTvmSoftwareInventory"]}}`},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg,
+			fields: []string{"tenant.connector.tables[0]", "tenant.connector.tables[1]",
+				"tenant.workspace.subscription_id", "tenant.workspace.resource_group", "tenant.workspace.name"},
+		},
+		{
+			name: "a Behavior table on update",
+			grpc: updateReq(&xdrlinkv1.Tenant{Name: existing, Connector: &xdrlinkv1.ConnectorSettings{Tables: []string{"BehaviorInfo"}}}, "connector.tables"),
+			rest: restReq{"PATCH", "/v1/" + existing + "?update_mask=connector.tables", `{"connector":{"tables":["BehaviorInfo"]}}`},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"tenant.connector.tables[0]"},
+			says: "BehaviorInfo is never streamed",
+		},
+		{
+			name: "list tenants: unknown verdict",
+			grpc: func(ctx context.Context, c *client.Client) error {
+				_, err := c.Tenants.ListTenants(ctx, &xdrlinkv1.ListTenantsRequest{Filter: "last_verification.verdict = ROTTEN"})
+				return err
+			},
+			rest: restReq{"GET", "/v1/tenants?filter=last_verification.verdict%20%3D%20ROTTEN", ""},
+			code: codes.InvalidArgument, httpStatus: 400, reason: xdrlinkv1.ErrorReason_ERROR_REASON_INVALID_FILTER, fields: []string{"filter"},
+			says: "unknown verdict ROTTEN",
+		},
 	}
 }
 
@@ -248,7 +290,8 @@ func testBadInput(t *testing.T, d *Daemon) {
 	}
 	fx := badSetupOperations(t, d, c)
 	rest := newREST(d)
-	for _, tc := range slices.Concat(badInputCases(), badBatchCases(), badBatchOnboardCases(), badOperationCases(fx)) {
+	for _, tc := range slices.Concat(badInputCases(), badBatchCases(), badBatchOnboardCases(), badOperationCases(fx),
+		badTableCases(), badVerificationCases(), badBatchVerifyCases()) {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.grpc != nil {
 				t.Run("grpc", func(t *testing.T) {
@@ -314,6 +357,9 @@ func checkStatus(t *testing.T, tc badInput, err error) {
 		t.Errorf("no ErrorInfo, want reason %v", tc.reason)
 	case info != nil && (info.GetReason() != tc.reason.String() || info.GetDomain() != apierr.Domain):
 		t.Errorf("ErrorInfo %s/%s, want %s/%s", info.GetDomain(), info.GetReason(), apierr.Domain, tc.reason)
+	}
+	if !strings.Contains(st.Message(), tc.says) {
+		t.Errorf("message %q does not say %q", st.Message(), tc.says)
 	}
 	for k, v := range tc.metadata {
 		if got := info.GetMetadata()[k]; got != v {
@@ -388,6 +434,9 @@ func badBatchCases() []badInput {
 		ws.ResourceGroup = strings.ToUpper(r[0].Tenant.Workspace.ResourceGroup)
 		ws.Name = strings.ToUpper(r[0].Tenant.Workspace.Name)
 	}), invalid("requests[2].tenant.workspace"))
+	add("a TVM table at index 3", batchOf(4, func(r []*xdrlinkv1.CreateTenantRequest) {
+		r[3].Tenant.Connector = &xdrlinkv1.ConnectorSettings{Tables: []string{"DeviceTvmSoftwareVulnerabilities"}}
+	}), invalid("requests[3].tenant.connector.tables[0]"))
 	add("an id already registered", batchOf(4, func(r []*xdrlinkv1.CreateTenantRequest) {
 		r[2].TenantId = "existing"
 	}), badInput{code: codes.AlreadyExists, httpStatus: 409, reason: xdrlinkv1.ErrorReason_ERROR_REASON_TENANT_ALREADY_EXISTS,
@@ -759,4 +808,216 @@ func postCases[R proto.Message](cases *[]badInput, prefix, path string, call fun
 // invalid is the answer to a request with the fields' violations.
 func invalid(fields ...string) badInput {
 	return badInput{code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: fields}
+}
+
+// badTableCases are the bad requests of TableService's settings methods.
+// The target tenant is REGISTERED, so an update that passed every check
+// would be refused (FAILED_PRECONDITION) rather than change it.
+func badTableCases() []badInput {
+	const settings = existing + "/tableSettings"
+	get := func(name string) func(context.Context, *client.Client) error {
+		return func(ctx context.Context, c *client.Client) error {
+			_, err := c.Tables.GetTableSettings(ctx, &xdrlinkv1.GetTableSettingsRequest{Name: name})
+			return err
+		}
+	}
+	// update sends tables to the settings named, with the mask and request
+	// id given; over REST the mask and request id go in the query.
+	type upd struct {
+		name      string
+		tables    []string
+		mask      []string
+		requestID string
+	}
+	var cases []badInput
+	add := func(caseName string, u upd, tc badInput) {
+		if u.name == "" {
+			u.name = settings
+		}
+		req := &xdrlinkv1.UpdateTableSettingsRequest{
+			TableSettings: &xdrlinkv1.TableSettings{Name: u.name, DesiredTables: u.tables}, RequestId: u.requestID}
+		q := url.Values{}
+		if u.mask != nil {
+			req.UpdateMask = &fieldmaskpb.FieldMask{Paths: u.mask}
+			q.Set("update_mask", strings.Join(u.mask, ","))
+		}
+		if u.requestID != "" {
+			q.Set("request_id", u.requestID)
+		}
+		tc.name = "update table settings: " + caseName
+		tc.grpc = func(ctx context.Context, c *client.Client) error {
+			_, err := c.Tables.UpdateTableSettings(ctx, req)
+			return err
+		}
+		tc.rest = restReq{"PATCH", "/v1/" + u.name + "?" + q.Encode(), jsonBody(&xdrlinkv1.TableSettings{DesiredTables: u.tables})}
+		cases = append(cases, tc)
+	}
+	many := make([]string, 65)
+	for i := range many {
+		many[i] = fmt.Sprintf("Table%d", i)
+	}
+	add("malformed name", upd{name: "tenants/-x-/tableSettings", tables: []string{"DeviceInfo"}}, invalid("table_settings.name"))
+	add("unknown table", upd{tables: []string{"DeviceInfo", "DeviceInfos"}},
+		withSays(invalid("table_settings.desired_tables[1]"), `"DeviceInfos" is not an advanced-hunting table xdrlink can stream`))
+	add("a TVM table", upd{tables: []string{"DeviceTvmSoftwareInventory"}},
+		withSays(invalid("table_settings.desired_tables[0]"), "the vulnerability-management (TVM) tables are not part of the Defender XDR connector's events"))
+	add("Behavior tables", upd{tables: []string{"BehaviorInfo", "DeviceInfo", "BehaviorEntities"}},
+		withSays(invalid("table_settings.desired_tables[0]", "table_settings.desired_tables[2]"), "BehaviorInfo is never streamed to Microsoft Sentinel"))
+	add("a lower-case table name", upd{tables: []string{"deviceinfo"}}, invalid("table_settings.desired_tables[0]"))
+	add("the same table twice", upd{tables: []string{"DeviceInfo", "DeviceInfo"}}, invalid("table_settings.desired_tables"))
+	add("65 tables", upd{tables: many}, invalid("table_settings.desired_tables"))
+	add("a mask naming another field", upd{tables: []string{"DeviceInfo"}, mask: []string{"display_name"}}, invalid("update_mask"))
+	add("a mask naming nothing to change", upd{tables: []string{"DeviceInfo"}, mask: []string{"etag"}}, invalid("update_mask"))
+	add("request_id not a UUID", upd{tables: []string{"DeviceInfo"}, requestID: "nope"}, invalid("request_id"))
+	add("a bad mask, a TVM table and a bad request_id",
+		upd{tables: []string{"DeviceTvmInfoGathering"}, mask: []string{"labels"}, requestID: "nope"},
+		invalid("update_mask", "table_settings.desired_tables[0]", "request_id"))
+	add("unknown tenant", upd{name: "tenants/nobody/tableSettings", tables: []string{"DeviceInfo"}},
+		badInput{code: codes.NotFound, httpStatus: 404, reason: xdrlinkv1.ErrorReason_ERROR_REASON_TENANT_NOT_FOUND,
+			metadata: map[string]string{"resource": "tenants/nobody"}})
+	add("a tenant not onboarded", upd{tables: []string{"DeviceInfo"}},
+		badInput{code: codes.FailedPrecondition, httpStatus: 400, reason: xdrlinkv1.ErrorReason_ERROR_REASON_TENANT_STATE_CONFLICT,
+			metadata: map[string]string{"resource": existing, "state": "STATE_REGISTERED"}, says: "onboard it"})
+	cases = append(cases,
+		badInput{
+			name: "update table settings: no name", // REST always has one in the path
+			grpc: func(ctx context.Context, c *client.Client) error {
+				_, err := c.Tables.UpdateTableSettings(ctx, &xdrlinkv1.UpdateTableSettingsRequest{
+					TableSettings: &xdrlinkv1.TableSettings{DesiredTables: []string{"BehaviorInfo"}}})
+				return err
+			},
+			code: codes.InvalidArgument, reason: invalidArg, fields: []string{"table_settings.name", "table_settings.desired_tables[0]"},
+		},
+		badInput{
+			name: "get table settings: malformed name",
+			grpc: get("tenants/-x-/tableSettings"),
+			rest: restReq{"GET", "/v1/tenants/-x-/tableSettings", ""},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"name"},
+		},
+		badInput{
+			name: "get table settings: another resource", // REST routes only .../tableSettings here
+			grpc: get(existing),
+			code: codes.InvalidArgument, reason: invalidArg, fields: []string{"name"},
+		},
+		badInput{
+			name: "get table settings: unknown tenant",
+			grpc: get("tenants/nobody/tableSettings"),
+			rest: restReq{"GET", "/v1/tenants/nobody/tableSettings", ""},
+			code: codes.NotFound, httpStatus: 404, reason: xdrlinkv1.ErrorReason_ERROR_REASON_TENANT_NOT_FOUND,
+			metadata: map[string]string{"resource": "tenants/nobody"},
+		},
+	)
+	return cases
+}
+
+// withSays is tc whose message must also say says.
+func withSays(tc badInput, says string) badInput {
+	tc.says = says
+	return tc
+}
+
+// badVerificationCases are the bad requests of VerificationService's
+// single-tenant methods.
+func badVerificationCases() []badInput {
+	var cases []badInput
+	verify := func(caseName string, req *xdrlinkv1.VerifyRequest, tc badInput) {
+		body := proto.Clone(req).(*xdrlinkv1.VerifyRequest)
+		body.Name = "" // REST has it in the path
+		tc.name = "verify: " + caseName
+		tc.grpc = func(ctx context.Context, c *client.Client) error {
+			_, err := c.Verifications.Verify(ctx, req)
+			return err
+		}
+		tc.rest = restReq{"POST", "/v1/" + req.GetName() + ":verify", jsonBody(body)}
+		cases = append(cases, tc)
+	}
+	verify("malformed name", &xdrlinkv1.VerifyRequest{Name: "tenants/-x-"}, invalid("name"))
+	verify("window_days 31", &xdrlinkv1.VerifyRequest{Name: existing, WindowDays: 31}, invalid("window_days"))
+	verify("window_days -1", &xdrlinkv1.VerifyRequest{Name: existing, WindowDays: -1}, invalid("window_days"))
+	verify("request_id not a UUID", &xdrlinkv1.VerifyRequest{Name: existing, RequestId: "nope"}, invalid("request_id"))
+	verify("window_days and request_id", &xdrlinkv1.VerifyRequest{Name: existing, WindowDays: 99, RequestId: "nope"},
+		invalid("window_days", "request_id"))
+
+	list := func(r *xdrlinkv1.ListVerificationsRequest) func(context.Context, *client.Client) error {
+		return func(ctx context.Context, c *client.Client) error {
+			_, err := c.Verifications.ListVerifications(ctx, r)
+			return err
+		}
+	}
+	get := func(name string) func(context.Context, *client.Client) error {
+		return func(ctx context.Context, c *client.Client) error {
+			_, err := c.Verifications.GetVerification(ctx, &xdrlinkv1.GetVerificationRequest{Name: name})
+			return err
+		}
+	}
+	tenantNotFound := xdrlinkv1.ErrorReason_ERROR_REASON_TENANT_NOT_FOUND
+	return append(cases,
+		badInput{
+			name: "list verifications: malformed parent",
+			grpc: list(&xdrlinkv1.ListVerificationsRequest{Parent: "tenants/-x-"}),
+			rest: restReq{"GET", "/v1/tenants/-x-/verifications", ""},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"parent"},
+		},
+		badInput{
+			name: "list verifications: page_size -1",
+			grpc: list(&xdrlinkv1.ListVerificationsRequest{Parent: existing, PageSize: -1}),
+			rest: restReq{"GET", "/v1/" + existing + "/verifications?page_size=-1", ""},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"page_size"},
+		},
+		badInput{
+			name: "list verifications: forged page token",
+			grpc: list(&xdrlinkv1.ListVerificationsRequest{Parent: existing, PageToken: "eyJsYXN0IjoiemVicmEifQ"}),
+			rest: restReq{"GET", "/v1/" + existing + "/verifications?page_token=eyJsYXN0IjoiemVicmEifQ", ""},
+			code: codes.InvalidArgument, httpStatus: 400, reason: xdrlinkv1.ErrorReason_ERROR_REASON_INVALID_PAGE_TOKEN, fields: []string{"page_token"},
+		},
+		badInput{
+			name: "list verifications: unknown tenant",
+			grpc: list(&xdrlinkv1.ListVerificationsRequest{Parent: "tenants/nobody"}),
+			rest: restReq{"GET", "/v1/tenants/nobody/verifications", ""},
+			code: codes.NotFound, httpStatus: 404, reason: tenantNotFound, metadata: map[string]string{"resource": "tenants/nobody"},
+		},
+		badInput{
+			name: "get verification: malformed name",
+			grpc: get(existing + "/verifications/Bad_ID"),
+			rest: restReq{"GET", "/v1/" + existing + "/verifications/Bad_ID", ""},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"name"},
+		},
+		badInput{
+			name: "get verification: unknown tenant",
+			grpc: get("tenants/nobody/verifications/v1"),
+			rest: restReq{"GET", "/v1/tenants/nobody/verifications/v1", ""},
+			code: codes.NotFound, httpStatus: 404, reason: tenantNotFound, metadata: map[string]string{"resource": "tenants/nobody"},
+		},
+		badInput{
+			name: "get verification: unknown verification",
+			grpc: get(existing + "/verifications/nope"),
+			rest: restReq{"GET", "/v1/" + existing + "/verifications/nope", ""},
+			code: codes.NotFound, httpStatus: 404, reason: xdrlinkv1.ErrorReason_ERROR_REASON_VERIFICATION_NOT_FOUND,
+			metadata: map[string]string{"resource": existing + "/verifications/nope"},
+		},
+	)
+}
+
+// badBatchVerifyCases are the bad requests of VerificationService.BatchVerify;
+// it selects its tenants as BatchOnboard does.
+func badBatchVerifyCases() []badInput {
+	var cases []badInput
+	add := postCases(&cases, "batch verify: ", "/v1/tenants:batchVerify",
+		func(ctx context.Context, c *client.Client, req *xdrlinkv1.BatchVerifyRequest) error {
+			_, err := c.Verifications.BatchVerify(ctx, req)
+			return err
+		})
+	invalidFilter := badInput{code: codes.InvalidArgument, httpStatus: 400, reason: xdrlinkv1.ErrorReason_ERROR_REASON_INVALID_FILTER, fields: []string{"filter"}}
+	add("neither tenants nor filter", &xdrlinkv1.BatchVerifyRequest{}, invalid("tenants"))
+	add("both tenants and filter", &xdrlinkv1.BatchVerifyRequest{Tenants: []string{existing}, Filter: "state=ONBOARDED"}, invalid("filter"))
+	add("a filter that selects no tenant", &xdrlinkv1.BatchVerifyRequest{Filter: "labels.nothing=here"}, invalid("filter"))
+	add("a filter on an unknown field", &xdrlinkv1.BatchVerifyRequest{Filter: "colour=blue"}, invalidFilter)
+	add("a filter that does not parse", &xdrlinkv1.BatchVerifyRequest{Filter: "state ="}, invalidFilter)
+	add("a filter on an unknown verdict", &xdrlinkv1.BatchVerifyRequest{Filter: "last_verification.verdict = ROTTEN"}, invalidFilter)
+	add("a malformed name at index 1", &xdrlinkv1.BatchVerifyRequest{Tenants: []string{existing, "tenants/Bad_ID"}}, invalid("tenants[1]"))
+	add("the same tenant twice", &xdrlinkv1.BatchVerifyRequest{Tenants: []string{existing, existing}}, invalid("tenants"))
+	add("max_concurrency over 1000", &xdrlinkv1.BatchVerifyRequest{Tenants: []string{existing}, MaxConcurrency: 1001}, invalid("max_concurrency"))
+	add("window_days 31", &xdrlinkv1.BatchVerifyRequest{Tenants: []string{existing}, WindowDays: 31}, invalid("window_days"))
+	add("request_id not a UUID", &xdrlinkv1.BatchVerifyRequest{Tenants: []string{existing}, RequestId: "nope"}, invalid("request_id"))
+	return cases
 }

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/xdrlink/xdrlink/azuresim"
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 	"github.com/xdrlink/xdrlink/server"
 	"github.com/xdrlink/xdrlink/server/gateway"
@@ -23,9 +24,11 @@ import (
 	"github.com/xdrlink/xdrlink/server/operationsvc"
 	"github.com/xdrlink/xdrlink/server/tablesvc"
 	"github.com/xdrlink/xdrlink/server/tenantsvc"
+	"github.com/xdrlink/xdrlink/server/verificationsvc"
 	"github.com/xdrlink/xdrlink/store/storeopen"
 	"github.com/xdrlink/xdrlink/workflow/engine"
 	"github.com/xdrlink/xdrlink/workflow/prereq"
+	"github.com/xdrlink/xdrlink/workflow/verification"
 )
 
 // Config is everything xdrlinkd serve needs.
@@ -85,7 +88,18 @@ type Config struct {
 	// Workers: each running operation has one request in flight, a few
 	// during its prerequisite checks.
 	AzureMaxConcurrent int
-	Logger             *slog.Logger
+	// VerifyInterval is how often every connected tenant is verified (0: never).
+	VerifyInterval time.Duration
+	// Thresholds judge verification verdicts.
+	Thresholds verification.Thresholds
+	// VerificationsKept is how many reports are kept per tenant (0: 100).
+	VerificationsKept int
+	Logger            *slog.Logger
+
+	// sandboxWorld, when set, gives the sandbox's emulator this world and
+	// these customers instead of the demo world (tests with a world of
+	// their own).
+	sandboxWorld func() (*azuresim.World, []azuresim.DemoCustomer)
 }
 
 // Defaults returns the configuration of `xdrlinkd serve` without flags.
@@ -105,6 +119,9 @@ func Defaults() Config {
 		Workers:           32,
 		ReplicaHeartbeat:  10 * time.Second,
 		StepTimeout:       3 * time.Minute,
+		VerifyInterval:    24 * time.Hour,
+		Thresholds:        verification.DefaultThresholds(),
+		VerificationsKept: 100,
 	}
 }
 
@@ -163,10 +180,11 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		return nil, err
 	}
 	xdrlinkv1.RegisterTenantServiceServer(d.grpc, tenantsvc.New(d.store, d.azure.profileNames()))
-	xdrlinkv1.RegisterTableServiceServer(d.grpc, tablesvc.New())
 	if d.engine, err = d.newEngine(); err != nil {
 		return nil, err
 	}
+	xdrlinkv1.RegisterTableServiceServer(d.grpc, tablesvc.New(d.store, d.engine))
+	xdrlinkv1.RegisterVerificationServiceServer(d.grpc, verificationsvc.New(d.store, d.engine))
 	xdrlinkv1.RegisterOnboardingServiceServer(d.grpc,
 		onboardingsvc.New(d.store, prereq.New(d.azure.prereqAccess()), d.engine, d.azure.cfg.DefaultProfile))
 	ops := operationsvc.New(d.store, d.engine, operationsvc.Options{})

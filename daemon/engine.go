@@ -21,6 +21,7 @@ func (d *Daemon) newEngine() (*engine.Engine, error) {
 	}
 	access := d.azure.stepsAccess()
 	access.DeploymentPollFrequency = d.cfg.DeploymentPollInterval
+	access.Thresholds = d.cfg.Thresholds
 	return engine.New(engine.Config{
 		Store:             d.store,
 		Access:            access,
@@ -32,6 +33,8 @@ func (d *Daemon) newEngine() (*engine.Engine, error) {
 		BatchConcurrency:  d.cfg.BatchConcurrency,
 		StepTimeout:       d.cfg.StepTimeout,
 		FetchPollInterval: d.cfg.JobPollInterval,
+		VerifyInterval:    d.cfg.VerifyInterval,
+		VerificationsKept: d.cfg.VerificationsKept,
 	})
 }
 

@@ -13,7 +13,9 @@ import (
 
 // sandboxTables are what the sandbox's tenants ask to stream: two tables
 // the streaming API writes and one it refuses (a portal step), so a tour
-// shows both.
+// shows both. Customers connected before the sandbox started ask for what
+// they already stream, so their first verification shows their past as it
+// was (a table that stopped, say) rather than a change xdrlink makes.
 var sandboxTables = []string{"DeviceProcessEvents", "DeviceNetworkEvents", "EmailEvents"}
 
 // registerSandboxCustomers registers the emulator's customers (label
@@ -29,6 +31,10 @@ func registerSandboxCustomers(ctx context.Context, st store.Store, customers []a
 		if c.WorkspaceName == "" {
 			continue // a tenant without a workspace cannot be onboarded
 		}
+		tables := sandboxTables
+		if len(c.Tables) > 0 {
+			tables = c.Tables
+		}
 		labels := map[string]string{"sandbox": "true"}
 		if c.Kind != "" {
 			labels["kind"] = string(c.Kind)
@@ -38,7 +44,7 @@ func registerSandboxCustomers(ctx context.Context, st store.Store, customers []a
 			Workspace: &xdrlinkv1.Workspace{SubscriptionId: c.SubscriptionID, ResourceGroup: c.ResourceGroup,
 				Name: c.WorkspaceName, Region: c.Region},
 			Connector: &xdrlinkv1.ConnectorSettings{Incidents: true, Alerts: true, DisableIncidentCreationRules: true,
-				EntitySync: true, Tables: sandboxTables},
+				EntitySync: true, Tables: tables},
 			Labels: labels,
 			State:  xdrlinkv1.Tenant_STATE_REGISTERED,
 		}

@@ -139,7 +139,16 @@ func withServiceChecks(err error, srv, req any) error {
 	if !ok || !errors.As(err, &invalid) || invalid.Code != codes.InvalidArgument {
 		return err
 	}
-	more := c.CheckRequest(req)
+	// A field the rules refused keeps their violation alone: the service's
+	// checks may refuse the same value again (a malformed table name is
+	// also not in the catalog).
+	refused := make(map[string]bool, len(invalid.Violations))
+	for _, v := range invalid.Violations {
+		refused[v.GetField()] = true
+	}
+	more := slices.DeleteFunc(c.CheckRequest(req), func(v *errdetails.BadRequest_FieldViolation) bool {
+		return refused[v.GetField()]
+	})
 	if len(more) == 0 {
 		return err
 	}

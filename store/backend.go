@@ -30,10 +30,10 @@ func Now() time.Time {
 }
 
 // NewRecord returns what a create of t stores: a copy of its ID, State,
-// Labels, Body and WorkspaceKey, no Status, a fresh Etag, and both times Now.
-// Empty Labels and Body are nil, as backends return them on reads, so written
-// and read records compare equal. (An update keeps the stored State and
-// Status; the backend reads them back.)
+// Labels, Body and WorkspaceKey, no Status or Verdict, a fresh Etag, and
+// both times Now. Empty Labels and Body are nil, as backends return them on
+// reads, so written and read records compare equal. (An update keeps the
+// stored State, Status and Verdict; the backend reads them back.)
 func NewRecord(t *Tenant) *Tenant {
 	now := Now()
 	out := &Tenant{ID: t.ID, State: t.State, WorkspaceKey: t.WorkspaceKey, Etag: NewEtag(), CreateTime: now, UpdateTime: now}
@@ -126,22 +126,32 @@ func nilIfEmpty(b []byte) []byte {
 // (all from the start when it is nil), ordered by create time then id, both
 // descending.
 func PaginateOperations(q OperationQuery, fetch func(after *OperationCursor, limit int) ([]*Operation, error)) (*OperationPage, error) {
-	after, err := decodeOperationToken(q.PageToken, q)
+	ops, next, err := paginateNewest(q.PageToken, operationFilters(q), q.PageSize, fetch,
+		func(op *Operation) Cursor { return Cursor{CreateTime: op.CreateTime, ID: op.ID} })
 	if err != nil {
 		return nil, err
 	}
-	size := NormalizePageSize(q.PageSize)
-	ops, err := fetch(after, size+1)
+	return &OperationPage{Operations: ops, NextPageToken: next}, nil
+}
+
+// paginateNewest runs one keyset page of a newest-first list whose tokens
+// are bound to filters. It fetches one more item than the page holds to
+// learn whether another page follows; cursor gives an item's position.
+func paginateNewest[T any](token string, filters []string, pageSize int,
+	fetch func(after *Cursor, limit int) ([]T, error), cursor func(T) Cursor) (items []T, next string, err error) {
+	after, err := decodeCursorToken(token, filters)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	page := &OperationPage{Operations: ops}
-	if len(ops) > size {
-		last := ops[size-1]
-		page.Operations = ops[:size]
-		page.NextPageToken = encodeOperationToken(OperationCursor{CreateTime: last.CreateTime, ID: last.ID}, q)
+	size := NormalizePageSize(pageSize)
+	if items, err = fetch(after, size+1); err != nil {
+		return nil, "", err
 	}
-	return page, nil
+	if len(items) > size {
+		next = encodeCursorToken(cursor(items[size-1]), filters)
+		items = items[:size]
+	}
+	return items, next, nil
 }
 
 // UniqueRule is a uniqueness rule an insert may break: Query selects the id

@@ -118,7 +118,8 @@ type ChildCounts struct {
 	Total int
 }
 
-// OperationWriter writes operations and the tenant status they maintain.
+// OperationWriter writes operations and what they maintain of a tenant: its
+// status and its verifications.
 type OperationWriter interface {
 	// CreateOperation inserts op (all fields but Version and times) and
 	// returns it with Version 1 and times set. ErrAlreadyExists for a taken
@@ -142,6 +143,10 @@ type OperationWriter interface {
 	PutOperationSecret(ctx context.Context, id string, sealed []byte) error
 	GetOperationSecret(ctx context.Context, id string) ([]byte, error)
 	DeleteOperationSecret(ctx context.Context, id string) error
+	// CreateVerification stores v and sets its tenant's last verdict (TenantQuery.Verdict) to v.Verdict, then
+	// deletes the tenant's oldest verifications beyond the newest keep (keep <= 0 keeps all).
+	// ErrNotFound if the tenant does not exist; ErrAlreadyExists if the tenant already has v.ID.
+	CreateVerification(ctx context.Context, v *Verification, keep int) error
 }
 
 // Tx is a transaction: everything in it commits or rolls back together,
@@ -151,6 +156,9 @@ type Tx interface {
 	OperationWriter
 	// GetTenant reads a tenant inside the transaction.
 	GetTenant(ctx context.Context, id string) (*Tenant, error)
+	// UpdateTenant is TenantStore.UpdateTenant inside the transaction, so
+	// a spec change and the operation that applies it commit together.
+	UpdateTenant(ctx context.Context, t *Tenant, expectedEtag string) (*Tenant, error)
 	// InsertJob enqueues a River job in this transaction (River InsertTx)
 	// and returns its id; ErrJobsNotStarted before OpenJobs.
 	InsertJob(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (jobID int64, err error)

@@ -31,40 +31,53 @@ func DecodePageToken(token string, q TenantQuery) (lastID string, err error) {
 }
 
 // tenantFilters lists what a tenant token is bound to: the list it belongs
-// to, the state and the labels sorted by key.
+// to, the state, the verdict and the labels sorted by key.
 func tenantFilters(q TenantQuery) []string {
 	f := []string{"tenants", q.State}
+	if q.Verdict != "" {
+		// Another list name rather than one more field, so that tokens
+		// issued before the verdict filter existed stay valid.
+		f = []string{"tenants by verdict", q.State, q.Verdict}
+	}
 	for _, k := range slices.Sorted(maps.Keys(q.Labels)) {
 		f = append(f, k, q.Labels[k])
 	}
 	return f
 }
 
-// OperationCursor is the last operation of a page: the next page starts
-// after it in newest-first order.
-type OperationCursor struct {
+// Cursor is the last record of a newest-first page (operations,
+// verifications): the next page starts after it.
+type Cursor struct {
 	CreateTime time.Time
 	ID         string
 }
+
+// OperationCursor is the cursor of operation lists.
+type OperationCursor = Cursor
 
 // operationFilters binds an operation token to its list and filters.
 func operationFilters(q OperationQuery) []string {
 	return []string{"operations", q.Tenant, q.Kind, q.State, q.Parent}
 }
 
-// encodeOperationToken: the cursor is the create time in microseconds (8
-// bytes) followed by the id.
-func encodeOperationToken(c OperationCursor, q OperationQuery) string {
-	b := binary.BigEndian.AppendUint64(nil, uint64(c.CreateTime.UnixMicro()))
-	return signToken(string(append(b, c.ID...)), operationFilters(q))
+// verificationFilters binds a verification token to its list and tenant.
+func verificationFilters(q VerificationQuery) []string {
+	return []string{"verifications", q.Tenant}
 }
 
-// decodeOperationToken returns nil for an empty token (the first page).
-func decodeOperationToken(token string, q OperationQuery) (*OperationCursor, error) {
+// encodeCursorToken: the cursor is the create time in microseconds (8
+// bytes) followed by the id.
+func encodeCursorToken(c Cursor, filters []string) string {
+	b := binary.BigEndian.AppendUint64(nil, uint64(c.CreateTime.UnixMicro()))
+	return signToken(string(append(b, c.ID...)), filters)
+}
+
+// decodeCursorToken returns nil for an empty token (the first page).
+func decodeCursorToken(token string, filters []string) (*Cursor, error) {
 	if token == "" {
 		return nil, nil
 	}
-	s, err := verifyToken(token, operationFilters(q))
+	s, err := verifyToken(token, filters)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +85,7 @@ func decodeOperationToken(token string, q OperationQuery) (*OperationCursor, err
 		return nil, ErrInvalidPageToken
 	}
 	micros := int64(binary.BigEndian.Uint64([]byte(s[:8])))
-	return &OperationCursor{CreateTime: time.UnixMicro(micros).UTC(), ID: s[8:]}, nil
+	return &Cursor{CreateTime: time.UnixMicro(micros).UTC(), ID: s[8:]}, nil
 }
 
 // signToken returns cursor followed by a MAC binding it to filters.

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"testing"
+	"time"
 )
 
 func TestPageTokenBindsFilters(t *testing.T) {
@@ -17,6 +18,12 @@ func TestPageTokenBindsFilters(t *testing.T) {
 		{State: "a", Labels: map[string]string{"b": ""}},
 		{Labels: map[string]string{"a": "b", "c": "d"}},
 		{Labels: map[string]string{"a": "bc", "": "d"}},
+		{Verdict: "a"},
+		{Verdict: "b"},
+		{State: "a", Verdict: "b"},
+		{State: "b", Verdict: "a"},
+		{Verdict: "a", Labels: map[string]string{"b": "c"}},
+		{Labels: map[string]string{"tenants by verdict": "a"}},
 	}
 	for i, qi := range queries {
 		tok := EncodePageToken("id/ü", qi)
@@ -65,12 +72,13 @@ func FuzzDecodePageToken(f *testing.F) {
 func TestOperationPageToken(t *testing.T) {
 	c := OperationCursor{CreateTime: Now(), ID: "op/ü"}
 	q := OperationQuery{Tenant: "a", Kind: "b"}
-	tok := encodeOperationToken(c, q)
-	got, err := decodeOperationToken(tok, OperationQuery{Tenant: "a", Kind: "b", PageSize: 3})
+	tok := encodeCursorToken(c, operationFilters(q))
+	got, err := decodeCursorToken(tok, operationFilters(OperationQuery{Tenant: "a", Kind: "b", PageSize: 3}))
 	if err != nil || !got.CreateTime.Equal(c.CreateTime) || got.ID != c.ID {
-		t.Errorf("decodeOperationToken = %+v, %v; want %+v", got, err, c)
+		t.Errorf("decodeCursorToken = %+v, %v; want %+v", got, err, c)
 	}
-	// Filters that share values in other fields, and a tenant token.
+	// Filters that share values in other fields, a tenant token, and a
+	// verification token of the same tenant.
 	for _, bad := range []struct {
 		tok string
 		q   OperationQuery
@@ -80,12 +88,28 @@ func TestOperationPageToken(t *testing.T) {
 		{tok, OperationQuery{Tenant: "a"}},
 		{EncodePageToken("x", TenantQuery{}), OperationQuery{}},
 		{signToken("short", operationFilters(OperationQuery{})), OperationQuery{}},
+		{encodeCursorToken(c, verificationFilters(VerificationQuery{Tenant: "a"})), OperationQuery{Tenant: "a"}},
 	} {
-		if _, err := decodeOperationToken(bad.tok, bad.q); !errors.Is(err, ErrInvalidPageToken) {
-			t.Errorf("decodeOperationToken(%q, %+v) = %v, want ErrInvalidPageToken", bad.tok, bad.q, err)
+		if _, err := decodeCursorToken(bad.tok, operationFilters(bad.q)); !errors.Is(err, ErrInvalidPageToken) {
+			t.Errorf("decodeCursorToken(%q, %+v) = %v, want ErrInvalidPageToken", bad.tok, bad.q, err)
 		}
 	}
-	if got, err := decodeOperationToken("", q); got != nil || err != nil {
-		t.Errorf(`decodeOperationToken("") = %v, %v; want nil, nil`, got, err)
+	if got, err := decodeCursorToken("", operationFilters(q)); got != nil || err != nil {
+		t.Errorf(`decodeCursorToken("") = %v, %v; want nil, nil`, got, err)
+	}
+}
+
+func TestNewVerification(t *testing.T) {
+	in := &Verification{ID: "v", Tenant: "t", Body: []byte{},
+		CreateTime: time.Date(2026, 11, 30, 3, 13, 35, 123456789, time.FixedZone("CET", 3600))}
+	out := NewVerification(in)
+	if want := time.Date(2026, 11, 30, 2, 13, 35, 123456000, time.UTC); out.CreateTime != want {
+		t.Errorf("CreateTime = %v, want %v", out.CreateTime, want)
+	}
+	if out.Body != nil {
+		t.Errorf("Body = %#v, want nil", out.Body)
+	}
+	if in.CreateTime.Nanosecond() != 123456789 {
+		t.Error("NewVerification changed its argument")
 	}
 }

@@ -47,6 +47,11 @@ type Tenant struct {
 	// UpdateTenantStatus (and empty on create); it changes neither Etag nor
 	// UpdateTime.
 	Status []byte
+	// Verdict is the enum name of the verdict of the tenant's last
+	// verification; indexed for filtering. Read-only for callers: only
+	// CreateVerification sets it (changing neither Etag nor UpdateTime), and
+	// it is empty before any verification.
+	Verdict string
 	// Etag is set by the store on every write; callers never choose it.
 	Etag string
 	// CreateTime and UpdateTime are set by the store (UTC, microsecond precision).
@@ -64,6 +69,9 @@ type TenantQuery struct {
 	State string
 	// Labels keeps only tenants carrying every one of these key=value pairs.
 	Labels map[string]string
+	// Verdict, when non-empty, keeps only tenants whose last verification's
+	// verdict is this enum name.
+	Verdict string
 }
 
 // TenantPage is one page of a list.
@@ -97,8 +105,9 @@ type TenantStore interface {
 	// ErrEtagMismatch otherwise; of concurrent updates with the same etag
 	// exactly one succeeds.
 	UpdateTenant(ctx context.Context, t *Tenant, expectedEtag string) (*Tenant, error)
-	// DeleteTenant removes the tenant if its etag equals expectedEtag (empty
-	// skips the check). ErrNotFound or ErrEtagMismatch otherwise.
+	// DeleteTenant removes the tenant, and its verifications, if its etag
+	// equals expectedEtag (empty skips the check). ErrNotFound or
+	// ErrEtagMismatch otherwise.
 	DeleteTenant(ctx context.Context, id, expectedEtag string) error
 }
 
@@ -116,6 +125,7 @@ func (e *ItemError) Unwrap() error { return e.Err }
 type Store interface {
 	TenantStore
 	OperationStore
+	VerificationReader
 	// Ready reports whether the backend can serve (reachable, migrated).
 	Ready(ctx context.Context) error
 	// Close releases the backend's resources.

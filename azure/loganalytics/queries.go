@@ -10,15 +10,14 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/monitor/azquery"
 )
 
-// The verification queries of docs/azure.md §7.2, built from a window and
-// validated table names.
+// The onboarding's first check (Incidents, AlertsByProduct): counts over a
+// window relative to now (docs/azure.md §7.2). Table-name validation is
+// shared with the verification's queries (dailyqueries.go).
 
-// Default windows of the verification queries (docs/azure.md §7.2).
+// Default windows of the first check's queries (docs/azure.md §7.2).
 const (
 	IncidentsWindow = 7 * 24 * time.Hour
 	AlertsWindow    = 14 * 24 * time.Hour
-	VolumeWindow    = 24 * time.Hour
-	DailyDays       = 14
 )
 
 // ProviderNames are the SecurityIncident.ProviderName values of XDR
@@ -102,41 +101,4 @@ func AlertsQuery(window time.Duration) (string, error) {
 	return "SecurityAlert\n" +
 		"| where TimeGenerated > ago(" + span + ")\n" +
 		"| summarize count() by ProductName, ProviderName", nil
-}
-
-// VolumeQuery counts events and the last event per table within window.
-// isfuzzy skips tables the workspace does not have yet.
-func VolumeQuery(tables []string, window time.Duration) (string, error) {
-	span, err := kustoSpan(window)
-	if err != nil {
-		return "", err
-	}
-	if err := checkTables(tables); err != nil {
-		return "", err
-	}
-	return "union withsource=Table isfuzzy=true " + strings.Join(tables, ", ") + "\n" +
-		"| where TimeGenerated > ago(" + span + ")\n" +
-		"| summarize Events = count(), Last = max(TimeGenerated) by Table", nil
-}
-
-// DailyVolumeQuery counts events per table per UTC day over the last days.
-func DailyVolumeQuery(tables []string, days int) (string, error) {
-	if days <= 0 {
-		return "", fmt.Errorf("loganalytics: days %d must be positive", days)
-	}
-	if err := checkTables(tables); err != nil {
-		return "", err
-	}
-	return "union withsource=Table isfuzzy=true " + strings.Join(tables, ", ") + "\n" +
-		fmt.Sprintf("| where TimeGenerated > ago(%dd)\n", days) +
-		"| summarize Events = count() by Table, bin(TimeGenerated, 1d)", nil
-}
-
-// LastLogQuery is the connector's own "connected" probe for one table
-// (docs/azure.md §7.2).
-func LastLogQuery(table string) (string, error) {
-	if err := checkTables([]string{table}); err != nil {
-		return "", err
-	}
-	return table + " | summarize LastLogReceived=max(TimeGenerated)", nil
 }

@@ -76,8 +76,9 @@
 //     min_X, max(X) -> max_X, bin(X, s) -> X; arg_max(X, *) returns X and every
 //     other input column except the group keys.
 //   - union withsource=C adds a string column C (first) naming each row's
-//     table; isfuzzy=true skips tables the Catalog does not know (at least one
-//     must exist); without it an unknown table is a semantic error.
+//     table; isfuzzy=true skips tables the Catalog does not know; without it,
+//     or when none of them exists, the first unknown table is a semantic error
+//     ("Failed to resolve table expression named 'X'").
 //   - comparisons with null are false; max/min skip nulls.
 //   - output group order is the order in which groups were first seen.
 package kql

@@ -148,7 +148,7 @@ func TestCompileRejects(t *testing.T) {
 	for _, tc := range []struct{ query, msg string }{
 		{"Nope | take 1", "Failed to resolve table expression named 'Nope'"},
 		{"union DeviceInfo, Nope", "Failed to resolve table expression named 'Nope'"},
-		{"union isfuzzy=true Nope, Nope2", "none of the tables"},
+		{"union isfuzzy=true Nope, Nope2", "Failed to resolve table expression named 'Nope'"},
 		{"DeviceInfo | where Nope == 1", "Failed to resolve scalar expression named 'Nope'"},
 		{"DeviceInfo | where DeviceName > ago(1d)", "Cannot compare values of types string and datetime"},
 		{"DeviceInfo | where DeviceName", "expects a bool predicate"},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseAccepts(t *testing.T) {
@@ -26,6 +27,12 @@ func TestParseAccepts(t *testing.T) {
 		"union isfuzzy=false withsource=S T1",
 	} {
 		if _, err := Parse(q); err != nil {
+			t.Errorf("Parse(%q) = %v, want nil", q, err)
+		}
+	}
+	start, end := time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 30, 2, 13, 35, 123456700, time.UTC)
+	for _, q := range []string{dailyIncidentsQuery, dailyAlertsQuery, dailyTablesQuery, lastIncidentQuery, lastAlertsQuery, lastTablesQuery} {
+		if _, err := Parse(verificationQuery(q, start, end)); err != nil {
 			t.Errorf("Parse(%q) = %v, want nil", q, err)
 		}
 	}

@@ -102,7 +102,9 @@ func (p *Plan) bindSource(src sourceExpr, cat Catalog) error {
 		p.tables = append(p.tables, bt)
 	}
 	if len(p.tables) == 0 {
-		return semErr("union: none of the tables could be resolved")
+		// Log Analytics names the first table, as for a single missing one,
+		// so a caller can treat both as "no such table yet".
+		return semErr("Failed to resolve table expression named '%s'", src.tables[0].name)
 	}
 	return nil
 }

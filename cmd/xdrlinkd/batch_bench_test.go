@@ -118,10 +118,14 @@ type benchSettings struct {
 // gave their place up while they wait for a sign-in. More places only queue
 // work inside xdrlinkd (each tenant slower, more memory) and shorten an
 // ideal the CPUs cannot reach; fewer leave them idle.
-func defaultBenchSettings(tenants int) benchSettings {
+func defaultBenchSettings(tenants int) benchSettings { return newBenchSettings(tenants, 150) }
+
+// newBenchSettings are the settings above with another default
+// max_concurrency; the XDRLINK_BENCH_* variables override them.
+func newBenchSettings(tenants, concurrency int) benchSettings {
 	s := benchSettings{
 		tenants:            tenants,
-		concurrency:        150,
+		concurrency:        concurrency,
 		azureMaxConcurrent: 1000,
 		jobPollInterval:    50 * time.Millisecond,
 		pgMaxConns:         200,
@@ -257,9 +261,8 @@ func runBatchBench(b *testing.B, bin, backend string, s benchSettings) {
 	if backend == "postgres" {
 		waits = startBenchPGWaits(b, db)
 	}
-	load := benchLoadAverage()
 	pending0 := sim.CountRequests("entra.token", http.MethodPost, http.StatusBadRequest)
-	cpu0, simCPU0, machine0, pg0 := p.cpuTime(), benchSelfCPU(), benchMachineCPU(), benchPostgresCPU()
+	use := p.startUsage()
 	began := time.Now()
 	b.StartTimer()
 	op, err := p.client.Onboarding.BatchOnboard(ctx, req)
@@ -282,7 +285,8 @@ func runBatchBench(b *testing.B, bin, backend string, s benchSettings) {
 		_ = f.Close()
 	}
 	wall := time.Since(began)
-	cpu, simCPU, busy, pgCPU := p.cpuTime()-cpu0, benchSelfCPU()-simCPU0, benchMachineCPU().busySince(machine0), benchPostgresCPU()-pg0
+	used := use.stop(wall)
+	cpu := used.cpu
 	pending := sim.CountRequests("entra.token", http.MethodPost, http.StatusBadRequest) - pending0
 	var waited map[string]int
 	if waits != nil {
@@ -324,14 +328,7 @@ func runBatchBench(b *testing.B, bin, backend string, s benchSettings) {
 	fmt.Fprintf(&line, "  wall %v: %.2f x ideal (target <= 1.5); %.1f tenants/s\n", wall.Round(time.Millisecond), wall.Seconds()/ideal.Seconds(), float64(len(tenants))/wall.Seconds())
 	fmt.Fprintf(&line, "  one at a time %v (%v x %d): speedup %.0fx (target >= 100x)\n",
 		oneAtATime.Round(time.Second), oneTenant.wall.Round(time.Millisecond), len(tenants), oneAtATime.Seconds()/wall.Seconds())
-	fmt.Fprintf(&line, "  xdrlinkd peak RSS %.0f MiB (target <= 300); CPU %.1fs (%.2f cores); emulator and test process CPU %.1fs (%.2f cores)\n",
-		float64(rss)/(1<<20), cpu.Seconds(), cpu.Seconds()/wall.Seconds(), simCPU.Seconds(), simCPU.Seconds()/wall.Seconds())
-	own := (cpu + simCPU).Seconds() / wall.Seconds() / float64(runtime.NumCPU())
-	if p.inproc != nil {
-		own = cpu.Seconds() / wall.Seconds() / float64(runtime.NumCPU()) // one process
-	}
-	fmt.Fprintf(&line, "  machine (%d CPUs) busy %.0f%% during the batch: %.0f%% xdrlinkd and the emulator, %.0f%% the rest (the database server, other processes; load average %s before)\n",
-		runtime.NumCPU(), 100*busy, 100*own, 100*(busy-own), load)
+	line.WriteString(used.lines(rss))
 	if runs, snoozes, err := benchJobRuns(ctx, backend, db); err == nil {
 		// Each child snoozes once when its sign-in starts and once per
 		// poll that finds it pending; the rest waited for a place (or
@@ -344,7 +341,7 @@ func runBatchBench(b *testing.B, bin, backend string, s benchSettings) {
 	}
 	if waited != nil {
 		fmt.Fprintf(&line, "  PostgreSQL server processes: CPU %.1fs (%.2f cores); sessions (sampled every 100ms): %s\n",
-			pgCPU.Seconds(), pgCPU.Seconds()/wall.Seconds(), benchTopWaits(waited, 5))
+			used.pg.Seconds(), used.pg.Seconds()/wall.Seconds(), benchTopWaits(waited, 5))
 	}
 	if sampler != nil {
 		fmt.Fprintf(&line, "  ListTenants (page_size 100, a random page) during the batch: %d samples, p50 %v, p99 %v, max %v (target p99 < 20ms); before it, idle: p50 %v, p99 %v\n",
@@ -357,6 +354,43 @@ func runBatchBench(b *testing.B, bin, backend string, s benchSettings) {
 	p.stop()
 }
 
+// benchUsage is the CPU xdrlinkd, this process (the emulator), the database
+// server and the machine have used since startUsage.
+type benchUsage struct {
+	p        *benchDaemon
+	load     string // before
+	wall     time.Duration
+	cpu, sim time.Duration // xdrlinkd's, this process's
+	pg       time.Duration // the PostgreSQL server processes'
+	machine  benchCPUTicks // at the start; after stop, unused
+	busy     float64       // share of the machine's CPU time not idle
+}
+
+func (p *benchDaemon) startUsage() benchUsage {
+	return benchUsage{p: p, load: benchLoadAverage(), cpu: p.cpuTime(), sim: benchSelfCPU(), pg: benchPostgresCPU(), machine: benchMachineCPU()}
+}
+
+// stop returns what was used since the start, over wall.
+func (u benchUsage) stop(wall time.Duration) benchUsage {
+	return benchUsage{p: u.p, load: u.load, wall: wall, cpu: u.p.cpuTime() - u.cpu, sim: benchSelfCPU() - u.sim,
+		pg: benchPostgresCPU() - u.pg, busy: benchMachineCPU().busySince(u.machine)}
+}
+
+// lines are xdrlinkd's peak RSS and CPU, and the machine's.
+func (u benchUsage) lines(rss int64) string {
+	var out strings.Builder
+	wall := u.wall.Seconds()
+	fmt.Fprintf(&out, "  xdrlinkd peak RSS %.0f MiB (target <= 300); CPU %.1fs (%.2f cores); emulator and test process CPU %.1fs (%.2f cores)\n",
+		float64(rss)/(1<<20), u.cpu.Seconds(), u.cpu.Seconds()/wall, u.sim.Seconds(), u.sim.Seconds()/wall)
+	own := (u.cpu + u.sim).Seconds() / wall / float64(runtime.NumCPU())
+	if u.p.inproc != nil {
+		own = u.cpu.Seconds() / wall / float64(runtime.NumCPU()) // one process
+	}
+	fmt.Fprintf(&out, "  machine (%d CPUs) busy %.0f%% during the batch: %.0f%% xdrlinkd and the emulator, %.0f%% the rest (the database server, other processes; load average %s before)\n",
+		runtime.NumCPU(), 100*u.busy, 100*own, 100*(u.busy-own), u.load)
+	return out.String()
+}
+
 // breakdown says where the batch's children spent their time, next to the
 // probes (alone): waiting for a place, each step, and between steps (in the
 // job queue, or for a place after the sign-in).
@@ -365,37 +399,26 @@ func (p *benchDaemon) breakdown(ctx context.Context, batch string, alone []bench
 		queued, service benchLatencies
 		steps           = map[xdrlinkv1.StepKind]benchLatencies{}
 		gaps            benchLatencies
-		token           string
 	)
-	for {
-		page, err := p.client.Operations.ListOperations(ctx, &longrunningpb.ListOperationsRequest{
-			Name: "operations", Filter: `parent="` + batch + `"`, PageSize: 200, PageToken: token})
-		if err != nil {
-			p.b.Fatalf("list children: %v", err)
+	p.eachChild(ctx, batch, func(op *longrunningpb.Operation) {
+		md := metadata(p.b, op)
+		sts := md.GetSteps()
+		if len(sts) == 0 || sts[0].GetStartTime() == nil {
+			return
 		}
-		for _, op := range page.GetOperations() {
-			md := metadata(p.b, op)
-			sts := md.GetSteps()
-			if len(sts) == 0 || sts[0].GetStartTime() == nil {
+		first := sts[0].GetStartTime().AsTime()
+		queued = append(queued, first.Sub(md.GetCreateTime().AsTime()))
+		service = append(service, md.GetEndTime().AsTime().Sub(first))
+		for i, st := range sts {
+			if st.GetStartTime() == nil || st.GetEndTime() == nil {
 				continue
 			}
-			first := sts[0].GetStartTime().AsTime()
-			queued = append(queued, first.Sub(md.GetCreateTime().AsTime()))
-			service = append(service, md.GetEndTime().AsTime().Sub(first))
-			for i, st := range sts {
-				if st.GetStartTime() == nil || st.GetEndTime() == nil {
-					continue
-				}
-				steps[st.GetKind()] = append(steps[st.GetKind()], st.GetEndTime().AsTime().Sub(st.GetStartTime().AsTime()))
-				if i > 0 && sts[i-1].GetEndTime() != nil {
-					gaps = append(gaps, st.GetStartTime().AsTime().Sub(sts[i-1].GetEndTime().AsTime()))
-				}
+			steps[st.GetKind()] = append(steps[st.GetKind()], st.GetEndTime().AsTime().Sub(st.GetStartTime().AsTime()))
+			if i > 0 && sts[i-1].GetEndTime() != nil {
+				gaps = append(gaps, st.GetStartTime().AsTime().Sub(sts[i-1].GetEndTime().AsTime()))
 			}
 		}
-		if token = page.GetNextPageToken(); token == "" {
-			break
-		}
-	}
+	})
 	q := func(l benchLatencies) string {
 		return fmt.Sprintf("p50 %v p90 %v max %v", l.quantile(0.5).Round(time.Millisecond), l.quantile(0.9).Round(time.Millisecond), l.quantile(1).Round(time.Millisecond))
 	}
@@ -411,6 +434,24 @@ func (p *benchDaemon) breakdown(ctx context.Context, batch string, alone []bench
 	}
 	fmt.Fprintf(&out, "    %-42s %s\n", "between two steps", q(gaps))
 	return out.String()
+}
+
+// eachChild calls fn with every child operation of the batch.
+func (p *benchDaemon) eachChild(ctx context.Context, batch string, fn func(*longrunningpb.Operation)) {
+	token := ""
+	for {
+		page, err := p.client.Operations.ListOperations(ctx, &longrunningpb.ListOperationsRequest{
+			Name: "operations", Filter: `parent="` + batch + `"`, PageSize: 200, PageToken: token})
+		if err != nil {
+			p.b.Fatalf("list children: %v", err)
+		}
+		for _, op := range page.GetOperations() {
+			fn(op)
+		}
+		if token = page.GetNextPageToken(); token == "" {
+			return
+		}
+	}
 }
 
 // benchRegister creates the tenants, 1,000 per BatchCreateTenants call; should
@@ -642,26 +683,37 @@ func (p *benchDaemon) waitServing(timeout time.Duration) string {
 	}
 }
 
-// benchProbe is one tenant onboarded alone.
+// benchProbe is one tenant's operation (an onboarding, a verification) run
+// alone.
 type benchProbe struct {
-	wall     time.Duration // Onboard called until the operation was seen done
+	wall     time.Duration // the operation started until it was seen done
 	calls    int           // Azure requests the emulator served
 	critical int           // of them, the most that ran one after the other
+	path     []benchSpan   // those, oldest first
 	azure    time.Duration // time with at least one of them in flight
 	signIn   time.Duration // the device code handed out until the token was
 	steps    map[xdrlinkv1.StepKind]time.Duration
+	op       *longrunningpb.Operation // as it ended
 }
 
 // onboardAlone onboards one tenant while nothing else runs, recording the
 // emulator's requests meanwhile.
 func (p *benchDaemon) onboardAlone(ctx context.Context, sim *azuresim.Sim, spans *benchSpanLog, c azuresim.DemoCustomer) benchProbe {
+	return p.runAlone(ctx, sim, spans, c.ID, func() (*longrunningpb.Operation, error) {
+		return p.client.Onboarding.Onboard(ctx, &xdrlinkv1.OnboardRequest{Name: "tenants/" + c.ID})
+	})
+}
+
+// runAlone runs one tenant's operation, which start starts, while nothing
+// else runs, recording the emulator's requests meanwhile.
+func (p *benchDaemon) runAlone(ctx context.Context, sim *azuresim.Sim, spans *benchSpanLog, id string, start func() (*longrunningpb.Operation, error)) benchProbe {
 	b := p.b
 	before := benchCountRequests(sim)
 	spans.start()
 	began := time.Now()
-	op, err := p.client.Onboarding.Onboard(ctx, &xdrlinkv1.OnboardRequest{Name: "tenants/" + c.ID})
+	op, err := start()
 	if err != nil {
-		b.Fatalf("onboard %s: %v", c.ID, err)
+		b.Fatalf("%s: %v", id, err)
 	}
 	for !op.GetDone() {
 		time.Sleep(5 * time.Millisecond)
@@ -669,19 +721,20 @@ func (p *benchDaemon) onboardAlone(ctx context.Context, sim *azuresim.Sim, spans
 			b.Fatal(err)
 		}
 		if time.Since(began) > 2*time.Minute {
-			b.Fatalf("%s alone not done after 2 minutes:\n%s", c.ID, describeSteps(metadata(b, op)))
+			b.Fatalf("%s alone not done after 2 minutes:\n%s", id, describeSteps(metadata(b, op)))
 		}
 	}
 	wall := time.Since(began)
 	recorded := spans.stop()
 	if md := metadata(b, op); md.GetState() != opSucceeded {
-		b.Fatalf("%s alone: %v %v\n%s", c.ID, md.GetState(), op.GetError(), describeSteps(md))
+		b.Fatalf("%s alone: %v %v\n%s", id, md.GetState(), op.GetError(), describeSteps(md))
 	}
-	r := benchProbe{wall: wall, calls: int(benchCountRequests(sim) - before), steps: map[xdrlinkv1.StepKind]time.Duration{}}
+	r := benchProbe{wall: wall, calls: int(benchCountRequests(sim) - before), steps: map[xdrlinkv1.StepKind]time.Duration{}, op: op}
 	for _, st := range metadata(b, op).GetSteps() {
 		r.steps[st.GetKind()] = st.GetEndTime().AsTime().Sub(st.GetStartTime().AsTime())
 	}
-	r.critical, r.azure = benchCriticalPath(recorded)
+	r.path, r.azure = benchCriticalPath(recorded)
+	r.critical = len(r.path)
 	var codeOut, tokenIn time.Time
 	for _, s := range recorded {
 		switch {
@@ -713,17 +766,20 @@ func benchCountRequests(sim *azuresim.Sim) int64 {
 	return n
 }
 
-// benchCriticalPath returns how many of the requests ran one after the other at
-// most (the longest chain of requests none of which overlap: concurrent
-// requests, as the prerequisite checks make, count once), and how long at
-// least one was in flight.
-func benchCriticalPath(spans []benchSpan) (int, time.Duration) {
+// benchCriticalPath returns the most requests that ran one after the other
+// (the longest chain of requests none of which overlap: concurrent
+// requests, as the prerequisite checks make, count once), oldest first, and
+// how long at least one was in flight.
+func benchCriticalPath(spans []benchSpan) ([]benchSpan, time.Duration) {
 	s := slices.Clone(spans)
 	slices.SortFunc(s, func(a, b benchSpan) int { return a.end.Compare(b.end) })
-	chain, last := 0, time.Time{}
+	var (
+		chain []benchSpan
+		last  time.Time
+	)
 	for _, x := range s {
 		if !x.start.Before(last) {
-			chain++
+			chain = append(chain, x)
 			last = x.end
 		}
 	}
@@ -746,6 +802,8 @@ type benchSpan struct {
 	start, end time.Time
 	api        string
 	status     int
+	path       string
+	principal  string // "tenant/object" of a bearer token; empty for Entra
 }
 
 // benchSpanLog is the emulator's request log (a slog.Handler): while started,
@@ -788,12 +846,15 @@ func (l *benchSpanLog) Handle(_ context.Context, r slog.Record) error {
 			s.status = int(a.Value.Int64())
 		case "path":
 			path = a.Value.String()
+		case "principal":
+			s.principal = a.Value.String()
 		}
 		return true
 	})
 	if strings.HasPrefix(path, "/_sim/") {
 		return nil
 	}
+	s.path = path
 	l.mu.Lock()
 	l.spans = append(l.spans, s)
 	l.mu.Unlock()

@@ -91,6 +91,11 @@ func newServeCommand() *cobra.Command {
 	f.DurationVar(&cfg.JobPollInterval, "job-poll-interval", cfg.JobPollInterval, "how often workers look for due operations (0: the job queue's default, 1s); an operation resuming after a wait (a retry, a sign-in poll), and on SQLite any new one, starts at the next look")
 	f.IntVar(&cfg.AzureMaxConcurrent, "azure-max-concurrent", cfg.AzureMaxConcurrent, "Azure requests in flight at once, process-wide (0: 64; negative: unlimited); raise it with --workers")
 	f.DurationVar(&cfg.StepTimeout, "step-timeout", cfg.StepTimeout, "longest a workflow step may run, Azure retries included; it is retried later when it runs out")
+	f.DurationVar(&cfg.VerifyInterval, "verify-interval", cfg.VerifyInterval, "how often every connected (ONBOARDED or DEGRADED) tenant is verified in one batch; 0 turns it off")
+	f.DurationVar(&cfg.Thresholds.GracePeriod, "verify-grace-period", cfg.Thresholds.GracePeriod, "a signal turned on less than this long ago without data yet is within its grace period, not missing")
+	f.DurationVar(&cfg.Thresholds.TableStaleAfter, "verify-table-stale-after", cfg.Thresholds.TableStaleAfter, "an advanced-hunting table whose newest row is older than this is stale")
+	f.DurationVar(&cfg.Thresholds.AlertsStaleAfter, "verify-alerts-stale-after", cfg.Thresholds.AlertsStaleAfter, "incidents or alerts whose newest row is older than this are stale (they arrive only when something happens)")
+	f.IntVar(&cfg.VerificationsKept, "verifications-kept", cfg.VerificationsKept, "ingestion reports kept per tenant, newest first")
 	f.StringVar(&cfg.SandboxAddr, "sandbox-addr", cfg.SandboxAddr, "sandbox mode: the emulator's HTTPS listen address")
 	f.StringVar(&cfg.SandboxCAOut, "sandbox-ca-out", cfg.SandboxCAOut, "sandbox mode: write the emulator's CA certificate here (empty: don't)")
 	return cmd

@@ -168,5 +168,8 @@ func notFoundReason(name string) xdrlinkv1.ErrorReason {
 	if strings.HasPrefix(name, "operations/") {
 		return xdrlinkv1.ErrorReason_ERROR_REASON_OPERATION_NOT_FOUND
 	}
+	if strings.Contains(name, "/verifications/") {
+		return xdrlinkv1.ErrorReason_ERROR_REASON_VERIFICATION_NOT_FOUND
+	}
 	return xdrlinkv1.ErrorReason_ERROR_REASON_TENANT_NOT_FOUND
 }

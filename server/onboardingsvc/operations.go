@@ -2,7 +2,6 @@ package onboardingsvc
 
 import (
 	"context"
-	"crypto/sha256"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"google.golang.org/protobuf/proto"
@@ -33,19 +32,6 @@ func (s *Service) Offboard(ctx context.Context, req *xdrlinkv1.OffboardRequest) 
 func request(ctx context.Context, kind xdrlinkv1.OperationKind, method, name, requestID string, validateOnly bool, msg proto.Message) engine.Request {
 	return engine.Request{
 		Kind: kind, Tenant: name, Method: method, Caller: server.Caller(ctx), RequestID: requestID,
-		Fingerprint: fingerprint(msg), ValidateOnly: validateOnly,
+		Fingerprint: server.Fingerprint(msg), ValidateOnly: validateOnly,
 	}
-}
-
-// fingerprint identifies a request's content apart from its request_id, so
-// a retry with the same id is recognised and a different request reusing it
-// is refused.
-func fingerprint(msg proto.Message) []byte {
-	m := proto.Clone(msg)
-	if f := m.ProtoReflect().Descriptor().Fields().ByName("request_id"); f != nil {
-		m.ProtoReflect().Clear(f)
-	}
-	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(m) // a request that was received always marshals
-	sum := sha256.Sum256(b)
-	return sum[:]
 }

@@ -5,30 +5,42 @@ import (
 	"slices"
 	"strings"
 
+	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+
 	"github.com/xdrlink/xdrlink/azure/streaming"
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 	"github.com/xdrlink/xdrlink/store"
+	"github.com/xdrlink/xdrlink/workflow/engine"
+	"github.com/xdrlink/xdrlink/workflow/tablestate"
 )
+
+// Operations starts long-running operations; *engine.Engine implements it.
+type Operations interface {
+	Submit(ctx context.Context, req engine.Request) (*longrunningpb.Operation, error)
+}
 
 // Service implements xdrlinkv1.TableServiceServer.
 type Service struct {
 	xdrlinkv1.UnimplementedTableServiceServer
 	tables []*xdrlinkv1.Table // sorted by name
+	store  store.TenantStore
+	ops    Operations
 }
 
-// New returns the service over the streaming catalog.
-func New() *Service {
+// New returns the service over the streaming catalog and the tenants of
+// st; ops runs UpdateTableSettings.
+func New(st store.TenantStore, ops Operations) *Service {
 	var tables []*xdrlinkv1.Table
 	for _, t := range streaming.Catalog() {
 		tables = append(tables, &xdrlinkv1.Table{
 			Name:              t.Name,
 			Product:           products[t.Product],
-			Enablement:        enablements[t.Support],
+			Enablement:        tablestate.Enablement(t.Name),
 			StreamingCategory: t.Category,
 		})
 	}
 	slices.SortFunc(tables, func(a, b *xdrlinkv1.Table) int { return strings.Compare(a.GetName(), b.GetName()) })
-	return &Service{tables: tables}
+	return &Service{tables: tables, store: st, ops: ops}
 }
 
 var products = map[streaming.Product]xdrlinkv1.Product{
@@ -39,12 +51,6 @@ var products = map[streaming.Product]xdrlinkv1.Product{
 	streaming.ProductXDR:         xdrlinkv1.Product_PRODUCT_DEFENDER_XDR,
 	streaming.ProductVulnerables: xdrlinkv1.Product_PRODUCT_DEFENDER_FOR_ENDPOINT, // DeviceTvm* belong to MDE
 	streaming.ProductBehaviors:   xdrlinkv1.Product_PRODUCT_DEFENDER_XDR,          // Behavior* are XDR-wide
-}
-
-var enablements = map[streaming.Support]xdrlinkv1.Enablement{
-	streaming.SupportAPI:        xdrlinkv1.Enablement_ENABLEMENT_STREAMING_API,
-	streaming.SupportPortalOnly: xdrlinkv1.Enablement_ENABLEMENT_PORTAL_ONLY,
-	streaming.SupportNone:       xdrlinkv1.Enablement_ENABLEMENT_NOT_INGESTED,
 }
 
 // ListTables returns the catalog in name order. The page token is the last

@@ -12,7 +12,7 @@ import (
 // TestCatalogIsComplete: every catalog table appears once, with a known
 // product and enablement, and a category exactly when the API can stream it.
 func TestCatalogIsComplete(t *testing.T) {
-	s := New()
+	s := New(nil, nil)
 	resp, err := s.ListTables(t.Context(), &xdrlinkv1.ListTablesRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +36,7 @@ func TestCatalogIsComplete(t *testing.T) {
 // TestListTablesPages walks the catalog 4 at a time and refuses a token that
 // is not a table name.
 func TestListTablesPages(t *testing.T) {
-	s := New()
+	s := New(nil, nil)
 	var names []string
 	req := &xdrlinkv1.ListTablesRequest{PageSize: 4}
 	for pages := 1; ; pages++ {

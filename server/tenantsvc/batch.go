@@ -48,19 +48,26 @@ func (s *Service) BatchCreateTenants(ctx context.Context, req *xdrlinkv1.BatchCr
 	return resp, nil
 }
 
-// CheckRequest reports what the service itself checks in a create request,
-// for the validation interceptor to answer together with protovalidate's
-// violations (see server.RequestChecker): a caller learns in one answer
-// both the malformed and the missing fields, in every item of a batch.
+// CheckRequest reports what the service itself checks in a create or
+// update request, for the validation interceptor to answer together with
+// protovalidate's violations (see server.RequestChecker): a caller learns
+// in one answer the malformed and the missing fields and the tables that
+// cannot be streamed, in every item of a batch.
 func (s *Service) CheckRequest(req any) []*errdetails.BadRequest_FieldViolation {
 	switch r := req.(type) {
 	case *xdrlinkv1.CreateTenantRequest:
 		if r.GetTenant() == nil { // protovalidate reports it missing
 			return nil
 		}
-		return s.incomplete("tenant.", newTenant(r))
+		return s.createViolations("tenant.", newTenant(r))
 	case *xdrlinkv1.BatchCreateTenantsRequest:
 		return s.batchViolations(r.GetRequests())
+	case *xdrlinkv1.UpdateTenantRequest:
+		if r.GetTenant() == nil { // protovalidate reports it missing
+			return nil
+		}
+		_, v := updateViolations(r)
+		return v
 	}
 	return nil
 }
@@ -88,7 +95,7 @@ func (s *Service) batchViolations(reqs []*xdrlinkv1.CreateTenantRequest) []*errd
 		if r.GetTenant() == nil {
 			continue // protovalidate reports it missing
 		}
-		v = append(v, s.incomplete(prefix+"tenant.", newTenant(r))...)
+		v = append(v, s.createViolations(prefix+"tenant.", newTenant(r))...)
 		if key := tenantrecord.WorkspaceKey(r.GetTenant().GetWorkspace()); key != "" {
 			if first, ok := workspaces[key]; ok {
 				v = append(v, apierr.Violation(prefix+"tenant.workspace",

@@ -41,8 +41,8 @@ const updateRetries = 3
 // CreateTenant registers a tenant under the caller's id.
 func (s *Service) CreateTenant(ctx context.Context, req *xdrlinkv1.CreateTenantRequest) (*xdrlinkv1.Tenant, error) {
 	t := newTenant(req)
-	if err := s.checkComplete(t); err != nil {
-		return nil, err
+	if v := s.createViolations("tenant.", t); len(v) > 0 {
+		return nil, apierr.InvalidArgument(v...)
 	}
 	rec, err := tenantrecord.Spec(req.GetTenantId(), t)
 	if err != nil {
@@ -102,12 +102,9 @@ func (s *Service) ListTenants(ctx context.Context, req *xdrlinkv1.ListTenantsReq
 // UpdateTenant changes the fields named by the update mask.
 func (s *Service) UpdateTenant(ctx context.Context, req *xdrlinkv1.UpdateTenantRequest) (*xdrlinkv1.Tenant, error) {
 	in := req.GetTenant()
-	if in.GetName() == "" {
-		return nil, apierr.InvalidArgument(apierr.Violation("tenant.name", "required: the tenant to update"))
-	}
-	paths, err := maskPaths(in, req.GetUpdateMask().GetPaths())
-	if err != nil {
-		return nil, err
+	paths, v := updateViolations(req)
+	if len(v) > 0 {
+		return nil, apierr.InvalidArgument(v...)
 	}
 	id := strings.TrimPrefix(in.GetName(), namePrefix)
 	for attempt := 0; ; attempt++ {
@@ -177,6 +174,29 @@ func (s *Service) DeleteTenant(ctx context.Context, req *xdrlinkv1.DeleteTenantR
 // incidents and alerts connected, duplicate-incident rules turned off.
 func defaultConnector() *xdrlinkv1.ConnectorSettings {
 	return &xdrlinkv1.ConnectorSettings{Incidents: true, Alerts: true, DisableIncidentCreationRules: true}
+}
+
+// updateViolations checks an update request apart from the tenant it
+// makes: the name, the mask, and the tables it sets. It returns the mask's
+// paths resolved (see maskPaths).
+func updateViolations(req *xdrlinkv1.UpdateTenantRequest) ([]string, []*errdetails.BadRequest_FieldViolation) {
+	in := req.GetTenant()
+	var v []*errdetails.BadRequest_FieldViolation
+	if in.GetName() == "" {
+		v = append(v, apierr.Violation("tenant.name", "required: the tenant to update"))
+	}
+	paths, err := maskPaths(in, req.GetUpdateMask().GetPaths())
+	var bad *apierr.Error
+	if errors.As(err, &bad) {
+		return nil, append(v, bad.Violations...)
+	}
+	return paths, append(v, connectorTables("tenant.", in, paths)...)
+}
+
+// createViolations lists what a create refuses in the tenant it would
+// register, under the field path prefix of the tenant in its request.
+func (s *Service) createViolations(prefix string, t *xdrlinkv1.Tenant) []*errdetails.BadRequest_FieldViolation {
+	return slices.Concat(s.incomplete(prefix, t), CheckTables(prefix+"connector.tables", t.GetConnector().GetTables()))
 }
 
 // checkComplete reports the fields a tenant cannot be without. Formats were

@@ -154,7 +154,7 @@ type querier interface {
 // queries holds the SQL once for the store and its transactions.
 type queries struct{ db querier }
 
-const tenantColumns = "id, state, labels, body, workspace_key, status, etag, create_time, update_time"
+const tenantColumns = "id, state, labels, body, workspace_key, status, etag, create_time, update_time, verdict"
 
 // tenantRules are the uniqueness rules a tenant insert may break, the id's
 // first.
@@ -168,7 +168,7 @@ func tenantRules(t *store.Tenant) []store.UniqueRule {
 func (q queries) CreateTenant(ctx context.Context, t *store.Tenant) (*store.Tenant, error) {
 	out := store.NewRecord(t)
 	err := q.insert(ctx, func() (pgconn.CommandTag, error) {
-		return q.db.Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1, $2, $3, $4, $5, '', $6, $7, $7)
+		return q.db.Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1, $2, $3, $4, $5, '', $6, $7, $7, '')
 			ON CONFLICT DO NOTHING`,
 			out.ID, out.State, labels(out.Labels), body(out.Body), out.WorkspaceKey, out.Etag, out.CreateTime)
 	}, tenantRules(out)...)
@@ -185,7 +185,7 @@ func (q queries) CreateTenant(ctx context.Context, t *store.Tenant) (*store.Tena
 // usable to look up what a skipped row collided with; RETURNING the etags,
 // unique per record, tells which rows were stored.
 const insertTenants = `INSERT INTO tenants (` + tenantColumns + `)
-	SELECT id, state, labels::jsonb, body, workspace_key, '', etag, $7, $7
+	SELECT id, state, labels::jsonb, body, workspace_key, '', etag, $7, $7, ''
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[])
 		WITH ORDINALITY AS r(id, state, labels, body, workspace_key, etag, n)
 	ORDER BY n
@@ -276,6 +276,10 @@ func (q queries) ListTenants(ctx context.Context, tq store.TenantQuery) (*store.
 			query += ` AND state = @state`
 			args["state"] = tq.State
 		}
+		if tq.Verdict != "" {
+			query += ` AND verdict = @verdict`
+			args["verdict"] = tq.Verdict
+		}
 		if len(tq.Labels) > 0 {
 			query += ` AND labels @> @labels::jsonb`
 			args["labels"] = tq.Labels
@@ -295,9 +299,9 @@ func (q queries) ListTenants(ctx context.Context, tq store.TenantQuery) (*store.
 func (q queries) UpdateTenant(ctx context.Context, t *store.Tenant, expectedEtag string) (*store.Tenant, error) {
 	out := store.NewRecord(t)
 	err := q.db.QueryRow(ctx, `UPDATE tenants SET labels = $2, body = $3, workspace_key = $4, etag = $5, update_time = $6
-		WHERE id = $1 AND ($7 = '' OR etag = $7) RETURNING state, status, create_time`,
+		WHERE id = $1 AND ($7 = '' OR etag = $7) RETURNING state, status, verdict, create_time`,
 		out.ID, labels(out.Labels), body(out.Body), out.WorkspaceKey, out.Etag, out.UpdateTime, expectedEtag).
-		Scan(&out.State, &out.Status, &out.CreateTime)
+		Scan(&out.State, &out.Status, &out.Verdict, &out.CreateTime)
 	var pgErr *pgconn.PgError
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -314,6 +318,7 @@ func (q queries) UpdateTenant(ctx context.Context, t *store.Tenant, expectedEtag
 	return out, nil
 }
 
+// DeleteTenant also deletes the tenant's verifications (ON DELETE CASCADE).
 func (q queries) DeleteTenant(ctx context.Context, id, expectedEtag string) error {
 	tag, err := q.db.Exec(ctx, `DELETE FROM tenants WHERE id = $1 AND ($2 = '' OR etag = $2)`, id, expectedEtag)
 	if err != nil {
@@ -328,6 +333,87 @@ func (q queries) DeleteTenant(ctx context.Context, id, expectedEtag string) erro
 func (q queries) UpdateTenantStatus(ctx context.Context, id, state string, status []byte) error {
 	tag, err := q.db.Exec(ctx, `UPDATE tenants SET state = $2, status = $3 WHERE id = $1`, id, state, body(status))
 	return mustAffect(tag, err, "update tenant status")
+}
+
+const verificationColumns = "tenant_id, id, operation_id, verdict, body, create_time"
+
+// CreateVerification runs in a transaction, so that the report, the
+// tenant's verdict and the pruning are written together.
+func (s *Store) CreateVerification(ctx context.Context, v *store.Verification, keep int) error {
+	return s.InTx(ctx, func(tx store.Tx) error { return tx.CreateVerification(ctx, v, keep) })
+}
+
+// CreateVerification writes nothing before it knows it will succeed, so
+// that ErrNotFound and ErrAlreadyExists leave a caller's transaction usable
+// and as it was.
+func (q queries) CreateVerification(ctx context.Context, v *store.Verification, keep int) error {
+	rec := store.NewVerification(v)
+	// Lock the tenant's row first, as strongly as the verdict's update will:
+	// taking it in two steps (the insert's foreign key check, then the
+	// update) deadlocks with a concurrent DeleteTenant. The lock also keeps
+	// the tenant until the transaction ends, and serializes the creates for
+	// one tenant, so that each prunes what the ones before it inserted.
+	var one int
+	err := q.db.QueryRow(ctx, `SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE`, rec.Tenant).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: create verification: %w", err)
+	}
+	tag, err := q.db.Exec(ctx, `INSERT INTO verifications (`+verificationColumns+`) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT DO NOTHING`, rec.Tenant, rec.ID, rec.Operation, rec.Verdict, body(rec.Body), rec.CreateTime)
+	if err != nil {
+		return fmt.Errorf("postgres: create verification: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrAlreadyExists
+	}
+	if _, err := q.db.Exec(ctx, `UPDATE tenants SET verdict = $2 WHERE id = $1`, rec.Tenant, rec.Verdict); err != nil {
+		return fmt.Errorf("postgres: create verification: %w", err)
+	}
+	if keep > 0 {
+		// Everything older than the keep-th newest (nothing when there are
+		// fewer: the comparison with no row is NULL).
+		if _, err := q.db.Exec(ctx, `DELETE FROM verifications WHERE tenant_id = $1 AND (create_time, id) < (
+			SELECT create_time, id FROM verifications WHERE tenant_id = $1
+			ORDER BY create_time DESC, id DESC LIMIT 1 OFFSET $2)`, rec.Tenant, keep-1); err != nil {
+			return fmt.Errorf("postgres: create verification: prune: %w", err)
+		}
+	}
+	return nil
+}
+
+func (q queries) GetVerification(ctx context.Context, tenant, id string) (*store.Verification, error) {
+	v, err := scanVerification(q.db.QueryRow(ctx, `SELECT `+verificationColumns+` FROM verifications
+		WHERE tenant_id = $1 AND id = $2`, tenant, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: get verification: %w", err)
+	}
+	return v, nil
+}
+
+func (q queries) ListVerifications(ctx context.Context, vq store.VerificationQuery) (*store.VerificationPage, error) {
+	return store.PaginateVerifications(vq, func(after *store.Cursor, limit int) ([]*store.Verification, error) {
+		query := `SELECT ` + verificationColumns + ` FROM verifications WHERE tenant_id = @tenant`
+		args := pgx.NamedArgs{"tenant": vq.Tenant, "limit": limit}
+		if after != nil {
+			query += ` AND (create_time, id) < (@after_time, @after_id)`
+			args["after_time"], args["after_id"] = after.CreateTime, after.ID
+		}
+		rows, err := q.db.Query(ctx, query+` ORDER BY create_time DESC, id DESC LIMIT @limit`, args)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: list verifications: %w", err)
+		}
+		vs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.Verification, error) { return scanVerification(r) })
+		if err != nil {
+			return nil, fmt.Errorf("postgres: list verifications: %w", err)
+		}
+		return vs, nil
+	})
 }
 
 const opColumns = "id, tenant, kind, state, parent, exclusive, request_key, request_hash, job_id, done, body, version, create_time, update_time, end_time"
@@ -601,7 +687,7 @@ func (q queries) missOrMismatch(ctx context.Context, table, id string) error {
 
 func scanTenant(row pgx.Row) (*store.Tenant, error) {
 	var t store.Tenant
-	if err := row.Scan(&t.ID, &t.State, &t.Labels, &t.Body, &t.WorkspaceKey, &t.Status, &t.Etag, &t.CreateTime, &t.UpdateTime); err != nil {
+	if err := row.Scan(&t.ID, &t.State, &t.Labels, &t.Body, &t.WorkspaceKey, &t.Status, &t.Etag, &t.CreateTime, &t.UpdateTime, &t.Verdict); err != nil {
 		return nil, err
 	}
 	t.CreateTime, t.UpdateTime = t.CreateTime.UTC(), t.UpdateTime.UTC()
@@ -627,6 +713,16 @@ func scanOperation(row pgx.Row) (*store.Operation, error) {
 	}
 	op.RequestHash, op.Body = nilIfEmpty(op.RequestHash), nilIfEmpty(op.Body)
 	return &op, nil
+}
+
+func scanVerification(row pgx.Row) (*store.Verification, error) {
+	var v store.Verification
+	if err := row.Scan(&v.Tenant, &v.ID, &v.Operation, &v.Verdict, &v.Body, &v.CreateTime); err != nil {
+		return nil, err
+	}
+	v.CreateTime = v.CreateTime.UTC()
+	v.Body = nilIfEmpty(v.Body)
+	return &v, nil
 }
 
 // endTime binds a zero time as NULL.

@@ -140,6 +140,14 @@ func (s *Store) CountChildren(ctx context.Context, parent string) (store.ChildCo
 	return s.read.CountChildren(ctx, parent)
 }
 
+func (s *Store) GetVerification(ctx context.Context, tenant, id string) (*store.Verification, error) {
+	return s.read.GetVerification(ctx, tenant, id)
+}
+
+func (s *Store) ListVerifications(ctx context.Context, q store.VerificationQuery) (*store.VerificationPage, error) {
+	return s.read.ListVerifications(ctx, q)
+}
+
 // Close closes the database. Stop the Jobs first.
 func (s *Store) Close() error {
 	if st := s.get.Load(); st != nil {
@@ -224,11 +232,11 @@ type querier interface {
 // queries holds the SQL once for the store and its transactions.
 type queries struct{ db querier }
 
-const tenantColumns = "id, state, labels, body, workspace_key, status, etag, create_time, update_time"
+const tenantColumns = "id, state, labels, body, workspace_key, status, etag, create_time, update_time, verdict"
 
 const getTenantQuery = `SELECT ` + tenantColumns + ` FROM tenants WHERE id = ?`
 
-const insertTenantQuery = `INSERT INTO tenants (` + tenantColumns + `) VALUES (?, ?, ?, ?, ?, x'', ?, ?, ?)
+const insertTenantQuery = `INSERT INTO tenants (` + tenantColumns + `) VALUES (?, ?, ?, ?, ?, x'', ?, ?, ?, '')
 	ON CONFLICT DO NOTHING`
 
 // insertTenantArgs are insertTenantQuery's arguments for the record t.
@@ -323,6 +331,10 @@ func (q queries) ListTenants(ctx context.Context, tq store.TenantQuery) (*store.
 			query += ` AND state = @state`
 			args = append(args, sql.Named("state", tq.State))
 		}
+		if tq.Verdict != "" {
+			query += ` AND verdict = @verdict`
+			args = append(args, sql.Named("verdict", tq.Verdict))
+		}
 		if len(tq.Labels) > 0 {
 			// Every pair of the filter object is in the tenant's labels.
 			query += ` AND NOT EXISTS (SELECT 1 FROM json_each(@labels) AS f WHERE NOT EXISTS (
@@ -345,9 +357,9 @@ func (q queries) UpdateTenant(ctx context.Context, t *store.Tenant, expectedEtag
 	out := store.NewRecord(t)
 	var created string
 	err := q.db.QueryRowContext(ctx, `UPDATE tenants SET labels = ?, body = ?, workspace_key = ?, etag = ?, update_time = ?
-		WHERE id = ? AND (? = '' OR etag = ?) RETURNING state, status, create_time`,
+		WHERE id = ? AND (? = '' OR etag = ?) RETURNING state, status, verdict, create_time`,
 		encodeLabels(out.Labels), body(out.Body), out.WorkspaceKey, out.Etag, out.UpdateTime.Format(timeLayout),
-		out.ID, expectedEtag, expectedEtag).Scan(&out.State, &out.Status, &created)
+		out.ID, expectedEtag, expectedEtag).Scan(&out.State, &out.Status, &out.Verdict, &created)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, q.missOrMismatch(ctx, "tenants", t.ID)
@@ -363,6 +375,7 @@ func (q queries) UpdateTenant(ctx context.Context, t *store.Tenant, expectedEtag
 	return out, nil
 }
 
+// DeleteTenant also deletes the tenant's verifications (ON DELETE CASCADE).
 func (q queries) DeleteTenant(ctx context.Context, id, expectedEtag string) error {
 	res, err := q.db.ExecContext(ctx, `DELETE FROM tenants WHERE id = ? AND (? = '' OR etag = ?)`,
 		id, expectedEtag, expectedEtag)
@@ -380,6 +393,85 @@ func (q queries) DeleteTenant(ctx context.Context, id, expectedEtag string) erro
 func (q queries) UpdateTenantStatus(ctx context.Context, id, state string, status []byte) error {
 	res, err := q.db.ExecContext(ctx, `UPDATE tenants SET state = ?, status = ? WHERE id = ?`, state, body(status), id)
 	return q.mustAffect(res, err, "update tenant status")
+}
+
+const verificationColumns = "tenant_id, id, operation_id, verdict, body, create_time"
+
+// CreateVerification runs in a transaction, so that the report, the
+// tenant's verdict and the pruning are written together.
+func (s *Store) CreateVerification(ctx context.Context, v *store.Verification, keep int) error {
+	return s.InTx(ctx, func(tx store.Tx) error { return tx.CreateVerification(ctx, v, keep) })
+}
+
+// CreateVerification writes nothing before it knows it will succeed, so
+// that ErrNotFound and ErrAlreadyExists leave a caller's transaction as it
+// was. Its transaction holds the only writer: the tenant cannot go away
+// before it ends.
+func (q queries) CreateVerification(ctx context.Context, v *store.Verification, keep int) error {
+	rec := store.NewVerification(v)
+	var one int
+	err := q.db.QueryRowContext(ctx, `SELECT 1 FROM tenants WHERE id = ?`, rec.Tenant).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: create verification: %w", err)
+	}
+	res, err := q.db.ExecContext(ctx, `INSERT INTO verifications (`+verificationColumns+`) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`, rec.Tenant, rec.ID, rec.Operation, rec.Verdict, body(rec.Body), rec.CreateTime.Format(timeLayout))
+	if err != nil {
+		return fmt.Errorf("sqlite: create verification: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlite: create verification: %w", err)
+	} else if n == 0 {
+		return store.ErrAlreadyExists
+	}
+	if _, err := q.db.ExecContext(ctx, `UPDATE tenants SET verdict = ? WHERE id = ?`, rec.Verdict, rec.Tenant); err != nil {
+		return fmt.Errorf("sqlite: create verification: %w", err)
+	}
+	if keep > 0 {
+		// Everything older than the keep-th newest (nothing when there are
+		// fewer: the comparison with no row is NULL).
+		if _, err := q.db.ExecContext(ctx, `DELETE FROM verifications WHERE tenant_id = ?1 AND (create_time, id) < (
+			SELECT create_time, id FROM verifications WHERE tenant_id = ?1
+			ORDER BY create_time DESC, id DESC LIMIT 1 OFFSET ?2)`, rec.Tenant, keep-1); err != nil {
+			return fmt.Errorf("sqlite: create verification: prune: %w", err)
+		}
+	}
+	return nil
+}
+
+func (q queries) GetVerification(ctx context.Context, tenant, id string) (*store.Verification, error) {
+	v, err := scanVerification(q.db.QueryRowContext(ctx, `SELECT `+verificationColumns+` FROM verifications
+		WHERE tenant_id = ? AND id = ?`, tenant, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get verification: %w", err)
+	}
+	return v, nil
+}
+
+func (q queries) ListVerifications(ctx context.Context, vq store.VerificationQuery) (*store.VerificationPage, error) {
+	return store.PaginateVerifications(vq, func(after *store.Cursor, limit int) ([]*store.Verification, error) {
+		query := `SELECT ` + verificationColumns + ` FROM verifications WHERE tenant_id = @tenant`
+		args := []any{sql.Named("tenant", vq.Tenant), sql.Named("limit", limit)}
+		if after != nil {
+			query += ` AND (create_time, id) < (@after_time, @after_id)`
+			args = append(args, sql.Named("after_time", after.CreateTime.Format(timeLayout)), sql.Named("after_id", after.ID))
+		}
+		rows, err := q.db.QueryContext(ctx, query+` ORDER BY create_time DESC, id DESC LIMIT @limit`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list verifications: %w", err)
+		}
+		vs, err := collect(rows, scanVerification)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list verifications: %w", err)
+		}
+		return vs, nil
+	})
 }
 
 const opColumns = "id, tenant, kind, state, parent, exclusive, request_key, request_hash, job_id, done, body, version, create_time, update_time, end_time"
@@ -690,7 +782,7 @@ func scanTenant(row scanner) (*store.Tenant, error) {
 		labels           string
 		created, updated string
 	)
-	if err := row.Scan(&t.ID, &t.State, &labels, &t.Body, &t.WorkspaceKey, &t.Status, &t.Etag, &created, &updated); err != nil {
+	if err := row.Scan(&t.ID, &t.State, &labels, &t.Body, &t.WorkspaceKey, &t.Status, &t.Etag, &created, &updated, &t.Verdict); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(labels), &t.Labels); err != nil {
@@ -730,6 +822,22 @@ func scanOperation(row scanner) (*store.Operation, error) {
 		return nil, fmt.Errorf("times of %q: %w", op.ID, err)
 	}
 	return &op, nil
+}
+
+func scanVerification(row scanner) (*store.Verification, error) {
+	var (
+		v       store.Verification
+		created string
+	)
+	if err := row.Scan(&v.Tenant, &v.ID, &v.Operation, &v.Verdict, &v.Body, &created); err != nil {
+		return nil, err
+	}
+	v.Body = nilIfEmpty(v.Body)
+	var err error
+	if v.CreateTime, err = time.Parse(timeLayout, created); err != nil {
+		return nil, fmt.Errorf("time of verification %q of %q: %w", v.ID, v.Tenant, err)
+	}
+	return &v, nil
 }
 
 // endTime binds a zero time as NULL.

@@ -20,6 +20,7 @@ import (
 	"github.com/xdrlink/xdrlink/store"
 	"github.com/xdrlink/xdrlink/workflow/oprecord"
 	"github.com/xdrlink/xdrlink/workflow/tenantrecord"
+	"github.com/xdrlink/xdrlink/workflow/verification"
 )
 
 // BatchRequest asks for one operation per tenant under a batch operation.
@@ -36,12 +37,17 @@ type BatchRequest struct {
 	// Method, Caller, RequestID and Fingerprint: as in Request.
 	Method, Caller, RequestID string
 	Fingerprint               []byte
+	// WindowDays: as in Request, for BATCH_VERIFY.
+	WindowDays int
 }
 
 // childKind is the kind of a batch's children.
 func childKind(batch xdrlinkv1.OperationKind) xdrlinkv1.OperationKind {
-	if batch == xdrlinkv1.OperationKind_OPERATION_KIND_BATCH_ONBOARD {
+	switch batch {
+	case xdrlinkv1.OperationKind_OPERATION_KIND_BATCH_ONBOARD:
 		return xdrlinkv1.OperationKind_OPERATION_KIND_ONBOARD
+	case xdrlinkv1.OperationKind_OPERATION_KIND_BATCH_VERIFY:
+		return xdrlinkv1.OperationKind_OPERATION_KIND_VERIFY
 	}
 	return xdrlinkv1.OperationKind_OPERATION_KIND_UNSPECIFIED
 }
@@ -52,6 +58,8 @@ func childKind(batch xdrlinkv1.OperationKind) xdrlinkv1.OperationKind {
 type batchArgs struct {
 	OperationID    string `json:"operation_id"`
 	MaxConcurrency int    `json:"max_concurrency"`
+	// WindowDays is passed on to the children (BATCH_VERIFY).
+	WindowDays int `json:"window_days,omitempty"`
 }
 
 func (batchArgs) Kind() string { return "xdrlink.batch" }
@@ -116,7 +124,7 @@ func (e *Engine) SubmitBatch(ctx context.Context, req BatchRequest) (*longrunnin
 		return nil, err
 	}
 	err := e.st.InTx(ctx, func(tx store.Tx) error {
-		jobID, err := tx.InsertJob(ctx, batchArgs{OperationID: batch.Row.ID, MaxConcurrency: limit}, &river.InsertOpts{MaxAttempts: jobAttempts})
+		jobID, err := tx.InsertJob(ctx, batchArgs{OperationID: batch.Row.ID, MaxConcurrency: limit, WindowDays: req.WindowDays}, &river.InsertOpts{MaxAttempts: jobAttempts})
 		if err != nil {
 			return err
 		}
@@ -129,7 +137,7 @@ func (e *Engine) SubmitBatch(ctx context.Context, req BatchRequest) (*longrunnin
 				return err
 			}
 		}
-		_, err = e.startChildren(ctx, tx, batch.Row.ID, limit)
+		_, err = e.startChildren(ctx, tx, batch.Row.ID, limit, req.WindowDays)
 		return err
 	})
 	var conflict *store.ConflictError
@@ -195,7 +203,7 @@ func (e *Engine) createChild(ctx context.Context, tx store.Tx, batch *oprecord.R
 	}
 	running := oprecord.NamePrefix + conflict.With
 	busy := &apierr.Error{Code: codes.FailedPrecondition, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_OPERATION_IN_PROGRESS,
-		Message:  tenant + " already had an onboard or offboard in progress: " + running,
+		Message:  tenant + " already had an operation in progress: " + running,
 		Metadata: map[string]string{"resource": tenant, "operation": running}}
 	child.Row.Exclusive = false
 	endChild(child, xdrlinkv1.OperationState_OPERATION_STATE_FAILED, busy.GRPCStatus().Proto(), "not started: "+busy.Message)
@@ -219,7 +227,7 @@ func endChild(child *oprecord.Record, state xdrlinkv1.OperationState, why *statu
 
 // startChildren starts the next queued children of batch, as many as keep
 // limit of them running, and returns how many it started.
-func (e *Engine) startChildren(ctx context.Context, tx store.Tx, batch string, limit int) (int, error) {
+func (e *Engine) startChildren(ctx context.Context, tx store.Tx, batch string, limit, windowDays int) (int, error) {
 	active, err := tx.LockBatch(ctx, batch, stateActionRequired)
 	if err != nil || active >= limit {
 		return 0, err
@@ -233,7 +241,7 @@ func (e *Engine) startChildren(ctx context.Context, tx store.Tx, batch string, l
 		return 0, err
 	}
 	for _, row := range rows {
-		if err := e.startChild(ctx, tx, row, limit); err != nil {
+		if err := e.startChild(ctx, tx, row, limit, windowDays); err != nil {
 			return 0, err
 		}
 	}
@@ -243,7 +251,7 @@ func (e *Engine) startChildren(ctx context.Context, tx store.Tx, batch string, l
 // startChild gives a claimed child its job and takes its tenant, as Submit
 // does for a single operation. A tenant deleted while its child was queued
 // fails the child.
-func (e *Engine) startChild(ctx context.Context, tx store.Tx, row *store.Operation, limit int) error {
+func (e *Engine) startChild(ctx context.Context, tx store.Tx, row *store.Operation, limit, windowDays int) error {
 	child, err := oprecord.Decode(row)
 	if err != nil {
 		return err
@@ -271,7 +279,7 @@ func (e *Engine) startChild(ctx context.Context, tx store.Tx, row *store.Operati
 	if err != nil {
 		return err
 	}
-	args.Batch, args.BatchConcurrency = row.Parent, limit
+	args.Batch, args.BatchConcurrency, args.WindowDays = row.Parent, limit, windowDays
 	if child.Row.JobID, err = tx.InsertJob(ctx, args, &river.InsertOpts{MaxAttempts: jobAttempts}); err != nil {
 		return err
 	}
@@ -285,7 +293,7 @@ func (e *Engine) startChild(ctx context.Context, tx store.Tx, row *store.Operati
 // starts the next queued child in its place, unless the batch is being
 // cancelled. It reports whether the batch's job should look now (nothing
 // was started: the queue may be empty and the batch about to end).
-func (e *Engine) childFinished(ctx context.Context, tx store.Tx, batch string, limit int) (wake bool, err error) {
+func (e *Engine) childFinished(ctx context.Context, tx store.Tx, batch string, limit, windowDays int) (wake bool, err error) {
 	row, err := tx.GetOperation(ctx, batch)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -300,7 +308,7 @@ func (e *Engine) childFinished(ctx context.Context, tx store.Tx, batch string, l
 	if rec.Metadata.GetCancelRequested() || rec.Op.GetDone() {
 		return true, nil
 	}
-	n, err := e.startChildren(ctx, tx, batch, limit)
+	n, err := e.startChildren(ctx, tx, batch, limit, windowDays)
 	return n == 0, err
 }
 
@@ -336,7 +344,7 @@ func (e *Engine) tend(ctx context.Context, args batchArgs) error {
 			return err
 		}
 	} else if err := e.st.InTx(ctx, func(tx store.Tx) error {
-		_, err := e.startChildren(ctx, tx, batch.Row.ID, args.MaxConcurrency)
+		_, err := e.startChildren(ctx, tx, batch.Row.ID, args.MaxConcurrency, args.WindowDays)
 		return err
 	}); err != nil {
 		return err
@@ -431,18 +439,7 @@ func (e *Engine) eachChild(ctx context.Context, batch string, fn func(*oprecord.
 // child and outcome: SUCCEEDED when every child succeeded, CANCELLED when
 // the batch was cancelled, FAILED otherwise.
 func (e *Engine) finishBatch(ctx context.Context, batch *oprecord.Record, counts store.ChildCounts) error {
-	resp := &xdrlinkv1.BatchOnboardResponse{}
-	err := e.eachChild(ctx, batch.Row.ID, func(child *oprecord.Record) error {
-		res := &xdrlinkv1.BatchResult{Tenant: child.Metadata.GetTenant(), Operation: child.Op.GetName()}
-		var t xdrlinkv1.Tenant
-		if r := child.Op.GetResponse(); r != nil && r.UnmarshalTo(&t) == nil {
-			res.State = t.GetState()
-		} else if row, err := e.st.GetTenant(ctx, strings.TrimPrefix(res.Tenant, tenantrecord.NamePrefix)); err == nil {
-			res.State = xdrlinkv1.Tenant_State(xdrlinkv1.Tenant_State_value[row.State])
-		}
-		resp.Results = append(resp.Results, res)
-		return nil
-	})
+	resp, err := e.batchResponse(ctx, batch)
 	if err != nil {
 		return err
 	}
@@ -457,11 +454,7 @@ func (e *Engine) finishBatch(ctx context.Context, batch *oprecord.Record, counts
 		md.State = xdrlinkv1.OperationState_OPERATION_STATE_FAILED
 	}
 	md.EndTime, md.UpdateTime = timestamppb.Now(), timestamppb.Now()
-	packed, err := anypb.New(resp)
-	if err != nil {
-		return err
-	}
-	batch.Op.Done, batch.Op.Result = true, &longrunningpb.Operation_Response{Response: packed}
+	batch.Op.Done, batch.Op.Result = true, &longrunningpb.Operation_Response{Response: resp}
 	for attempt := 0; ; attempt++ {
 		if err := batch.Encode(); err != nil {
 			return err
@@ -489,4 +482,42 @@ func (e *Engine) finishBatch(ctx context.Context, batch *oprecord.Record, counts
 	e.log.InfoContext(ctx, "batch finished", "operation", batch.Op.GetName(), "state", md.State.String(),
 		"succeeded", md.BatchProgress.GetSucceeded(), "failed", md.BatchProgress.GetFailed(), "cancelled", md.BatchProgress.GetCancelled())
 	return nil
+}
+
+// batchResponse lists every child's outcome in request order: for
+// onboarding the tenant's state, for verification the report's summary
+// (or the child's error).
+func (e *Engine) batchResponse(ctx context.Context, batch *oprecord.Record) (*anypb.Any, error) {
+	if batch.Metadata.GetKind() == xdrlinkv1.OperationKind_OPERATION_KIND_BATCH_VERIFY {
+		resp := &xdrlinkv1.BatchVerifyResponse{}
+		err := e.eachChild(ctx, batch.Row.ID, func(child *oprecord.Record) error {
+			res := &xdrlinkv1.BatchVerifyResult{Tenant: child.Metadata.GetTenant(), Operation: child.Op.GetName(), Error: child.Op.GetError()}
+			var report xdrlinkv1.IngestionReport
+			if r := child.Op.GetResponse(); r != nil && r.UnmarshalTo(&report) == nil {
+				res.Summary = verification.Summary(&report)
+			}
+			resp.Results = append(resp.Results, res)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return anypb.New(resp)
+	}
+	resp := &xdrlinkv1.BatchOnboardResponse{}
+	err := e.eachChild(ctx, batch.Row.ID, func(child *oprecord.Record) error {
+		res := &xdrlinkv1.BatchResult{Tenant: child.Metadata.GetTenant(), Operation: child.Op.GetName()}
+		var t xdrlinkv1.Tenant
+		if r := child.Op.GetResponse(); r != nil && r.UnmarshalTo(&t) == nil {
+			res.State = t.GetState()
+		} else if row, err := e.st.GetTenant(ctx, strings.TrimPrefix(res.Tenant, tenantrecord.NamePrefix)); err == nil {
+			res.State = xdrlinkv1.Tenant_State(xdrlinkv1.Tenant_State_value[row.State])
+		}
+		resp.Results = append(resp.Results, res)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return anypb.New(resp)
 }

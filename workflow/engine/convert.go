@@ -36,6 +36,9 @@ func (e *Engine) target(t *xdrlinkv1.Tenant) steps.Target {
 		Incidents: c.GetIncidents(), Alerts: c.GetAlerts(), AlertProviders: providers,
 		DisableIncidentCreationRules: c.GetDisableIncidentCreationRules(), EntitySync: c.GetEntitySync(),
 		Tables: c.GetTables(),
+		// What xdrlink last observed: a step that runs first in a job
+		// (a verification's only step) judges against it too.
+		Observed: t.GetStatus().GetTables(),
 	}
 }
 

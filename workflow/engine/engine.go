@@ -44,6 +44,12 @@ type Config struct {
 	// FetchPollInterval is how often an idle worker looks for jobs (River's
 	// setting; its default when zero).
 	FetchPollInterval time.Duration
+	// VerificationsKept is how many reports the store keeps per tenant,
+	// newest first; older ones are deleted as new ones arrive. Default 100.
+	VerificationsKept int
+	// VerifyInterval is how often every connected tenant (ONBOARDED or
+	// DEGRADED) is verified in one batch; 0 turns that off.
+	VerifyInterval time.Duration
 }
 
 func (c *Config) defaults() {
@@ -64,6 +70,9 @@ func (c *Config) defaults() {
 	}
 	if c.RetryBackoff <= 0 {
 		c.RetryBackoff = 5 * time.Second
+	}
+	if c.VerificationsKept <= 0 {
+		c.VerificationsKept = 100
 	}
 }
 
@@ -107,6 +116,13 @@ func New(cfg Config) (*Engine, error) {
 	if err := river.AddWorkerSafely(workers, &batchWorker{e: e}); err != nil {
 		return nil, err
 	}
+	if err := river.AddWorkerSafely(workers, &fleetWorker{e: e}); err != nil {
+		return nil, err
+	}
+	var periodic []*river.PeriodicJob
+	if job := cfg.verifyFleetJob(); job != nil {
+		periodic = append(periodic, job)
+	}
 	jobTimeout := cfg.jobTimeout()
 	jobs, err := cfg.Store.OpenJobs(&river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
@@ -121,6 +137,7 @@ func New(cfg Config) (*Engine, error) {
 		Logger:               cfg.Logger.With("component", "river"),
 		ErrorHandler:         jobErrors{e},
 		RetryPolicy:          retryPolicy{},
+		PeriodicJobs:         periodic,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)

@@ -33,6 +33,15 @@ type Request struct {
 	Fingerprint []byte
 	// ValidateOnly plans instead of running (AIP-163).
 	ValidateOnly bool
+	// WindowDays is a VERIFY's days of daily counts; 0 means 14.
+	WindowDays int
+	// Tables, for UPDATE_TABLE_SETTINGS, are the new desired tables. They
+	// are written to the tenant's spec (connector.tables) in the
+	// transaction that starts the operation, if the tenant's etag is Etag
+	// (empty: whatever it is), so the change and its operation are stored
+	// together or not at all.
+	Tables []string
+	Etag   string
 }
 
 // stepsOf lists the steps of each kind of operation, in order.
@@ -42,22 +51,45 @@ func stepsOf(kind xdrlinkv1.OperationKind) []xdrlinkv1.StepKind {
 		return steps.OnboardSteps
 	case xdrlinkv1.OperationKind_OPERATION_KIND_OFFBOARD:
 		return steps.OffboardSteps
+	case xdrlinkv1.OperationKind_OPERATION_KIND_UPDATE_TABLE_SETTINGS:
+		return steps.TableSettingsSteps
+	case xdrlinkv1.OperationKind_OPERATION_KIND_VERIFY:
+		return steps.VerifySteps
 	}
 	return nil
 }
 
-// runningState is the tenant's state while an operation of kind runs.
-func runningState(kind xdrlinkv1.OperationKind) xdrlinkv1.Tenant_State {
-	if kind == xdrlinkv1.OperationKind_OPERATION_KIND_OFFBOARD {
+// runningState is the tenant's state while an operation of kind runs:
+// onboarding and offboarding say so; a table change or a verification
+// leaves the state it had (prior, an enum name) as it is.
+func runningState(kind xdrlinkv1.OperationKind, prior string) xdrlinkv1.Tenant_State {
+	switch kind {
+	case xdrlinkv1.OperationKind_OPERATION_KIND_ONBOARD:
+		return xdrlinkv1.Tenant_STATE_ONBOARDING
+	case xdrlinkv1.OperationKind_OPERATION_KIND_OFFBOARD:
 		return xdrlinkv1.Tenant_STATE_OFFBOARDING
 	}
-	return xdrlinkv1.Tenant_STATE_ONBOARDING
+	return priorState(prior)
+}
+
+// priorState reads a runArgs.PriorState.
+func priorState(name string) xdrlinkv1.Tenant_State {
+	if st := xdrlinkv1.Tenant_State(xdrlinkv1.Tenant_State_value[name]); st != xdrlinkv1.Tenant_STATE_UNSPECIFIED {
+		return st
+	}
+	return xdrlinkv1.Tenant_STATE_REGISTERED
 }
 
 // Submit starts an operation and returns it as stored, or, for a replayed
 // request id, the operation that id started. For ValidateOnly it returns the
 // plan, done, and stores nothing.
 func (e *Engine) Submit(ctx context.Context, req Request) (*longrunningpb.Operation, error) {
+	return e.submit(ctx, req, 3)
+}
+
+// submit is Submit; a table change without the caller's etag that lost a
+// race with another writer of the tenant is tried again up to retries times.
+func (e *Engine) submit(ctx context.Context, req Request, retries int) (*longrunningpb.Operation, error) {
 	if stepsOf(req.Kind) == nil {
 		return nil, errors.New("engine: unsupported operation kind " + req.Kind.String())
 	}
@@ -80,6 +112,21 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*longrunningpb.Operat
 		return e.plan(ctx, req, tenant)
 	}
 
+	var spec *store.Tenant // the table change, written with the operation
+	etag := req.Etag
+	if req.Kind == xdrlinkv1.OperationKind_OPERATION_KIND_UPDATE_TABLE_SETTINGS {
+		if tenant.Connector == nil {
+			tenant.Connector = &xdrlinkv1.ConnectorSettings{}
+		}
+		tenant.Connector.Tables = req.Tables
+		if spec, err = tenantrecord.Spec(rec.ID, tenant); err != nil {
+			return nil, err
+		}
+		if etag == "" {
+			etag = rec.Etag // not the caller's condition, but no lost update of what was read
+		}
+	}
+
 	now := timestamppb.Now()
 	op := &oprecord.Record{
 		Row: &store.Operation{ID: oprecord.NewID(), Exclusive: true, RequestKey: key, RequestHash: req.Fingerprint},
@@ -99,6 +146,7 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*longrunningpb.Operat
 	if err != nil {
 		return nil, err
 	}
+	args.WindowDays = req.WindowDays
 	err = e.st.InTx(ctx, func(tx store.Tx) error {
 		jobID, err := tx.InsertJob(ctx, args, &river.InsertOpts{MaxAttempts: jobAttempts})
 		if err != nil {
@@ -108,6 +156,11 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*longrunningpb.Operat
 		if op.Row, err = tx.CreateOperation(ctx, op.Row); err != nil {
 			return err
 		}
+		if spec != nil {
+			if _, err := tx.UpdateTenant(ctx, spec, etag); err != nil {
+				return err
+			}
+		}
 		return tx.UpdateTenantStatus(ctx, rec.ID, tenant.GetState().String(), status)
 	})
 	var conflict *store.ConflictError
@@ -115,11 +168,13 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*longrunningpb.Operat
 	case errors.As(err, &conflict) && conflict.Rule == store.ConflictActiveOperation:
 		running := oprecord.NamePrefix + conflict.With
 		return nil, &apierr.Error{Code: codes.FailedPrecondition, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_OPERATION_IN_PROGRESS,
-			Message:  req.Tenant + " already has an onboard or offboard in progress: " + running + "; wait for it or cancel it",
+			Message:  req.Tenant + " already has an operation in progress: " + running + "; wait for it or cancel it",
 			Metadata: map[string]string{"resource": req.Tenant, "operation": running}}
 	case errors.As(err, &conflict) && conflict.Rule == store.ConflictRequestKey:
 		// A concurrent request with the same id won the race: answer as a replay.
 		return e.replay(ctx, key, req.Fingerprint)
+	case errors.Is(err, store.ErrEtagMismatch) && req.Etag == "" && retries > 0:
+		return e.submit(ctx, req, retries-1) // the tenant changed since it was read: read it again
 	case err != nil:
 		return nil, apierr.ForResource(err, req.Tenant)
 	}
@@ -131,7 +186,7 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*longrunningpb.Operat
 // job arguments that advance op and the tenant status to store with it.
 func startOn(tenant *xdrlinkv1.Tenant, op *oprecord.Record) (runArgs, []byte, error) {
 	args := runArgs{OperationID: op.Row.ID, PriorState: tenant.GetState().String()}
-	tenant.State = runningState(op.Metadata.GetKind())
+	tenant.State = runningState(op.Metadata.GetKind(), args.PriorState)
 	tenant.LastOperation = oprecord.NamePrefix + op.Row.ID
 	if tenant.Status == nil {
 		tenant.Status = &xdrlinkv1.TenantStatus{}

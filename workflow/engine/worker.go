@@ -8,6 +8,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/riverqueue/river"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -16,7 +17,9 @@ import (
 	"github.com/xdrlink/xdrlink/store"
 	"github.com/xdrlink/xdrlink/workflow/oprecord"
 	"github.com/xdrlink/xdrlink/workflow/steps"
+	"github.com/xdrlink/xdrlink/workflow/tablestate"
 	"github.com/xdrlink/xdrlink/workflow/tenantrecord"
+	"github.com/xdrlink/xdrlink/workflow/verification"
 )
 
 // runArgs are the job's arguments: ids only, never a secret.
@@ -30,6 +33,8 @@ type runArgs struct {
 	// it starts the next queued child in its place.
 	Batch            string `json:"batch,omitempty"`
 	BatchConcurrency int    `json:"batch_concurrency,omitempty"`
+	// WindowDays is a VERIFY's days of daily counts (0: the default).
+	WindowDays int `json:"window_days,omitempty"`
 }
 
 func (runArgs) Kind() string { return "xdrlink.operation" }
@@ -85,6 +90,8 @@ type run struct {
 	// needPlace: the next save moves a batch's child from a human step back
 	// to running, which it may do only below the batch's max_concurrency.
 	needPlace bool
+	// report is a VERIFY step's report, stored by the next save.
+	report *xdrlinkv1.IngestionReport
 }
 
 // errNoPlace: a batch's child may not run yet; its batch is at its
@@ -170,6 +177,7 @@ func (e *Engine) load(ctx context.Context, args runArgs) (*run, error) {
 		r.tenant.Status = &xdrlinkv1.TenantStatus{}
 	}
 	r.target = e.target(r.tenant)
+	r.target.Operation, r.target.WindowDays = op.Row.ID, args.WindowDays
 	r.applied = appliedFrom(r.tenant.GetStatus().GetApplied())
 	return r, nil
 }
@@ -201,7 +209,7 @@ func (r *run) step(ctx context.Context, i int, delegated azcore.TokenCredential)
 	// gave its place up while it waited.
 	r.needPlace = r.args.Batch != "" && md.GetState() == xdrlinkv1.OperationState_OPERATION_STATE_ACTION_REQUIRED
 	md.State = xdrlinkv1.OperationState_OPERATION_STATE_RUNNING
-	r.tenant.State = runningState(md.GetKind())
+	r.tenant.State = runningState(md.GetKind(), r.args.PriorState)
 	r.tenant.Status.RequiredAction = nil
 	returning := r.needPlace
 	err := r.save(ctx, true, false)
@@ -231,6 +239,8 @@ func (r *run) step(ctx context.Context, i int, delegated azcore.TokenCredential)
 	}
 	recordResult(st, res)
 	r.tenant.Status.Applied = appliedToProto(r.applied)
+	r.tenant.Status.Tables = tablestate.Merge(r.tenant.Status.Tables, res.Observations)
+	r.target.Observed = r.tenant.Status.Tables
 	var f *steps.Failure
 	if err != nil && !errors.As(err, &f) {
 		f = &steps.Failure{Reason: xdrlinkv1.ErrorReason_ERROR_REASON_INTERNAL, Message: err.Error(), Transient: true}
@@ -242,6 +252,10 @@ func (r *run) step(ctx context.Context, i int, delegated azcore.TokenCredential)
 			st.State = xdrlinkv1.StepState_STEP_STATE_SKIPPED
 		}
 		st.EndTime, st.Error, st.AzureErrorCode = timestamppb.Now(), nil, ""
+		if res.Report != nil {
+			r.report = res.Report
+			r.tenant.LastVerification = verification.Summary(res.Report)
+		}
 		return r.save(ctx, true, false)
 	case f.SignInRequired:
 		return r.requireSignIn(ctx, st, f, delegated != nil)
@@ -289,22 +303,23 @@ func (r *run) finish(ctx context.Context, state xdrlinkv1.OperationState, failed
 	r.op.Op.Done = true
 	ts := r.tenant.Status
 	ts.RequiredAction = nil
+	kind := md.GetKind()
 	switch state {
 	case xdrlinkv1.OperationState_OPERATION_STATE_SUCCEEDED:
-		r.tenant.State = xdrlinkv1.Tenant_STATE_ONBOARDED
-		if md.GetKind() == xdrlinkv1.OperationKind_OPERATION_KIND_OFFBOARD {
-			r.tenant.State = xdrlinkv1.Tenant_STATE_OFFBOARDED
-		}
+		r.tenant.State = r.succeededState()
 		ts.FailedStep, ts.Error = 0, nil
 	case xdrlinkv1.OperationState_OPERATION_STATE_FAILED:
+		r.op.Op.Result = &longrunningpb.Operation_Error{Error: failed.GetError()}
+		if kind != xdrlinkv1.OperationKind_OPERATION_KIND_ONBOARD && kind != xdrlinkv1.OperationKind_OPERATION_KIND_OFFBOARD {
+			// A failed table change or verification leaves the connection
+			// as it was; the operation (last_operation) says what failed.
+			r.tenant.State = priorState(r.args.PriorState)
+			break
+		}
 		r.tenant.State = xdrlinkv1.Tenant_STATE_FAILED
 		ts.FailedStep, ts.Error = failed.GetKind(), failed.GetError()
-		r.op.Op.Result = &longrunningpb.Operation_Error{Error: failed.GetError()}
 	case xdrlinkv1.OperationState_OPERATION_STATE_CANCELLED:
-		r.tenant.State = xdrlinkv1.Tenant_State(xdrlinkv1.Tenant_State_value[r.args.PriorState])
-		if r.tenant.State == xdrlinkv1.Tenant_STATE_UNSPECIFIED {
-			r.tenant.State = xdrlinkv1.Tenant_STATE_REGISTERED
-		}
+		r.tenant.State = priorState(r.args.PriorState)
 		r.op.Op.Result = &longrunningpb.Operation_Error{Error: cancelledStatus()}
 		for _, st := range md.Steps {
 			if st.GetState() == xdrlinkv1.StepState_STEP_STATE_ACTION_REQUIRED || st.GetState() == xdrlinkv1.StepState_STEP_STATE_RUNNING {
@@ -314,7 +329,7 @@ func (r *run) finish(ctx context.Context, state xdrlinkv1.OperationState, failed
 		}
 	}
 	if state == xdrlinkv1.OperationState_OPERATION_STATE_SUCCEEDED {
-		resp, err := anypb.New(r.tenant)
+		resp, err := r.response(ctx)
 		if err != nil {
 			return err
 		}
@@ -325,6 +340,49 @@ func (r *run) finish(ctx context.Context, state xdrlinkv1.OperationState, failed
 	}
 	r.e.log.InfoContext(ctx, "operation finished", "operation", r.op.Op.GetName(), "state", state.String(), "tenant", md.GetTenant())
 	return nil
+}
+
+// succeededState is the tenant's state after its operation succeeded. A
+// verification moves a connected tenant between ONBOARDED and DEGRADED
+// (onboarding ends with one); a table change leaves the state as it was.
+func (r *run) succeededState() xdrlinkv1.Tenant_State {
+	prior := priorState(r.args.PriorState)
+	switch r.op.Metadata.GetKind() {
+	case xdrlinkv1.OperationKind_OPERATION_KIND_OFFBOARD:
+		return xdrlinkv1.Tenant_STATE_OFFBOARDED
+	case xdrlinkv1.OperationKind_OPERATION_KIND_ONBOARD:
+	case xdrlinkv1.OperationKind_OPERATION_KIND_VERIFY:
+		if prior != xdrlinkv1.Tenant_STATE_ONBOARDED && prior != xdrlinkv1.Tenant_STATE_DEGRADED {
+			return prior
+		}
+	default:
+		return prior
+	}
+	if v := r.tenant.GetLastVerification(); v != nil && !verification.Healthy(v) {
+		return xdrlinkv1.Tenant_STATE_DEGRADED
+	}
+	return xdrlinkv1.Tenant_STATE_ONBOARDED
+}
+
+// response is a succeeded operation's response: the tenant for onboarding
+// and offboarding, the report for a verification, the table settings for a
+// table change.
+func (r *run) response(ctx context.Context) (*anypb.Any, error) {
+	switch r.op.Metadata.GetKind() {
+	case xdrlinkv1.OperationKind_OPERATION_KIND_VERIFY:
+		row, err := r.e.st.GetVerification(ctx, r.tenantID, r.op.Row.ID)
+		if err != nil {
+			return nil, err
+		}
+		report := &xdrlinkv1.IngestionReport{}
+		if err := proto.Unmarshal(row.Body, report); err != nil {
+			return nil, err
+		}
+		return anypb.New(report)
+	case xdrlinkv1.OperationKind_OPERATION_KIND_UPDATE_TABLE_SETTINGS:
+		return anypb.New(tablestate.Settings(r.tenant))
+	}
+	return anypb.New(r.tenant)
 }
 
 // save writes the operation (and, with tenant, the tenant's status; with
@@ -368,12 +426,17 @@ func (r *run) save(ctx context.Context, tenant, dropSecret bool) error {
 				return err
 			}
 			if saved.Done && r.args.Batch != "" {
-				if wakeBatch, err = r.e.childFinished(ctx, tx, r.args.Batch, r.args.BatchConcurrency); err != nil {
+				if wakeBatch, err = r.e.childFinished(ctx, tx, r.args.Batch, r.args.BatchConcurrency, r.args.WindowDays); err != nil {
 					return err
 				}
 			}
 			if tenant {
 				if err := tx.UpdateTenantStatus(ctx, r.tenantID, r.tenant.GetState().String(), status); err != nil {
+					return err
+				}
+			}
+			if r.report != nil {
+				if err := r.e.storeReport(ctx, tx, r.tenantID, r.op.Row.ID, r.report); err != nil {
 					return err
 				}
 			}
@@ -400,7 +463,7 @@ func (r *run) save(ctx context.Context, tenant, dropSecret bool) error {
 		if err != nil {
 			return err
 		}
-		r.op.Row, r.needPlace = saved, false
+		r.op.Row, r.needPlace, r.report = saved, false, nil
 		if wakeBatch {
 			r.e.wakeBatch(ctx, r.args.Batch)
 		}

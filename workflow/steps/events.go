@@ -6,32 +6,18 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/xdrlink/xdrlink/azure/streaming"
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
+	"github.com/xdrlink/xdrlink/workflow/tablestate"
 )
-
-// Where a person turns on a table the streaming API refuses (the Defender
-// for Office 365 tables, docs/azure.md §3.1): the connector page's "Connect
-// events" section. UNCONFIRMED: a deep link; the portal's start page is the
-// only stable URL, and sovereign clouds have their own portal host.
-const (
-	portalURL  = "https://portal.azure.com"
-	portalPath = "Microsoft Sentinel > %s > Configuration > Data connectors > Microsoft Defender XDR > Open connector page > " +
-		"Connect events > %s > %s (tick it, then Apply Changes)"
-)
-
-var productNames = map[streaming.Product]string{
-	streaming.ProductEndpoint: "Microsoft Defender for Endpoint", streaming.ProductOffice: "Microsoft Defender for Office 365",
-	streaming.ProductIdentity: "Microsoft Defender for Identity", streaming.ProductCloudApps: "Microsoft Defender for Cloud Apps",
-	streaming.ProductXDR: "Microsoft Defender XDR",
-}
 
 func portalSteps(ws string, tables []string) []PortalStep {
 	out := make([]PortalStep, 0, len(tables))
 	for _, name := range tables {
-		t, _ := streaming.Lookup(name)
-		out = append(out, PortalStep{Table: name, URL: portalURL, Path: fmt.Sprintf(portalPath, ws, productNames[t.Product], name)})
+		p := tablestate.PortalStep(ws, name)
+		out = append(out, PortalStep{Table: name, URL: p.GetUrl(), Path: p.GetPath()})
 	}
 	return out
 }
@@ -67,6 +53,44 @@ func (r *Runner) connectEvents(ctx context.Context, s *session) (Result, error) 
 	if len(s.t.Tables) == 0 {
 		return Result{Skipped: true, Message: "not requested: no advanced-hunting tables selected"}, nil
 	}
+	return r.streamTables(ctx, s)
+}
+
+// applyTableSettings is connectEvents for a change of the desired tables:
+// an empty set turns off what the entry streams instead of skipping.
+func (r *Runner) applyTableSettings(ctx context.Context, s *session) (Result, error) {
+	return r.streamTables(ctx, s)
+}
+
+// observeEntry records what a delegated read or write of the entry showed:
+// every table the catalog can stream, on or off (no entry: all off).
+func observeEntry(s *session, res *Result, entry *streaming.Setting, source xdrlinkv1.ObservationSource) {
+	if s.plan {
+		return // nothing was written, and plans store nothing
+	}
+	var on []string
+	if entry != nil {
+		on = entry.EnabledTables()
+	}
+	now := time.Now()
+	if res.Observations == nil {
+		res.Observations = map[string]*xdrlinkv1.TableObservation{}
+	}
+	for _, t := range streaming.Catalog() {
+		if t.Support == streaming.SupportNone {
+			continue
+		}
+		st := xdrlinkv1.ObservedState_OBSERVED_STATE_NOT_ENABLED
+		if slices.Contains(on, t.Name) {
+			st = xdrlinkv1.ObservedState_OBSERVED_STATE_ENABLED
+		}
+		res.Observations[t.Name] = tablestate.Observe(st, source, now, s.t.operationName())
+	}
+}
+
+// streamTables makes the entry stream exactly the target's API-writable
+// tables, recording what it read and wrote.
+func (r *Runner) streamTables(ctx context.Context, s *session) (Result, error) {
 	sel := streaming.Select(s.t.Tables)
 	if len(sel.Unknown) > 0 {
 		return Result{}, &Failure{Reason: xdrlinkv1.ErrorReason_ERROR_REASON_INVALID_ARGUMENT,
@@ -82,7 +106,7 @@ func (r *Runner) connectEvents(ctx context.Context, s *session) (Result, error) 
 		notes = append(notes, "never streamed to Sentinel: "+strings.Join(sel.NotStreamable, ", "))
 	}
 	note := func(msg string) string { return strings.Join(append([]string{msg}, notes...), "; ") }
-	if len(sel.Categories) == 0 {
+	if len(sel.Categories) == 0 && len(s.t.Tables) > 0 {
 		res.Message = note("no table the streaming API can turn on")
 		return res, nil
 	}
@@ -104,6 +128,15 @@ func (r *Runner) connectEvents(ctx context.Context, s *session) (Result, error) 
 		return Result{}, r.streamingFailure(s, "GET dataExportSettings", err)
 	}
 	cur, exists := streaming.Find(all, id)
+	if exists {
+		observeEntry(s, &res, &cur, xdrlinkv1.ObservationSource_OBSERVATION_SOURCE_DELEGATED_READ)
+	} else {
+		observeEntry(s, &res, nil, xdrlinkv1.ObservationSource_OBSERVATION_SOURCE_DELEGATED_READ)
+	}
+	if !exists && len(sel.Categories) == 0 {
+		res.Skipped, res.Message = true, note("no streaming entry, and no table wanted")
+		return res, nil
+	}
 	if exists && sameSet(cur.EnabledTables(), tablesOf(sel.Categories)) && cur.WorkspaceProperties != nil &&
 		strings.EqualFold(cur.WorkspaceProperties.WorkspaceResourceID, s.t.Workspace.Path()) {
 		s.a.StreamingEntryID, s.a.StreamingTables = cur.ID, cur.EnabledTables()
@@ -125,6 +158,13 @@ func (r *Runner) connectEvents(ctx context.Context, s *session) (Result, error) 
 		desired = cur // keep what xdrlink does not manage (ids, other destinations' fields)
 		desired.Logs = streaming.NewSentinelSetting(s.t.Workspace, sel.Categories).Logs
 		desired.WorkspaceProperties = streaming.NewSentinelSetting(s.t.Workspace, nil).WorkspaceProperties
+		if len(sel.Categories) == 0 {
+			// No table wanted: turn off what it streams rather than send an
+			// empty list. UNCONFIRMED: whether the API takes "logs": [].
+			for _, c := range writable(cur) {
+				desired.Logs = append(desired.Logs, streaming.Log{Category: c, Enabled: false})
+			}
+		}
 	}
 	if s.a.StreamingEntryID == "" { // the first write: remember what to undo
 		s.a.StreamingEntryID, s.a.StreamingEntryCreated = id, !exists
@@ -140,7 +180,12 @@ func (r *Runner) connectEvents(ctx context.Context, s *session) (Result, error) 
 	if err := r.write(ctx, s, w, func() error { _, err := c.Upsert(ctx, desired); return err }); err != nil {
 		return Result{}, r.streamingFailure(s, "POST dataExportSettings "+id, err)
 	}
-	res.Message = note("streaming entry " + id + " " + verb + ": " + strings.Join(s.a.StreamingTables, ", "))
+	observeEntry(s, &res, &desired, xdrlinkv1.ObservationSource_OBSERVATION_SOURCE_DELEGATED_WRITE)
+	streamed := strings.Join(s.a.StreamingTables, ", ")
+	if streamed == "" {
+		streamed = "no table"
+	}
+	res.Message = note("streaming entry " + id + " " + verb + ": " + streamed)
 	return res, nil
 }
 
@@ -177,7 +222,9 @@ func (r *Runner) disconnectEvents(ctx context.Context, s *session) (Result, erro
 			return Result{}, r.streamingFailure(s, "DELETE dataExportSettings/"+id, err)
 		}
 		clear()
-		return Result{Message: "streaming entry " + id + " deleted"}, nil
+		res := Result{Message: "streaming entry " + id + " deleted"}
+		observeEntry(s, &res, nil, xdrlinkv1.ObservationSource_OBSERVATION_SOURCE_DELEGATED_WRITE)
+		return res, nil
 	}
 	prev := s.a.StreamingPreviousCategories
 	if slices.Equal(writable(cur), prev) || sameSet(cur.EnabledTables(), tablesOf(prev)) {
@@ -191,7 +238,9 @@ func (r *Runner) disconnectEvents(ctx context.Context, s *session) (Result, erro
 		return Result{}, r.streamingFailure(s, "POST dataExportSettings "+id, err)
 	}
 	clear()
-	return Result{Message: "streaming entry " + id + " restored to what it streamed before xdrlink"}, nil
+	res := Result{Message: "streaming entry " + id + " restored to what it streamed before xdrlink"}
+	observeEntry(s, &res, &restored, xdrlinkv1.ObservationSource_OBSERVATION_SOURCE_DELEGATED_WRITE)
+	return res, nil
 }
 
 // streamingFailure: the API refuses a user without the role with 403, and

@@ -11,6 +11,7 @@ import (
 	"github.com/xdrlink/xdrlink/azure/armclient"
 	"github.com/xdrlink/xdrlink/azure/azerr"
 	"github.com/xdrlink/xdrlink/azure/sentinel"
+	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 )
 
 // disconnectIncidents deletes the connector xdrlink created. One that
@@ -56,7 +57,9 @@ func (r *Runner) disconnectIncidents(ctx context.Context, s *session) (Result, e
 		return Result{}, f
 	}
 	s.a.ConnectorName, s.a.ConnectorCreated = "", false
-	return Result{Message: "connector " + name + " deleted"}, nil
+	res := Result{Message: "connector " + name + " deleted"}
+	observeConnector(s, &res, nil, xdrlinkv1.ObservationSource_OBSERVATION_SOURCE_AZURE_WRITE)
+	return res, nil
 }
 
 // restoreRules puts each rule xdrlink disabled back to its earlier state,

@@ -16,6 +16,7 @@ import (
 	"github.com/xdrlink/xdrlink/azure/sentinel"
 	"github.com/xdrlink/xdrlink/azure/workspaces"
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
+	"github.com/xdrlink/xdrlink/workflow/tablestate"
 )
 
 // siPath is the ARM id of a SecurityInsights child resource of the
@@ -265,7 +266,9 @@ func (r *Runner) connectIncidents(ctx context.Context, s *session) (Result, erro
 	}
 	if !changed {
 		s.a.ConnectorName, s.a.ConnectorCreated = name, created
-		return Result{Skipped: true, Message: "connector " + name + " already as desired: " + summary}, nil
+		res := Result{Skipped: true, Message: "connector " + name + " already as desired: " + summary}
+		observeConnector(s, &res, &props, xdrlinkv1.ObservationSource_OBSERVATION_SOURCE_AZURE_READ)
+		return res, nil
 	}
 	s.a.ConnectorName, s.a.ConnectorCreated = name, created
 	verb := "updated"
@@ -294,7 +297,9 @@ func (r *Runner) connectIncidents(ctx context.Context, s *session) (Result, erro
 	if err != nil {
 		return Result{}, connectorFailure(s, "PUT dataConnectors/"+name, err)
 	}
-	return Result{Message: "connector " + name + " " + verb + how + ": " + summary}, nil
+	res := Result{Message: "connector " + name + " " + verb + how + ": " + summary}
+	observeConnector(s, &res, &props, xdrlinkv1.ObservationSource_OBSERVATION_SOURCE_AZURE_WRITE)
+	return res, nil
 }
 
 // connectorFailure adds the connector's own remedies to an Azure failure.
@@ -393,4 +398,31 @@ func sameSet(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// observeConnector records the connector's incidents and alerts data types
+// as observations of SecurityIncident and SecurityAlert (nil props: no
+// connector), so verification knows since when each has been on.
+func observeConnector(s *session, res *Result, props *sentinel.MTPProperties, source xdrlinkv1.ObservationSource) {
+	if s.plan {
+		return
+	}
+	res.Observations = connectorObservations(props, source, time.Now(), s.t.operationName())
+}
+
+func connectorObservations(props *sentinel.MTPProperties, source xdrlinkv1.ObservationSource, at time.Time, operation string) map[string]*xdrlinkv1.TableObservation {
+	on := func(d *sentinel.DataTypeState) xdrlinkv1.ObservedState {
+		if d != nil && strings.EqualFold(d.State, sentinel.StateEnabled) {
+			return xdrlinkv1.ObservedState_OBSERVED_STATE_ENABLED
+		}
+		return xdrlinkv1.ObservedState_OBSERVED_STATE_NOT_ENABLED
+	}
+	var incidents, alerts *sentinel.DataTypeState
+	if props != nil {
+		incidents, alerts = &props.DataTypes.Incidents, props.DataTypes.Alerts
+	}
+	return map[string]*xdrlinkv1.TableObservation{
+		tablestate.Incidents: tablestate.Observe(on(incidents), source, at, operation),
+		tablestate.Alerts:    tablestate.Observe(on(alerts), source, at, operation),
+	}
 }

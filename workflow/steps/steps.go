@@ -13,6 +13,7 @@ import (
 	"github.com/xdrlink/xdrlink/azure/outbound"
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 	"github.com/xdrlink/xdrlink/workflow/prereq"
+	"github.com/xdrlink/xdrlink/workflow/verification"
 )
 
 // OnboardSteps are the onboarding steps in the order they must run.
@@ -37,6 +38,12 @@ var OffboardSteps = []xdrlinkv1.StepKind{
 	xdrlinkv1.StepKind_STEP_KIND_RESTORE_INCIDENT_CREATION_RULES,
 }
 
+// TableSettingsSteps apply a tenant's desired tables to the streaming entry.
+var TableSettingsSteps = []xdrlinkv1.StepKind{xdrlinkv1.StepKind_STEP_KIND_APPLY_TABLE_SETTINGS}
+
+// VerifySteps verify a tenant's ingestion.
+var VerifySteps = []xdrlinkv1.StepKind{xdrlinkv1.StepKind_STEP_KIND_VERIFY}
+
 // Target is the spec of one tenant: what its Azure side should look like.
 type Target struct {
 	// Name is the tenant's resource name ("tenants/contoso").
@@ -57,6 +64,23 @@ type Target struct {
 	EntitySync                   bool
 	// Tables are the advanced-hunting tables to stream.
 	Tables []string
+
+	// Observed, Operation and WindowDays are not spec but the run's
+	// context: what xdrlink last observed of the tables (status.tables;
+	// verification judges against it), the operation running the step
+	// (observations name it), and a VERIFY's days of daily counts (0: 14).
+	Observed   map[string]*xdrlinkv1.TableObservation
+	Operation  string
+	WindowDays int
+}
+
+// operationName is the running operation's resource name,
+// "operations/{id}", as observations and reports name it.
+func (t Target) operationName() string {
+	if t.Operation == "" {
+		return ""
+	}
+	return "operations/" + t.Operation
 }
 
 // Applied is what xdrlink changed in Azure for a tenant, so offboarding
@@ -134,6 +158,12 @@ type Result struct {
 	Message     string
 	Writes      []Write
 	PortalSteps []PortalStep
+	// Observations are what the step saw of tables in Azure, by table
+	// name, to merge into the tenant's status.tables.
+	Observations map[string]*xdrlinkv1.TableObservation
+	// Report is the VERIFY step's ingestion report, stored with the step's
+	// outcome.
+	Report *xdrlinkv1.IngestionReport
 }
 
 // Failure is the only error type the steps return.
@@ -172,6 +202,8 @@ type Access struct {
 	// DeploymentPollFrequency is how often the solution deployment is polled
 	// (default 5s).
 	DeploymentPollFrequency time.Duration
+	// Thresholds judge verification verdicts.
+	Thresholds verification.Thresholds
 	// Checkpoint, when set, is called with the tenant's Applied just before
 	// each Azure write that Applied records, so the caller can persist the
 	// intent: a crash between the write and the end of the step then cannot
@@ -217,6 +249,7 @@ var onboard = map[xdrlinkv1.StepKind]step{
 	xdrlinkv1.StepKind_STEP_KIND_CONNECT_ENTITIES:                (*Runner).connectEntities,
 	xdrlinkv1.StepKind_STEP_KIND_CONNECT_EVENTS:                  (*Runner).connectEvents,
 	xdrlinkv1.StepKind_STEP_KIND_VERIFY:                          (*Runner).verify,
+	xdrlinkv1.StepKind_STEP_KIND_APPLY_TABLE_SETTINGS:            (*Runner).applyTableSettings,
 }
 
 var offboard = map[xdrlinkv1.StepKind]step{

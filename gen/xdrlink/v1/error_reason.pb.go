@@ -91,6 +91,8 @@ const (
 	ErrorReason_ERROR_REASON_SIGN_IN_FAILED ErrorReason = 25
 	// The operation was cancelled.
 	ErrorReason_ERROR_REASON_OPERATION_CANCELLED ErrorReason = 26
+	// No such ingestion report (verification) of the tenant.
+	ErrorReason_ERROR_REASON_VERIFICATION_NOT_FOUND ErrorReason = 27
 )
 
 // Enum value maps for ErrorReason.
@@ -123,6 +125,7 @@ var (
 		24: "ERROR_REASON_OPERATION_NOT_RESUMABLE",
 		25: "ERROR_REASON_SIGN_IN_FAILED",
 		26: "ERROR_REASON_OPERATION_CANCELLED",
+		27: "ERROR_REASON_VERIFICATION_NOT_FOUND",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":                  0,
@@ -152,6 +155,7 @@ var (
 		"ERROR_REASON_OPERATION_NOT_RESUMABLE":      24,
 		"ERROR_REASON_SIGN_IN_FAILED":               25,
 		"ERROR_REASON_OPERATION_CANCELLED":          26,
+		"ERROR_REASON_VERIFICATION_NOT_FOUND":       27,
 	}
 )
 
@@ -187,7 +191,7 @@ var File_xdrlink_v1_error_reason_proto protoreflect.FileDescriptor
 const file_xdrlink_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
 	"\x1dxdrlink/v1/error_reason.proto\x12\n" +
-	"xdrlink.v1*\xe2\a\n" +
+	"xdrlink.v1*\x8b\b\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12#\n" +
@@ -216,7 +220,8 @@ const file_xdrlink_v1_error_reason_proto_rawDesc = "" +
 	"\x1fERROR_REASON_OPERATION_NOT_DONE\x10\x17\x12(\n" +
 	"$ERROR_REASON_OPERATION_NOT_RESUMABLE\x10\x18\x12\x1f\n" +
 	"\x1bERROR_REASON_SIGN_IN_FAILED\x10\x19\x12$\n" +
-	" ERROR_REASON_OPERATION_CANCELLED\x10\x1aB\xa0\x01\n" +
+	" ERROR_REASON_OPERATION_CANCELLED\x10\x1a\x12'\n" +
+	"#ERROR_REASON_VERIFICATION_NOT_FOUND\x10\x1bB\xa0\x01\n" +
 	"\x0ecom.xdrlink.v1B\x10ErrorReasonProtoP\x01Z3github.com/xdrlink/xdrlink/gen/xdrlink/v1;xdrlinkv1\xa2\x02\x03XXX\xaa\x02\n" +
 	"Xdrlink.V1\xca\x02\n" +
 	"Xdrlink\\V1\xe2\x02\x16Xdrlink\\V1\\GPBMetadata\xea\x02\vXdrlink::V1b\x06proto3"

@@ -40,7 +40,9 @@ const (
 	Tenant_STATE_ONBOARDING Tenant_State = 2
 	// Onboarding is paused until a human completes a RequiredAction.
 	Tenant_STATE_ACTION_REQUIRED Tenant_State = 3
-	// Connected, and the last verification found data arriving.
+	// Connected, and the last verification found data arriving, or not due
+	// yet: within its grace period, or waiting for a portal step that only
+	// a person can do (the verification lists it).
 	Tenant_STATE_ONBOARDED Tenant_State = 4
 	// Connected, but the last verification found missing or stale data, or
 	// the Azure configuration drifted from the desired settings.
