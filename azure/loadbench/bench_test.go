@@ -81,7 +81,7 @@ var calls = []struct {
 	}},
 	{"graph.subscribedSkus", func(ctx context.Context, c *tenantClients) error { _, err := c.graph.SubscribedSkus(ctx); return err }},
 	{"logs.incidents", func(ctx context.Context, c *tenantClients) error {
-		_, err := c.logs.Incidents(ctx, c.customer, 7*24*time.Hour)
+		_, err := c.logs.Daily(ctx, c.customer, loganalytics.IncidentsDailyQuery(loganalytics.NewWindow(time.Now(), 7)))
 		return err
 	}},
 }

@@ -2,7 +2,6 @@ package loganalytics_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"testing"
@@ -58,52 +57,6 @@ func connectMTP(t *testing.T, env *simtest.Env) {
 	}, nil)
 	if err != nil {
 		t.Fatalf("MTP connect: %d %v", status, err)
-	}
-}
-
-func TestFirstCheckQueries(t *testing.T) {
-	env := simtest.Start(t, simtest.Config{})
-	stream(t, env, "DeviceProcessEvents", "IdentityLogonEvents")
-	connectMTP(t, env)
-	ctx := context.Background()
-	{ // The family dates the MTP connect when it first sees it (see azuresim/loganalytics_mtp.go).
-		c, _ := newClient(t, env, contosoApp)
-		if got, err := c.Incidents(ctx, contosoCustomer, loganalytics.IncidentsWindow); err != nil || got.Incidents != 0 || !got.Last.IsZero() {
-			t.Fatalf("incidents right after connect = %+v, %v", got, err)
-		}
-	}
-	env.Sim.AdvanceClock(48 * time.Hour)
-	env.Creds.Forget(simtest.Profile) // tokens expire on the sim clock: a fresh credential
-	c, rec := newClient(t, env, contosoApp)
-	now := env.Sim.Now()
-
-	inc, err := c.Incidents(ctx, contosoCustomer, loganalytics.IncidentsWindow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := rec.Latest(t)
-	q, _ := loganalytics.IncidentsQuery(loganalytics.IncidentsWindow)
-	wantBody, _ := json.Marshal(map[string]any{"query": q, "timespan": "P7D"})
-	if req.Method != http.MethodPost || req.URL != env.Sim.URL()+"/v1/workspaces/"+contosoCustomer+"/query" || string(req.RequestBody) != string(wantBody) || !req.Bearer() {
-		t.Fatalf("request %s %s\n%s\nwant %s", req.Method, req.URL, req.RequestBody, wantBody)
-	}
-	if inc.Incidents != 8 || inc.Last.After(now) || now.Sub(inc.Last) > 6*time.Hour {
-		t.Fatalf("incidents = %+v (now %v), want 8 (4/day for 2 days)", inc, now)
-	}
-
-	alerts, err := c.AlertsByProduct(ctx, contosoCustomer, loganalytics.AlertsWindow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var total int64
-	for _, a := range alerts {
-		total += a.Count
-		if a.ProviderName != "MDATP" && a.ProviderName != "AATP" {
-			t.Errorf("alert provider %q", a.ProviderName)
-		}
-	}
-	if total != 60 || len(alerts) != 2 {
-		t.Fatalf("alerts = %+v, want 60 over MDATP and AATP", alerts)
 	}
 }
 

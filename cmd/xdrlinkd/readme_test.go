@@ -75,9 +75,13 @@ func TestReadmeTour(t *testing.T) {
 		`"approved":`,                        // approved as the administrator
 		`"state":"STATE_ONBOARDED"`,          // the tenant after onboarding
 		`"kind":"MicrosoftThreatProtection"`, // the connector in the emulator
-		`"validateOnly":true`,                // the plan
-		`"batchProgress":`,                   // the batch
-		`"parent":"operations/`,              // its children
+		`"windowDays":14`,                    // a verification's report
+		`"desiredTables":`,                   // the table settings
+		`"verification":"tenants/best-for-you-organics/verifications/`, // listed as stale
+		`"verdict":"VERDICT_STALE"`,                                    // its stale table
+		`"validateOnly":true`,                                          // the plan
+		`"batchProgress":`,                                             // the batch
+		`"parent":"operations/`,                                        // its children
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the tour's output lacks %s:\n%s", want, got)
