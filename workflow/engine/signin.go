@@ -17,6 +17,7 @@ import (
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 	"github.com/xdrlink/xdrlink/store"
 	"github.com/xdrlink/xdrlink/workflow/steps"
+	"github.com/xdrlink/xdrlink/workflow/tablestate"
 )
 
 // signInSecret is what the delegated sign-in keeps between job runs,
@@ -186,7 +187,7 @@ func (r *run) requireSignIn(ctx context.Context, st *xdrlinkv1.Step, f *steps.Fa
 		How: &xdrlinkv1.RequiredAction_DeviceCode{DeviceCode: &xdrlinkv1.DeviceCodeSignIn{
 			VerificationUri: grant.VerificationURI, UserCode: grant.UserCode}},
 		ExpireTime:       timestamppb.New(grant.ExpiresAt),
-		Role:             signInRole,
+		Role:             tablestate.AdminRole,
 		CustomerTenantId: r.target.EntraTenantID,
 		Step:             st.GetKind(),
 		Audiences:        []string{ep.ResourceManager.Audience, ep.DefenderStreaming.Audience},
@@ -205,13 +206,7 @@ func (r *run) requireSignIn(ctx context.Context, st *xdrlinkv1.Step, f *steps.Fa
 	return river.JobSnooze(grant.Interval)
 }
 
-// signInRole is who may grant the delegated access (Defender XDR's
-// connector and the streaming API both require it).
-const signInRole = "Security Administrator or Global Administrator"
-
-func signInWho(t *xdrlinkv1.Tenant) string {
-	return "a " + signInRole + " who is a member (not a guest) of tenant " + t.GetEntraTenantId()
-}
+func signInWho(t *xdrlinkv1.Tenant) string { return tablestate.AdminWho(t.GetEntraTenantId()) }
 
 // staticTokens is a credential over on-behalf-of access tokens by scope.
 type staticTokens map[string]azcore.AccessToken

@@ -202,7 +202,8 @@ type Access struct {
 	// DeploymentPollFrequency is how often the solution deployment is polled
 	// (default 5s).
 	DeploymentPollFrequency time.Duration
-	// Thresholds judge verification verdicts.
+	// Thresholds judge verification verdicts; zero means
+	// verification.DefaultThresholds.
 	Thresholds verification.Thresholds
 	// Checkpoint, when set, is called with the tenant's Applied just before
 	// each Azure write that Applied records, so the caller can persist the
@@ -221,6 +222,9 @@ type Runner struct {
 
 // NewRunner returns a Runner over access.
 func NewRunner(access Access) *Runner {
+	if access.Thresholds == (verification.Thresholds{}) {
+		access.Thresholds = verification.DefaultThresholds()
+	}
 	return &Runner{access: access, checker: prereq.New(prereq.Access{
 		Endpoints: access.Endpoints, Outbound: access.Outbound, Credentials: access.Credentials,
 	})}

@@ -44,6 +44,15 @@ func whyNotStreamed(name string) string {
 	return "the Behavior tables are not part of the Defender XDR connector's events"
 }
 
+// AdminRole is who may change a customer's Defender XDR settings: grant
+// the delegated sign-in, or tick a table in the portal.
+const AdminRole = "Security Administrator or Global Administrator"
+
+// AdminWho names that person for a customer tenant.
+func AdminWho(entraTenantID string) string {
+	return "a " + AdminRole + " who is a member (not a guest) of tenant " + entraTenantID
+}
+
 // Where a person turns on a table the streaming API refuses (the Defender
 // for Office 365 tables): the connector page's "Connect events" section.
 // UNCONFIRMED: a deep link; the portal's start page is the only stable URL,
@@ -113,6 +122,12 @@ func Settings(t *xdrlinkv1.Tenant) *xdrlinkv1.TableSettings {
 		}
 		if want && st.Enablement == xdrlinkv1.Enablement_ENABLEMENT_PORTAL_ONLY && !st.Observed {
 			st.PortalStep = PortalStep(t.GetWorkspace().GetName(), name)
+			st.RequiredAction = &xdrlinkv1.RequiredAction{
+				Who: AdminWho(t.GetEntraTenantId()), Role: AdminRole, CustomerTenantId: t.GetEntraTenantId(),
+				What: "turn on streaming of " + name + " to Microsoft Sentinel in the portal: the Defender streaming API refuses this table",
+				How:  &xdrlinkv1.RequiredAction_PortalStep{PortalStep: st.PortalStep},
+				Step: xdrlinkv1.StepKind_STEP_KIND_APPLY_TABLE_SETTINGS,
+			}
 		}
 		s.Tables = append(s.Tables, st)
 	}

@@ -559,9 +559,12 @@ type TableStatus struct {
 	// For PORTAL_ONLY tables that are desired: the portal step to do.
 	PortalStep *PortalStep `protobuf:"bytes,6,opt,name=portal_step,json=portalStep,proto3" json:"portal_step,omitempty"`
 	// What xdrlink last saw of the table in Azure, how and when.
-	Observation   *TableObservation `protobuf:"bytes,7,opt,name=observation,proto3" json:"observation,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Observation *TableObservation `protobuf:"bytes,7,opt,name=observation,proto3" json:"observation,omitempty"`
+	// For PORTAL_ONLY tables that are desired and not seen on: who must do
+	// the portal step, and where (portal_step again, with the person).
+	RequiredAction *RequiredAction `protobuf:"bytes,8,opt,name=required_action,json=requiredAction,proto3" json:"required_action,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *TableStatus) Reset() {
@@ -640,6 +643,13 @@ func (x *TableStatus) GetPortalStep() *PortalStep {
 func (x *TableStatus) GetObservation() *TableObservation {
 	if x != nil {
 		return x.Observation
+	}
+	return nil
+}
+
+func (x *TableStatus) GetRequiredAction() *RequiredAction {
+	if x != nil {
+		return x.RequiredAction
 	}
 	return nil
 }
@@ -864,7 +874,7 @@ const file_xdrlink_v1_table_proto_rawDesc = "" +
 	"\x06tables\x18\x03 \x03(\v2\x17.xdrlink.v1.TableStatusB\x03\xe0A\x03R\x06tables\x12B\n" +
 	"\fobserve_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vobserveTime\x12\x1f\n" +
 	"\x04etag\x18\x05 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\x01R\x04etag:[\xeaAX\n" +
-	"\x18xdrlink.io/TableSettings\x12\x1etenants/{tenant}/tableSettings*\rtableSettings2\rtableSettings\"\xa4\x02\n" +
+	"\x18xdrlink.io/TableSettings\x12\x1etenants/{tenant}/tableSettings*\rtableSettings2\rtableSettings\"\xe9\x02\n" +
 	"\vTableStatus\x12\x14\n" +
 	"\x05table\x18\x01 \x01(\tR\x05table\x12\x18\n" +
 	"\adesired\x18\x02 \x01(\bR\adesired\x12\x1e\n" +
@@ -875,7 +885,8 @@ const file_xdrlink_v1_table_proto_rawDesc = "" +
 	"enablement\x127\n" +
 	"\vportal_step\x18\x06 \x01(\v2\x16.xdrlink.v1.PortalStepR\n" +
 	"portalStep\x12>\n" +
-	"\vobservation\x18\a \x01(\v2\x1c.xdrlink.v1.TableObservationR\vobservation\"\x94\x02\n" +
+	"\vobservation\x18\a \x01(\v2\x1c.xdrlink.v1.TableObservationR\vobservation\x12C\n" +
+	"\x0frequired_action\x18\b \x01(\v2\x1a.xdrlink.v1.RequiredActionR\x0erequiredAction\"\x94\x02\n" +
 	"\x10TableObservation\x12/\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x19.xdrlink.v1.ObservedStateR\x05state\x125\n" +
 	"\x06source\x18\x02 \x01(\x0e2\x1d.xdrlink.v1.ObservationSourceR\x06source\x12=\n" +
@@ -958,8 +969,9 @@ var file_xdrlink_v1_table_proto_goTypes = []any{
 	(*UpdateTableSettingsRequest)(nil), // 11: xdrlink.v1.UpdateTableSettingsRequest
 	(*timestamppb.Timestamp)(nil),      // 12: google.protobuf.Timestamp
 	(*PortalStep)(nil),                 // 13: xdrlink.v1.PortalStep
-	(*fieldmaskpb.FieldMask)(nil),      // 14: google.protobuf.FieldMask
-	(*longrunningpb.Operation)(nil),    // 15: google.longrunning.Operation
+	(*RequiredAction)(nil),             // 14: xdrlink.v1.RequiredAction
+	(*fieldmaskpb.FieldMask)(nil),      // 15: google.protobuf.FieldMask
+	(*longrunningpb.Operation)(nil),    // 16: google.longrunning.Operation
 }
 var file_xdrlink_v1_table_proto_depIdxs = []int32{
 	0,  // 0: xdrlink.v1.Table.product:type_name -> xdrlink.v1.Product
@@ -970,23 +982,24 @@ var file_xdrlink_v1_table_proto_depIdxs = []int32{
 	1,  // 5: xdrlink.v1.TableStatus.enablement:type_name -> xdrlink.v1.Enablement
 	13, // 6: xdrlink.v1.TableStatus.portal_step:type_name -> xdrlink.v1.PortalStep
 	9,  // 7: xdrlink.v1.TableStatus.observation:type_name -> xdrlink.v1.TableObservation
-	2,  // 8: xdrlink.v1.TableObservation.state:type_name -> xdrlink.v1.ObservedState
-	3,  // 9: xdrlink.v1.TableObservation.source:type_name -> xdrlink.v1.ObservationSource
-	12, // 10: xdrlink.v1.TableObservation.observe_time:type_name -> google.protobuf.Timestamp
-	12, // 11: xdrlink.v1.TableObservation.enable_time:type_name -> google.protobuf.Timestamp
-	7,  // 12: xdrlink.v1.UpdateTableSettingsRequest.table_settings:type_name -> xdrlink.v1.TableSettings
-	14, // 13: xdrlink.v1.UpdateTableSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 14: xdrlink.v1.TableService.ListTables:input_type -> xdrlink.v1.ListTablesRequest
-	10, // 15: xdrlink.v1.TableService.GetTableSettings:input_type -> xdrlink.v1.GetTableSettingsRequest
-	11, // 16: xdrlink.v1.TableService.UpdateTableSettings:input_type -> xdrlink.v1.UpdateTableSettingsRequest
-	6,  // 17: xdrlink.v1.TableService.ListTables:output_type -> xdrlink.v1.ListTablesResponse
-	7,  // 18: xdrlink.v1.TableService.GetTableSettings:output_type -> xdrlink.v1.TableSettings
-	15, // 19: xdrlink.v1.TableService.UpdateTableSettings:output_type -> google.longrunning.Operation
-	17, // [17:20] is the sub-list for method output_type
-	14, // [14:17] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	14, // 8: xdrlink.v1.TableStatus.required_action:type_name -> xdrlink.v1.RequiredAction
+	2,  // 9: xdrlink.v1.TableObservation.state:type_name -> xdrlink.v1.ObservedState
+	3,  // 10: xdrlink.v1.TableObservation.source:type_name -> xdrlink.v1.ObservationSource
+	12, // 11: xdrlink.v1.TableObservation.observe_time:type_name -> google.protobuf.Timestamp
+	12, // 12: xdrlink.v1.TableObservation.enable_time:type_name -> google.protobuf.Timestamp
+	7,  // 13: xdrlink.v1.UpdateTableSettingsRequest.table_settings:type_name -> xdrlink.v1.TableSettings
+	15, // 14: xdrlink.v1.UpdateTableSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 15: xdrlink.v1.TableService.ListTables:input_type -> xdrlink.v1.ListTablesRequest
+	10, // 16: xdrlink.v1.TableService.GetTableSettings:input_type -> xdrlink.v1.GetTableSettingsRequest
+	11, // 17: xdrlink.v1.TableService.UpdateTableSettings:input_type -> xdrlink.v1.UpdateTableSettingsRequest
+	6,  // 18: xdrlink.v1.TableService.ListTables:output_type -> xdrlink.v1.ListTablesResponse
+	7,  // 19: xdrlink.v1.TableService.GetTableSettings:output_type -> xdrlink.v1.TableSettings
+	16, // 20: xdrlink.v1.TableService.UpdateTableSettings:output_type -> google.longrunning.Operation
+	18, // [18:21] is the sub-list for method output_type
+	15, // [15:18] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_xdrlink_v1_table_proto_init() }
