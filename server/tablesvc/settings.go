@@ -52,7 +52,7 @@ func (s *Service) UpdateTableSettings(ctx context.Context, req *xdrlinkv1.Update
 	return s.ops.Submit(ctx, engine.Request{
 		Kind: xdrlinkv1.OperationKind_OPERATION_KIND_UPDATE_TABLE_SETTINGS, Tenant: tenant,
 		Method: "UpdateTableSettings", Caller: server.Caller(ctx), RequestID: req.GetRequestId(),
-		Fingerprint: server.Fingerprint(c), Tables: c.GetTableSettings().GetDesiredTables(), Etag: in.GetEtag(),
+		Fingerprint: server.Fingerprint(c), Tables: in.GetDesiredTables(), Etag: in.GetEtag(),
 	})
 }
 
@@ -106,10 +106,9 @@ func maskViolation(paths []string) *errdetails.BadRequest_FieldViolation {
 	return nil
 }
 
-// change is the request as the engine runs it: the tables sorted, nothing
-// but the name, the tables and the etag. Its fingerprint is the request's,
-// so a retry that lists the same tables in another order, or names them in
-// a mask, is the same request.
+// change is the request as it is fingerprinted: the tables sorted, nothing
+// but the name, the tables and the etag, so a retry that lists the same
+// tables in another order, or names them in a mask, is the same request.
 func change(req *xdrlinkv1.UpdateTableSettingsRequest) *xdrlinkv1.UpdateTableSettingsRequest {
 	in := req.GetTableSettings()
 	return &xdrlinkv1.UpdateTableSettingsRequest{TableSettings: &xdrlinkv1.TableSettings{

@@ -193,9 +193,9 @@ func TestUpdateTableSettingsStates(t *testing.T) {
 	}
 }
 
-// TestUpdateTableSettingsRequest: the engine gets the tables sorted, the
-// etag and the request id; the same tables in another order, with or
-// without a mask, are the same request (one fingerprint).
+// TestUpdateTableSettingsRequest: the engine gets the tables in the
+// caller's order, the etag and the request id; the same tables in another
+// order, with or without a mask, are the same request (one fingerprint).
 func TestUpdateTableSettingsRequest(t *testing.T) {
 	s, ops := withTenants(t)
 	a := update("tenants/onboarded/tableSettings", "EmailEvents", "DeviceInfo", "AlertInfo")
@@ -212,7 +212,7 @@ func TestUpdateTableSettingsRequest(t *testing.T) {
 	got := ops.got[0]
 	if got.Kind != xdrlinkv1.OperationKind_OPERATION_KIND_UPDATE_TABLE_SETTINGS || got.Tenant != "tenants/onboarded" ||
 		got.Method != "UpdateTableSettings" || got.RequestID != a.GetRequestId() || got.Etag != "e1" ||
-		!slices.Equal(got.Tables, []string{"AlertInfo", "DeviceInfo", "EmailEvents"}) {
+		!slices.Equal(got.Tables, []string{"EmailEvents", "DeviceInfo", "AlertInfo"}) {
 		t.Errorf("submitted %+v", got)
 	}
 	if !bytes.Equal(got.Fingerprint, ops.got[1].Fingerprint) {

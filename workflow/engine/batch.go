@@ -69,6 +69,9 @@ func (batchArgs) Kind() string { return "xdrlink.batch" }
 // notices the last child finishing if that child's wake-up was missed.
 const batchTick = time.Second
 
+// batchTailTick is batchTick once every child has started.
+const batchTailTick = 250 * time.Millisecond
+
 // A child back from a human step while its batch has no free place waits
 // placeWait between tries, holding a lease (placeKey, placeLease long) that
 // keeps the batch from starting new children meanwhile: children that
@@ -354,6 +357,12 @@ func (e *Engine) tend(ctx context.Context, args batchArgs) error {
 		return err
 	}
 	if finished(counts) < counts.Total {
+		if counts.Queued == 0 {
+			// The last wave: a child's wake-up is lost when it lands while
+			// this job runs (River leaves a running job alone), so look
+			// more often rather than end up to a tick late.
+			return river.JobSnooze(batchTailTick)
+		}
 		return river.JobSnooze(batchTick)
 	}
 	return e.finishBatch(ctx, batch, counts)

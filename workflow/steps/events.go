@@ -63,7 +63,10 @@ func (r *Runner) applyTableSettings(ctx context.Context, s *session) (Result, er
 }
 
 // observeEntry records what a delegated read or write of the entry showed:
-// every table the catalog can stream, on or off (no entry: all off).
+// every table the API streams, on or off (no entry: all off). A portal-only
+// table is recorded only when the entry shows it on: the portal may keep it
+// elsewhere (UNCONFIRMED), so its absence from the entry says nothing, and
+// its data arriving is what shows it on.
 func observeEntry(s *session, res *Result, entry *streaming.Setting, source xdrlinkv1.ObservationSource) {
 	if s.plan {
 		return // nothing was written, and plans store nothing
@@ -81,8 +84,11 @@ func observeEntry(s *session, res *Result, entry *streaming.Setting, source xdrl
 			continue
 		}
 		st := xdrlinkv1.ObservedState_OBSERVED_STATE_NOT_ENABLED
-		if slices.Contains(on, t.Name) {
+		switch {
+		case slices.Contains(on, t.Name):
 			st = xdrlinkv1.ObservedState_OBSERVED_STATE_ENABLED
+		case t.Support == streaming.SupportPortalOnly:
+			continue
 		}
 		res.Observations[t.Name] = tablestate.Observe(st, source, now, s.t.operationName())
 	}

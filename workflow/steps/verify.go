@@ -211,23 +211,19 @@ func (v *verifier) streamingCheck() *xdrlinkv1.ConfigurationCheck {
 		if ot := o.GetObserveTime().AsTime(); o.GetObserveTime() != nil && ot.After(newest) {
 			newest = ot
 		}
-		switch o.GetState() {
-		case xdrlinkv1.ObservedState_OBSERVED_STATE_ENABLED:
+		switch state := o.GetState(); {
+		case state == xdrlinkv1.ObservedState_OBSERVED_STATE_ENABLED:
 			on = append(on, tb.Name)
 			if !want {
 				extra = append(extra, tb.Name)
 			}
-		case xdrlinkv1.ObservedState_OBSERVED_STATE_NOT_ENABLED:
-			switch {
-			case want && tb.Support == streaming.SupportPortalOnly:
-				portal = append(portal, tb.Name) // reported as a portal step, not drift
-			case want:
-				missing = append(missing, tb.Name)
-			}
+		case !want:
+		case tb.Support == streaming.SupportPortalOnly:
+			portal = append(portal, tb.Name) // a portal step, not drift
+		case state == xdrlinkv1.ObservedState_OBSERVED_STATE_NOT_ENABLED:
+			missing = append(missing, tb.Name)
 		default:
-			if want {
-				unknown = append(unknown, tb.Name)
-			}
+			unknown = append(unknown, tb.Name)
 		}
 	}
 	check.Observed = "no table"
