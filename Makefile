@@ -16,6 +16,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./daemon/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./azure/loadbench/
 	$(GO) test -run '^$$' -bench 'BatchOnboard1000$$' -benchtime 1x -timeout 30m ./cmd/xdrlinkd/
+	$(GO) test -run '^$$' -bench 'BatchVerify1000$$' -benchtime 1x -timeout 30m ./cmd/xdrlinkd/
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/xdrlinkd ./cmd/xdrlinkd
