@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -272,6 +273,38 @@ func (v *verifier) run(q loganalytics.Query, do func() error, failed *error) err
 	return nil
 }
 
+// daily runs a daily query (see run) and groups its rows by key.
+func (v *verifier) daily(ctx context.Context, q loganalytics.Query, failed *error) (map[string]*signalData, error) {
+	var rows []loganalytics.DailyRows
+	err := v.run(q, func() (err error) { rows, err = v.logs.Daily(ctx, v.workspaceID, q); return err }, failed)
+	out := map[string]*signalData{}
+	for _, row := range rows {
+		d := out[row.Key]
+		if d == nil {
+			d = &signalData{}
+			out[row.Key] = d
+		}
+		d.rows = append(d.rows, row)
+	}
+	return out, err
+}
+
+// before runs a query for the newest row before the window (see run) and
+// records it per key in into.
+func (v *verifier) before(ctx context.Context, q loganalytics.Query, failed *error, into map[string]*signalData) error {
+	var last map[string]time.Time
+	if err := v.run(q, func() (err error) { last, err = v.logs.Last(ctx, v.workspaceID, q); return err }, failed); err != nil {
+		return err
+	}
+	for key, at := range last {
+		if into[key] == nil {
+			into[key] = &signalData{}
+		}
+		into[key].last = at
+	}
+	return nil
+}
+
 // signalData is one signal's query results.
 type signalData struct {
 	rows []loganalytics.DailyRows
@@ -285,25 +318,14 @@ type signalData struct {
 // that had none in it.
 func (v *verifier) data(ctx context.Context) error {
 	t := v.s.t
-	incidents, alerts, tables := &signalData{}, map[string]*signalData{}, map[string]*signalData{}
-	var alertsErr error
-
-	q := loganalytics.IncidentsDailyQuery(v.window)
-	if err := v.run(q, func() (err error) { incidents.rows, err = v.logs.Daily(ctx, v.workspaceID, q); return err }, &incidents.err); err != nil {
+	var incidentsErr, alertsErr, tablesErr error
+	incidents, err := v.daily(ctx, loganalytics.IncidentsDailyQuery(v.window), &incidentsErr)
+	if err != nil {
 		return err
 	}
-	q = loganalytics.AlertsDailyQuery(v.window)
-	var alertRows []loganalytics.DailyRows
-	if err := v.run(q, func() (err error) { alertRows, err = v.logs.Daily(ctx, v.workspaceID, q); return err }, &alertsErr); err != nil {
+	alerts, err := v.daily(ctx, loganalytics.AlertsDailyQuery(v.window), &alertsErr)
+	if err != nil {
 		return err
-	}
-	for _, row := range alertRows {
-		d := alerts[row.Key]
-		if d == nil {
-			d = &signalData{}
-			alerts[row.Key] = d
-		}
-		d.rows = append(d.rows, row)
 	}
 	var names []string
 	for _, tb := range streaming.Catalog() {
@@ -315,38 +337,21 @@ func (v *verifier) data(ctx context.Context) error {
 	if err != nil {
 		return asFailure(err)
 	}
-	var tableRows []loganalytics.DailyRows
-	var tablesErr error
-	if err := v.run(q, func() (err error) { tableRows, err = v.logs.Daily(ctx, v.workspaceID, q); return err }, &tablesErr); err != nil {
+	tables, err := v.daily(ctx, q, &tablesErr)
+	if err != nil {
 		return err
-	}
-	for _, row := range tableRows {
-		d := tables[row.Key]
-		if d == nil {
-			d = &signalData{}
-			tables[row.Key] = d
-		}
-		d.rows = append(d.rows, row)
 	}
 
 	// Look further back only for desired signals without a row in the window.
-	before := v.window.Start
-	if t.Incidents && incidents.err == nil && len(incidents.rows) == 0 {
-		q := loganalytics.IncidentsLastQuery(before)
-		var last map[string]time.Time
-		if err := v.run(q, func() (err error) { last, err = v.logs.Last(ctx, v.workspaceID, q); return err }, &incidents.err); err != nil {
+	start := v.window.Start
+	if t.Incidents && incidentsErr == nil && len(incidents) == 0 {
+		if err := v.before(ctx, loganalytics.IncidentsLastQuery(start), &incidentsErr, incidents); err != nil {
 			return err
 		}
-		incidents.last = last[""]
 	}
 	if t.Alerts && alertsErr == nil && len(alerts) == 0 {
-		q := loganalytics.AlertsLastQuery(before)
-		var last map[string]time.Time
-		if err := v.run(q, func() (err error) { last, err = v.logs.Last(ctx, v.workspaceID, q); return err }, &alertsErr); err != nil {
+		if err := v.before(ctx, loganalytics.AlertsLastQuery(start), &alertsErr, alerts); err != nil {
 			return err
-		}
-		for product, at := range last {
-			alerts[product] = &signalData{last: at}
 		}
 	}
 	var quiet []string
@@ -356,16 +361,12 @@ func (v *verifier) data(ctx context.Context) error {
 		}
 	}
 	if len(quiet) > 0 && tablesErr == nil {
-		q, err := loganalytics.TablesLastQuery(before, quiet)
+		q, err := loganalytics.TablesLastQuery(start, quiet)
 		if err != nil {
 			return asFailure(err)
 		}
-		var last map[string]time.Time
-		if err := v.run(q, func() (err error) { last, err = v.logs.Last(ctx, v.workspaceID, q); return err }, &tablesErr); err != nil {
+		if err := v.before(ctx, q, &tablesErr, tables); err != nil {
 			return err
-		}
-		for name, at := range last {
-			tables[name] = &signalData{last: at}
 		}
 	}
 
@@ -373,24 +374,25 @@ func (v *verifier) data(ctx context.Context) error {
 	for name, d := range tables {
 		v.sawData(name, d)
 	}
-	v.sawData(tablestate.Incidents, incidents)
+	v.sawData(tablestate.Incidents, incidents[""])
 	for _, d := range alerts {
 		v.sawData(tablestate.Alerts, d)
 	}
 
-	v.signals = append(v.signals, v.signal(xdrlinkv1.SignalReport_KIND_INCIDENTS, "SecurityIncident", "", t.Incidents, incidents, false))
-	products := make([]string, 0, len(alerts))
-	for p := range alerts {
-		products = append(products, p)
+	inc := incidents[""]
+	if inc == nil {
+		inc = &signalData{}
 	}
-	slices.Sort(products)
+	inc.err = incidentsErr
+	v.signals = append(v.signals, v.signal(xdrlinkv1.SignalReport_KIND_INCIDENTS, tablestate.Incidents, "", t.Incidents, inc, false))
+	products := slices.Sorted(maps.Keys(alerts))
 	if len(products) == 0 {
-		v.signals = append(v.signals, v.signal(xdrlinkv1.SignalReport_KIND_ALERTS, "SecurityAlert", "", t.Alerts, &signalData{err: alertsErr}, false))
+		v.signals = append(v.signals, v.signal(xdrlinkv1.SignalReport_KIND_ALERTS, tablestate.Alerts, "", t.Alerts, &signalData{err: alertsErr}, false))
 	}
 	for _, p := range products {
 		d := alerts[p]
 		d.err = alertsErr
-		v.signals = append(v.signals, v.signal(xdrlinkv1.SignalReport_KIND_ALERTS, "SecurityAlert", p, t.Alerts, d, false))
+		v.signals = append(v.signals, v.signal(xdrlinkv1.SignalReport_KIND_ALERTS, tablestate.Alerts, p, t.Alerts, d, false))
 	}
 	for _, name := range t.Tables {
 		d := tables[name]
