@@ -54,7 +54,9 @@ const DefaultMaxConcurrent = 64
 // DefaultMaxConcurrentPerScope serialises the requests of one throttling scope.
 // UNCONFIRMED: a request already on the wire when another request of its scope gets a 429
 // arrives "before Retry-After" and cannot be recalled; only one request in flight per scope
-// rules that out. Parallelism comes from the many tenants, not from within one scope.
+// rules that out. Parallelism comes from the many tenants, not from within one scope. It
+// also keeps Log Analytics, whose scope is the customer tenant (the app's principal there,
+// and the workspaces it holds), far below the service's 5 concurrent queries per user.
 const DefaultMaxConcurrentPerScope = 1
 
 // DefaultARMHeadroom keeps the limiter 10% under ARM's documented buckets.
