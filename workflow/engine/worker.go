@@ -425,11 +425,6 @@ func (r *run) save(ctx context.Context, tenant, dropSecret bool) error {
 			if saved, err = tx.UpdateOperation(ctx, r.op.Row); err != nil {
 				return err
 			}
-			if saved.Done && r.args.Batch != "" {
-				if wakeBatch, err = r.e.childFinished(ctx, tx, r.args.Batch, r.args.BatchConcurrency, r.args.WindowDays); err != nil {
-					return err
-				}
-			}
 			if tenant {
 				if err := tx.UpdateTenantStatus(ctx, r.tenantID, r.tenant.GetState().String(), status); err != nil {
 					return err
@@ -441,9 +436,16 @@ func (r *run) save(ctx context.Context, tenant, dropSecret bool) error {
 				}
 			}
 			if dropSecret {
-				return tx.DeleteOperationSecret(ctx, r.op.Row.ID)
+				if err := tx.DeleteOperationSecret(ctx, r.op.Row.ID); err != nil {
+					return err
+				}
 			}
-			return nil
+			if saved.Done && r.args.Batch != "" {
+				// Last: it locks the batch (on PostgreSQL until the commit),
+				// and every finishing child of the batch waits for that lock.
+				wakeBatch, err = r.e.childFinished(ctx, tx, r.args.Batch, r.args.BatchConcurrency, r.args.WindowDays)
+			}
+			return err
 		})
 		if errors.Is(err, store.ErrEtagMismatch) && attempt < 5 {
 			fresh, ferr := r.e.st.GetOperation(ctx, r.op.Row.ID)
