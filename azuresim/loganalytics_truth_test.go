@@ -144,7 +144,9 @@ func TestIngestedRowsMatchesTheQueryAPI(t *testing.T) {
 		}
 		if days == 14 {
 			firstData := simStart(t, s, h).Add(laStreamingFirstDataDelay - time.Duration(h.ConnectedAgo))
-			want := int(utcDay(end).Sub(utcDay(firstData))/day) + 1
+			// Rows come in batches after it: the first may fall on the next day.
+			firstBatch := firstData.Truncate(laBatchInterval).Add(laBatchInterval)
+			want := int(utcDay(end).Sub(utcDay(firstBatch))/day) + 1
 			daily, _ := s.IngestedRows(contosoCustomer, "DeviceProcessEvents", "", start, end)
 			if len(daily) != want || daily[start] != 0 {
 				t.Errorf("14 days of DeviceProcessEvents with data from %v: %v, want %d days, none on the first", firstData, daily, want)
@@ -180,10 +182,12 @@ func TestIngestedRowsMatchesTheQueryAPI(t *testing.T) {
 // Each full UTC day holds exactly its weekday's volume: tables and alerts
 // dailyVolume events, incidents incidentsOn incidents of two rows each.
 func TestIngestedRowsFollowTheWeek(t *testing.T) {
-	h := &WorkspaceHistory{ConnectedAgo: Duration(15 * day), Tables: []string{"DeviceProcessEvents"}}
+	h := &WorkspaceHistory{ConnectedAgo: Duration(16 * day), Tables: []string{"DeviceProcessEvents"}}
 	s := startSim(t, Options{World: historyWorld(t, h)})
 	start := simStart(t, s, h)
-	first := utcDay(start.Add(-15 * day)).Add(day) // the first full day of data
+	// The first full day of data: the table's first rows come after the
+	// first-data delay, which may put them on the next day.
+	first := utcDay(start.Add(-16*day + laStreamingFirstDataDelay)).Add(day)
 	volumes := s.Tenants()[1].Spec.DataVolumes
 	weekend := 0
 	var incidents int64
