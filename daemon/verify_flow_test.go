@@ -1005,9 +1005,12 @@ func batchVerifyFlow(t *testing.T, d *Daemon, apis map[string]flowAPI, api flowA
 // scheduler as soon as it starts; started again within the same interval,
 // it does not verify them again.
 func TestVerificationScheduled(t *testing.T) {
-	const interval = 24 * time.Hour // the slot is the UTC day
-	if untilSlot := time.Now().UTC().Truncate(interval).Add(interval).Sub(time.Now()); untilSlot < 3*time.Minute {
-		t.Skipf("%v before the next UTC day: two daemon starts could fall in two intervals", untilSlot)
+	// An interval of about 11 years: the two starts below cannot fall in two
+	// of its slots (the next boundary is years away), as they could with a
+	// day's at midnight.
+	const interval = 100000 * time.Hour
+	if untilSlot := time.Now().UTC().Truncate(interval).Add(interval).Sub(time.Now()); untilSlot < 10*time.Minute {
+		t.Fatalf("%v before the next slot boundary: choose another interval", untilSlot)
 	}
 	world, tenants := flowWorld("sched")
 	t1, t2, t3 := tenants["sched-"+kindStale], tenants["sched-"+kindDrift], tenants["sched-"+kindNew]
