@@ -97,10 +97,12 @@ func (c *Checker) Check(ctx context.Context, t Tenant) *xdrlinkv1.PrerequisiteRe
 	return report
 }
 
-// ready: nothing FAILED. Warnings and skipped checks do not block onboarding.
+// ready: nothing FAILED and nothing left unknown. Warnings and skipped
+// checks do not block onboarding.
 func ready(checks []*xdrlinkv1.PrerequisiteCheck) bool {
 	for _, ch := range checks {
-		if ch.GetResult() == xdrlinkv1.PrerequisiteCheck_RESULT_FAILED {
+		switch ch.GetResult() {
+		case xdrlinkv1.PrerequisiteCheck_RESULT_FAILED, xdrlinkv1.PrerequisiteCheck_RESULT_UNKNOWN:
 			return false
 		}
 	}

@@ -40,6 +40,7 @@ const (
 	F = xdrlinkv1.PrerequisiteCheck_RESULT_FAILED
 	W = xdrlinkv1.PrerequisiteCheck_RESULT_WARNING
 	S = xdrlinkv1.PrerequisiteCheck_RESULT_SKIPPED
+	U = xdrlinkv1.PrerequisiteCheck_RESULT_UNKNOWN
 )
 
 // startSim serves world.json plus a reader-only workspace in Contoso: the
@@ -221,12 +222,15 @@ func TestCheckTransientIsCouldNotCheck(t *testing.T) {
 	got := assertReport(t, r)
 	for _, id := range []string{IDLicenseMTP, IDEntraRoles, IDMDISensors} {
 		c := got[id]
-		if c.GetResult() != F || !strings.HasPrefix(c.GetMessage(), "could not check: ") || c.GetRemediation() != "retry" {
-			t.Errorf("%s = %v %q / %q, want FAILED could not check / retry", id, c.GetResult(), c.GetMessage(), c.GetRemediation())
+		if c.GetResult() != U || !strings.HasPrefix(c.GetMessage(), "could not check: ") || c.GetRemediation() != "retry" {
+			t.Errorf("%s = %v %q / %q, want UNKNOWN could not check / retry", id, c.GetResult(), c.GetMessage(), c.GetRemediation())
 		}
 	}
 	if got[IDWorkspace].GetResult() != P {
 		t.Errorf("workspace = %v; ARM had no faults", got[IDWorkspace].GetResult())
+	}
+	if r.GetReady() {
+		t.Error("ready with checks that could not run")
 	}
 }
 

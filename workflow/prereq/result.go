@@ -104,7 +104,7 @@ func callFailed(id string, cat category, err error, v verdicts) *xdrlinkv1.Prere
 		return failed(id, cat, fmt.Sprintf("could not check: %s: %s", kind, detail(err)),
 			"grant admin consent to the app in the customer tenant, or fix the tenant's credential profile")
 	}
-	return failed(id, cat, "could not check: "+string(kind), "retry")
+	return check(id, cat, xdrlinkv1.PrerequisiteCheck_RESULT_UNKNOWN, fmt.Sprintf("could not check: %s: %s", kind, detail(err)), "retry")
 }
 
 // kindOf classifies err; errors from outside azure/... are Unknown.

@@ -39,8 +39,8 @@ func TestCallFailed(t *testing.T) {
 		t.Errorf("verdict: %v %q", c.GetResult(), c.GetRemediation())
 	}
 	throttled := armError(http.StatusTooManyRequests, `{"error":{"code":"TooManyRequests","message":"slow down"}}`)
-	if c := callFailed("x", catRBAC, throttled, verdicts{azerr.Forbidden: "grant it"}); c.GetResult() != F ||
-		c.GetMessage() != "could not check: Throttled" || c.GetRemediation() != "retry" {
+	if c := callFailed("x", catRBAC, throttled, verdicts{azerr.Forbidden: "grant it"}); c.GetResult() != U ||
+		c.GetMessage() != "could not check: Throttled: slow down" || c.GetRemediation() != "retry" {
 		t.Errorf("throttled: %v %q %q", c.GetResult(), c.GetMessage(), c.GetRemediation())
 	}
 }

@@ -11,40 +11,43 @@ import (
 )
 
 // checkPrerequisites runs the read-only preflight; plan mode runs it too.
-// Any FAILED check fails the step; warnings pass and are listed.
+// Any FAILED check fails the step; checks that could not be run (UNKNOWN)
+// make it try again later; warnings pass and are listed.
 func (r *Runner) checkPrerequisites(ctx context.Context, s *session) (Result, error) {
 	rep := r.checker.Check(ctx, prereq.Tenant{Name: s.t.Name, EntraTenantID: s.t.EntraTenantID, Workspace: s.t.Workspace,
 		Profile: s.t.Profile, EntitySync: s.t.EntitySync})
-	var failed, warned []*xdrlinkv1.PrerequisiteCheck
+	var failed, unknown, warned []*xdrlinkv1.PrerequisiteCheck
 	passed := 0
 	for _, c := range rep.GetChecks() {
 		switch c.GetResult() {
 		case xdrlinkv1.PrerequisiteCheck_RESULT_FAILED:
 			failed = append(failed, c)
+		case xdrlinkv1.PrerequisiteCheck_RESULT_UNKNOWN:
+			unknown = append(unknown, c)
 		case xdrlinkv1.PrerequisiteCheck_RESULT_WARNING:
 			warned = append(warned, c)
 		case xdrlinkv1.PrerequisiteCheck_RESULT_PASSED:
 			passed++
 		}
 	}
-	if len(failed) == 0 {
+	if len(failed) == 0 && len(unknown) == 0 {
 		msg := fmt.Sprintf("%d of %d checks passed", passed, len(rep.GetChecks()))
 		if len(warned) > 0 {
 			msg += "; warnings: " + describeChecks(warned)
 		}
 		return Result{Message: msg}, nil
 	}
-	f := &Failure{Reason: xdrlinkv1.ErrorReason_ERROR_REASON_AZURE_ERROR, Message: "prerequisites not met: " + describeChecks(failed), Transient: true}
+	if len(failed) == 0 {
+		// Reads that failed for a passing reason (throttled, 5xx): worth
+		// trying again without a human.
+		return Result{}, &Failure{Reason: xdrlinkv1.ErrorReason_ERROR_REASON_AZURE_ERROR, Transient: true,
+			Message: "prerequisites could not be checked: " + describeChecks(unknown), Remedy: "retry"}
+	}
+	f := &Failure{Reason: xdrlinkv1.ErrorReason_ERROR_REASON_AZURE_ERROR, Message: "prerequisites not met: " + describeChecks(failed)}
 	var remedies []string
 	for _, c := range failed {
 		if reason := checkReason(c); rank(reason) < rank(f.Reason) {
 			f.Reason = reason
-		}
-		// "could not check" + "retry" is a read that failed for a passing
-		// reason (throttled, 5xx); only when every failure is one is the
-		// step worth retrying without a human.
-		if c.GetRemediation() != "retry" {
-			f.Transient = false
 		}
 		if rem := c.GetRemediation(); rem != "" && !slices.Contains(remedies, rem) {
 			remedies = append(remedies, rem)

@@ -581,3 +581,17 @@ func TestCheckpointBeforeWrite(t *testing.T) {
 		t.Fatalf("wrote %v despite the failed checkpoint", w)
 	}
 }
+
+// Checks that could not be run (Graph failing) make the step worth trying
+// again without a human; they are not a verdict on the tenant.
+func TestPrerequisitesUnknownRetry(t *testing.T) {
+	e := start(t, nil)
+	if err := e.sim.SetFaults(azuresim.FaultConfig{ServerErrorRate: 1, Families: []string{"graph"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.runner.Onboard(context.Background(), xdrlinkv1.StepKind_STEP_KIND_CHECK_PREREQUISITES, target(e.world.Tenants[1]), &Applied{}, nil, false)
+	f := failure(t, err)
+	if !f.Transient || !strings.HasPrefix(f.Message, "prerequisites could not be checked: ") {
+		t.Fatalf("failure %+v, want a transient one that says the checks could not run", f)
+	}
+}

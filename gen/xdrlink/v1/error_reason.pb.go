@@ -93,6 +93,15 @@ const (
 	ErrorReason_ERROR_REASON_OPERATION_CANCELLED ErrorReason = 26
 	// No such ingestion report (verification) of the tenant.
 	ErrorReason_ERROR_REASON_VERIFICATION_NOT_FOUND ErrorReason = 27
+	// The caller cancelled the request (or went away) before it was answered.
+	ErrorReason_ERROR_REASON_REQUEST_CANCELLED ErrorReason = 28
+	// The request ran out of time: the caller's deadline, or the server's
+	// limit on synchronous calls (--sync-call-timeout), whichever came first.
+	// Retry later; long-running work is started as an operation instead.
+	ErrorReason_ERROR_REASON_DEADLINE_EXCEEDED ErrorReason = 29
+	// The service or method does not exist on this server (a typo, or a
+	// client newer than the server).
+	ErrorReason_ERROR_REASON_UNKNOWN_METHOD ErrorReason = 30
 )
 
 // Enum value maps for ErrorReason.
@@ -126,6 +135,9 @@ var (
 		25: "ERROR_REASON_SIGN_IN_FAILED",
 		26: "ERROR_REASON_OPERATION_CANCELLED",
 		27: "ERROR_REASON_VERIFICATION_NOT_FOUND",
+		28: "ERROR_REASON_REQUEST_CANCELLED",
+		29: "ERROR_REASON_DEADLINE_EXCEEDED",
+		30: "ERROR_REASON_UNKNOWN_METHOD",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":                  0,
@@ -156,6 +168,9 @@ var (
 		"ERROR_REASON_SIGN_IN_FAILED":               25,
 		"ERROR_REASON_OPERATION_CANCELLED":          26,
 		"ERROR_REASON_VERIFICATION_NOT_FOUND":       27,
+		"ERROR_REASON_REQUEST_CANCELLED":            28,
+		"ERROR_REASON_DEADLINE_EXCEEDED":            29,
+		"ERROR_REASON_UNKNOWN_METHOD":               30,
 	}
 )
 
@@ -191,7 +206,7 @@ var File_xdrlink_v1_error_reason_proto protoreflect.FileDescriptor
 const file_xdrlink_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
 	"\x1dxdrlink/v1/error_reason.proto\x12\n" +
-	"xdrlink.v1*\x8b\b\n" +
+	"xdrlink.v1*\xf4\b\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12#\n" +
@@ -221,7 +236,10 @@ const file_xdrlink_v1_error_reason_proto_rawDesc = "" +
 	"$ERROR_REASON_OPERATION_NOT_RESUMABLE\x10\x18\x12\x1f\n" +
 	"\x1bERROR_REASON_SIGN_IN_FAILED\x10\x19\x12$\n" +
 	" ERROR_REASON_OPERATION_CANCELLED\x10\x1a\x12'\n" +
-	"#ERROR_REASON_VERIFICATION_NOT_FOUND\x10\x1bB\xa0\x01\n" +
+	"#ERROR_REASON_VERIFICATION_NOT_FOUND\x10\x1b\x12\"\n" +
+	"\x1eERROR_REASON_REQUEST_CANCELLED\x10\x1c\x12\"\n" +
+	"\x1eERROR_REASON_DEADLINE_EXCEEDED\x10\x1d\x12\x1f\n" +
+	"\x1bERROR_REASON_UNKNOWN_METHOD\x10\x1eB\xa0\x01\n" +
 	"\x0ecom.xdrlink.v1B\x10ErrorReasonProtoP\x01Z3github.com/xdrlink/xdrlink/gen/xdrlink/v1;xdrlinkv1\xa2\x02\x03XXX\xaa\x02\n" +
 	"Xdrlink.V1\xca\x02\n" +
 	"Xdrlink\\V1\xe2\x02\x16Xdrlink\\V1\\GPBMetadata\xea\x02\vXdrlink::V1b\x06proto3"

@@ -118,6 +118,10 @@ const (
 	PrerequisiteCheck_RESULT_WARNING PrerequisiteCheck_Result = 3
 	// Not run, because it does not apply or an earlier check failed.
 	PrerequisiteCheck_RESULT_SKIPPED PrerequisiteCheck_Result = 4
+	// Could not be checked: the read that answers it failed for a reason
+	// that says nothing about the prerequisite (throttling, an outage, a
+	// timeout). Not ready until it can be checked; trying again may pass.
+	PrerequisiteCheck_RESULT_UNKNOWN PrerequisiteCheck_Result = 5
 )
 
 // Enum value maps for PrerequisiteCheck_Result.
@@ -128,6 +132,7 @@ var (
 		2: "RESULT_FAILED",
 		3: "RESULT_WARNING",
 		4: "RESULT_SKIPPED",
+		5: "RESULT_UNKNOWN",
 	}
 	PrerequisiteCheck_Result_value = map[string]int32{
 		"RESULT_UNSPECIFIED": 0,
@@ -135,6 +140,7 @@ var (
 		"RESULT_FAILED":      2,
 		"RESULT_WARNING":     3,
 		"RESULT_SKIPPED":     4,
+		"RESULT_UNKNOWN":     5,
 	}
 )
 
@@ -703,7 +709,7 @@ const file_xdrlink_v1_onboarding_proto_rawDesc = "" +
 	"\n" +
 	"check_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tcheckTime\x12\x14\n" +
 	"\x05ready\x18\x03 \x01(\bR\x05ready\x125\n" +
-	"\x06checks\x18\x04 \x03(\v2\x1d.xdrlink.v1.PrerequisiteCheckR\x06checks\"\xdb\x04\n" +
+	"\x06checks\x18\x04 \x03(\v2\x1d.xdrlink.v1.PrerequisiteCheckR\x06checks\"\xf0\x04\n" +
 	"\x11PrerequisiteCheck\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12B\n" +
 	"\bcategory\x18\x02 \x01(\x0e2&.xdrlink.v1.PrerequisiteCheck.CategoryR\bcategory\x12<\n" +
@@ -719,13 +725,14 @@ const file_xdrlink_v1_onboarding_proto_rawDesc = "" +
 	"\x11CATEGORY_LICENSES\x10\x05\x12#\n" +
 	"\x1fCATEGORY_CONNECTOR_REQUIREMENTS\x10\x06\x12\"\n" +
 	"\x1eCATEGORY_DEFENDER_FOR_IDENTITY\x10\a\x12\x1b\n" +
-	"\x17CATEGORY_UNIFIED_PORTAL\x10\b\"n\n" +
+	"\x17CATEGORY_UNIFIED_PORTAL\x10\b\"\x82\x01\n" +
 	"\x06Result\x12\x16\n" +
 	"\x12RESULT_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rRESULT_PASSED\x10\x01\x12\x11\n" +
 	"\rRESULT_FAILED\x10\x02\x12\x12\n" +
 	"\x0eRESULT_WARNING\x10\x03\x12\x12\n" +
-	"\x0eRESULT_SKIPPED\x10\x04\"\xce\x01\n" +
+	"\x0eRESULT_SKIPPED\x10\x04\x12\x12\n" +
+	"\x0eRESULT_UNKNOWN\x10\x05\"\xce\x01\n" +
 	"\x0eOnboardRequest\x12c\n" +
 	"\x04name\x18\x01 \x01(\tBO\xe0A\x02\xfaA\x13\n" +
 	"\x11xdrlink.io/Tenant\xbaH3\xc8\x01\x01r.2,^tenants/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\x04name\x12-\n" +
