@@ -131,6 +131,9 @@ type faultState struct {
 	deadlines map[string]time.Time // throttle key -> Retry-After deadline (sim clock)
 	early     map[string]int64     // throttle key -> requests that arrived before the deadline
 	pruneAt   int                  // len(buckets)+len(deadlines) that triggers the next prune
+	// onDelay, when set (by tests, before any request), is told each
+	// latency inject is about to add and the family it adds it to.
+	onDelay func(family string, d time.Duration)
 }
 
 // minFaultPrune is the number of buckets and deadlines below which the
@@ -250,7 +253,12 @@ func (f *faultState) inject(w http.ResponseWriter, r *http.Request, ri *requestI
 	if faulted {
 		roll5xx, roll429, rollKind = f.rng.Float64(), f.rng.Float64(), f.rng.Float64()
 	}
+	onDelay := f.onDelay
 	f.mu.Unlock()
+
+	if onDelay != nil {
+		onDelay(ri.family, delay)
+	}
 
 	if delay > 0 {
 		t := time.NewTimer(delay)

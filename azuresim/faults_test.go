@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -171,19 +172,64 @@ func TestInjected429CarriesRetryAfterAndIsTracked(t *testing.T) {
 	}
 }
 
+// delayRecorder records, in order, the latency the sim adds to each request
+// (FamilyLatency or Latency, by family) before it sleeps it.
+type delayRecorder struct {
+	mu  sync.Mutex
+	got []familyDelay
+}
+
+type familyDelay struct {
+	family string
+	d      time.Duration
+}
+
+func recordDelays(s *Sim) *delayRecorder {
+	r := &delayRecorder{}
+	s.faults.mu.Lock()
+	s.faults.onDelay = func(family string, d time.Duration) {
+		r.mu.Lock()
+		r.got = append(r.got, familyDelay{family, d})
+		r.mu.Unlock()
+	}
+	s.faults.mu.Unlock()
+	return r
+}
+
+// take returns the delays recorded since the last take.
+func (r *delayRecorder) take() []familyDelay {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	got := r.got
+	r.got = nil
+	return got
+}
+
 func TestLatencyInjected(t *testing.T) {
 	s := startSim(t, Options{Faults: FaultConfig{Latency: Latency{Fixed: Duration(50 * time.Millisecond), Jitter: Duration(10 * time.Millisecond)}}})
+	delays := recordDelays(s)
 	start := time.Now()
 	statuses(t, s, 3)
 	if el := time.Since(start); el < 150*time.Millisecond {
 		t.Fatalf("3 requests took %v, want >= 150ms", el)
 	}
+	got := delays.take()
+	if len(got) != 3 {
+		t.Fatalf("delays %v, want one per request", got)
+	}
+	for _, g := range got {
+		if g.family != FamilyARM || g.d < 50*time.Millisecond || g.d >= 60*time.Millisecond {
+			t.Fatalf("delays %v, want 3 ARM delays of 50ms plus up to 10ms of jitter", got)
+		}
+	}
 	// entra is not delayed by default
-	start = time.Now()
-	r, _ := s.HTTPClient().Get(s.URL() + "/" + contosoTID + "/v2.0/.well-known/openid-configuration")
+	r, err := s.HTTPClient().Get(s.URL() + "/" + contosoTID + "/v2.0/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
 	r.Body.Close()
-	if el := time.Since(start); el >= 50*time.Millisecond {
-		t.Fatalf("entra took %v", el)
+	if got := delays.take(); len(got) != 1 || got[0] != (familyDelay{FamilyEntra, 0}) {
+		t.Fatalf("entra delays %v, want a single 0", got)
 	}
 }
 
@@ -192,7 +238,10 @@ func TestLatencyInjected(t *testing.T) {
 func TestFamilyLatency(t *testing.T) {
 	s := startSim(t, Options{Faults: FaultConfig{Latency: Latency{Fixed: Duration(10 * time.Millisecond)},
 		FamilyLatency: map[string]Latency{FamilyARM: {Fixed: Duration(150 * time.Millisecond)}, FamilyEntra: {Fixed: Duration(80 * time.Millisecond)}}}})
-	took := func(path string) time.Duration {
+	delays := recordDelays(s)
+	// took gets path and returns how long it took and the one delay the sim
+	// added to it.
+	took := func(path string) (time.Duration, familyDelay) {
 		t.Helper()
 		start := time.Now()
 		r, err := s.HTTPClient().Get(s.URL() + path)
@@ -200,16 +249,21 @@ func TestFamilyLatency(t *testing.T) {
 			t.Fatal(err)
 		}
 		r.Body.Close()
-		return time.Since(start)
+		el := time.Since(start)
+		got := delays.take()
+		if len(got) != 1 {
+			t.Fatalf("%s: delays %v, want one", path, got)
+		}
+		return el, got[0]
 	}
-	if el := took("/subscriptions/" + contosoSub + "/providers?api-version=2019-05-01"); el < 150*time.Millisecond {
-		t.Errorf("arm took %v, want >= 150ms (its own latency)", el)
+	if el, d := took("/subscriptions/" + contosoSub + "/providers?api-version=2019-05-01"); d != (familyDelay{FamilyARM, 150 * time.Millisecond}) || el < 150*time.Millisecond {
+		t.Errorf("arm delayed %v, took %v, want 150ms (its own latency)", d, el)
 	}
-	if el := took("/" + contosoTID + "/v2.0/.well-known/openid-configuration"); el < 80*time.Millisecond {
-		t.Errorf("entra took %v, want >= 80ms (its own latency, though not a faulted family)", el)
+	if el, d := took("/" + contosoTID + "/v2.0/.well-known/openid-configuration"); d != (familyDelay{FamilyEntra, 80 * time.Millisecond}) || el < 80*time.Millisecond {
+		t.Errorf("entra delayed %v, took %v, want 80ms (its own latency, though not a faulted family)", d, el)
 	}
-	if el := took("/v1.0/subscribedSkus"); el < 10*time.Millisecond || el >= 80*time.Millisecond {
-		t.Errorf("graph took %v, want Latency's 10ms", el)
+	if el, d := took("/v1.0/subscribedSkus"); d != (familyDelay{FamilyGraph, 10 * time.Millisecond}) || el < 10*time.Millisecond {
+		t.Errorf("graph delayed %v, took %v, want Latency's 10ms", d, el)
 	}
 
 	var fc FaultConfig
@@ -217,8 +271,8 @@ func TestFamilyLatency(t *testing.T) {
 	if got := time.Duration(fc.FamilyLatency[FamilyLogAnalytics].Fixed); got != 200*time.Millisecond || len(fc.FamilyLatency) != 1 {
 		t.Fatalf("familyLatency after PUT = %+v", fc.FamilyLatency)
 	}
-	if el := took("/subscriptions/" + contosoSub + "/providers?api-version=2019-05-01"); el >= 150*time.Millisecond {
-		t.Errorf("arm took %v after its own latency was removed", el)
+	if _, d := took("/subscriptions/" + contosoSub + "/providers?api-version=2019-05-01"); d != (familyDelay{FamilyARM, time.Duration(fc.Latency.Fixed)}) {
+		t.Errorf("arm delayed %v after its own latency was removed, want Latency's %v", d, time.Duration(fc.Latency.Fixed))
 	}
 	for name, bad := range map[string]map[string]Latency{
 		"admin":    {FamilyAdmin: {Fixed: Duration(time.Millisecond)}},

@@ -420,7 +420,13 @@ func TestWatchBatch(t *testing.T) {
 				seen, last = append(seen, metadata(t, m).GetBatchProgress()), m
 			}
 		} else {
-			resp, err := newREST(d).raw(ctx, http.MethodGet, "/v1/"+batch.GetName()+":watch", "")
+			// Not newREST's client: its 10s bound on the whole exchange
+			// would cut a watch that lasts longer on a loaded machine.
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+d.HTTPAddr()+"/v1/"+batch.GetName()+":watch", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -46,6 +47,9 @@ type Config struct {
 	ReadinessInterval time.Duration
 	// ShutdownTimeout bounds the graceful part of shutdown.
 	ShutdownTimeout time.Duration
+	// SyncCallTimeout bounds each synchronous (unary) call, unless the
+	// caller's deadline is sooner; WaitOperation bounds itself. 0: no bound.
+	SyncCallTimeout time.Duration
 	// AzureConfigFile is the --azure-config file (cloud and credential
 	// profiles). Empty means sandbox mode: an embedded azuresim.
 	AzureConfigFile string
@@ -62,6 +66,11 @@ type Config struct {
 	SecretKeyFile string
 	// SandboxSecretKey is the sandbox's generated key file.
 	SandboxSecretKey string
+	// PageTokenKeyFile holds the key (32 bytes, base64) that signs list
+	// page tokens; empty derives one from the secret key (SecretKeyFile or
+	// SandboxSecretKey), so tokens survive restarts and replicas sharing
+	// the secret key share tokens.
+	PageTokenKeyFile string
 	// SandboxRegister registers the emulator's customers as tenants when
 	// the registry is empty.
 	SandboxRegister bool
@@ -94,7 +103,17 @@ type Config struct {
 	Thresholds verification.Thresholds
 	// VerificationsKept is how many reports are kept per tenant (0: 100).
 	VerificationsKept int
-	Logger            *slog.Logger
+	// HTTP server timeouts: reading a request's headers, reading a whole
+	// request, writing a response, and keeping an idle connection (0: none).
+	// The watch endpoint's stream is exempt from the read and write ones.
+	HTTPReadHeaderTimeout time.Duration
+	HTTPReadTimeout       time.Duration
+	HTTPWriteTimeout      time.Duration
+	HTTPIdleTimeout       time.Duration
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// in the REST access log.
+	TrustedProxies []netip.Prefix
+	Logger         *slog.Logger
 
 	// sandboxWorld, when set, gives the sandbox's emulator this world and
 	// these customers instead of the demo world (tests with a world of
@@ -112,6 +131,7 @@ func Defaults() Config {
 		MaxBodyBytes:      1 << 20,
 		ReadinessInterval: 5 * time.Second,
 		ShutdownTimeout:   15 * time.Second,
+		SyncCallTimeout:   server.DefaultSyncCallTimeout,
 		SandboxAddr:       "127.0.0.1:8443",
 		SandboxCAOut:      "./data/sandbox-ca.pem",
 		SandboxSecretKey:  "./data/sandbox-secret.key",
@@ -122,6 +142,13 @@ func Defaults() Config {
 		VerifyInterval:    24 * time.Hour,
 		Thresholds:        verification.DefaultThresholds(),
 		VerificationsKept: 100,
+		// Reads: long enough for a slow client's 1 MiB body, short enough
+		// to shed stalled connections. Writes: longer than the longest
+		// :wait call (WaitOperation caps its timeout at 10 minutes).
+		HTTPReadHeaderTimeout: 10 * time.Second,
+		HTTPReadTimeout:       30 * time.Second,
+		HTTPWriteTimeout:      11 * time.Minute,
+		HTTPIdleTimeout:       2 * time.Minute,
 	}
 }
 
@@ -163,7 +190,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		}
 	}()
 
-	if d.store, err = storeopen.Open(ctx, cfg.DB, storeopen.Options{PostgresMaxConns: cfg.PostgresMaxConns}); err != nil {
+	if d.store, err = openStore(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	if cfg.AutoMigrate {
@@ -176,7 +203,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		return nil, fmt.Errorf("azure: %w", err)
 	}
 
-	if d.grpc, err = server.New(server.Options{Logger: log, MaxRecvBytes: int(cfg.MaxBodyBytes)}); err != nil {
+	if d.grpc, err = server.New(server.Options{Logger: log, MaxRecvBytes: int(cfg.MaxBodyBytes), SyncCallTimeout: cfg.SyncCallTimeout}); err != nil {
 		return nil, err
 	}
 	xdrlinkv1.RegisterTenantServiceServer(d.grpc, tenantsvc.New(d.store, d.azure.profileNames()))
@@ -211,13 +238,16 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	); err != nil {
 		return nil, err
 	}
-	gw, err := gateway.New(bgCtx, gateway.Options{Conn: d.conn, MaxBodyBytes: cfg.MaxBodyBytes})
+	gw, err := gateway.New(bgCtx, gateway.Options{Conn: d.conn, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log, TrustedProxies: cfg.TrustedProxies})
 	if err != nil {
 		return nil, err
 	}
 	d.http = &http.Server{
 		Handler:           gw,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
+		ReadTimeout:       cfg.HTTPReadTimeout,
+		WriteTimeout:      cfg.HTTPWriteTimeout,
+		IdleTimeout:       cfg.HTTPIdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 

@@ -1,17 +1,7 @@
 package daemon
 
-import "net/url"
+import "github.com/xdrlink/xdrlink/store/storeopen"
 
-// redactDSN hides passwords in a postgres:// DSN (user info or a password
-// query parameter) before it is logged.
-func redactDSN(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.Scheme == "" {
-		return dsn
-	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.Redacted()
-}
+// redactDSN hides passwords in a PostgreSQL DSN (URL or key=value) before it
+// is logged.
+func redactDSN(dsn string) string { return storeopen.Redacted(dsn) }

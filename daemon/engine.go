@@ -42,12 +42,22 @@ func (d *Daemon) newEngine() (*engine.Engine, error) {
 // it must be configured (a key made up here would be lost with the
 // container, and with it every pending sign-in); the sandbox makes one.
 func (d *Daemon) secretBox() (*sealbox.Box, error) {
-	path := d.cfg.SecretKeyFile
-	if path == "" && d.azure.sandbox == nil {
+	key, err := secretKey(d.cfg, d.azure.sandbox != nil)
+	if err != nil {
+		return nil, err
+	}
+	return sealbox.New(key)
+}
+
+// secretKey reads the key of --secret-key-file, or in sandbox mode the
+// sandbox's (created on first start).
+func secretKey(cfg Config, sandbox bool) ([]byte, error) {
+	path := cfg.SecretKeyFile
+	if path == "" && !sandbox {
 		return nil, errors.New("--secret-key-file is required with --azure-config: a file holding 32 random bytes, base64 (e.g. `head -c 32 /dev/urandom | base64 > key`)")
 	}
 	if path == "" {
-		path = d.cfg.SandboxSecretKey
+		path = cfg.SandboxSecretKey
 		if err := createKeyFile(path); err != nil {
 			return nil, fmt.Errorf("sandbox secret key: %w", err)
 		}
@@ -60,7 +70,7 @@ func (d *Daemon) secretBox() (*sealbox.Box, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret key %s: %w", path, err)
 	}
-	return sealbox.New(key)
+	return key, nil
 }
 
 // createKeyFile writes a new key to path unless the file exists.

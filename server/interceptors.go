@@ -96,6 +96,15 @@ func mapError(ctx context.Context, log *slog.Logger, method string, err error) e
 	}
 	st := apierr.Status(err)
 	if st.Code() == codes.Internal || st.Code() == codes.Unknown {
+		// A driver that gives up on a cancelled or expired context may say
+		// so in its own words (SQLite: "interrupted"), not with ctx's error:
+		// when the context has ended, that is the cause.
+		switch ctx.Err() {
+		case context.Canceled:
+			return apierr.Cancelled().GRPCStatus().Err()
+		case context.DeadlineExceeded:
+			return apierr.DeadlineExceeded().GRPCStatus().Err()
+		}
 		log.ErrorContext(ctx, "internal error", "method", method, "request_id", RequestID(ctx), "error", err.Error())
 	}
 	return st.Err()
@@ -194,6 +203,14 @@ func validate(v protovalidate.Validator, req any) error {
 			protovalidate.FieldPathString(viol.Proto.GetField()), viol.Proto.GetMessage()))
 	}
 	return apierr.InvalidArgument(violations...)
+}
+
+// unknownMethod answers a call to a service or method the server does not
+// have; as a stream handler it runs through the stream interceptors, so the
+// call is logged and has a request id like any other.
+func unknownMethod(_ any, ss grpc.ServerStream) error {
+	method, _ := grpc.MethodFromServerStream(ss)
+	return apierr.UnknownMethod(method)
 }
 
 // recovered turns a panic into INTERNAL, logging the stack; the process and

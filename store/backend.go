@@ -80,10 +80,16 @@ func NormalizePageSize(n int) int {
 	return n
 }
 
+// Paginate runs one keyset page of q with DefaultPageTokenKey's tokens; see
+// PageTokens.Paginate.
+func Paginate(q TenantQuery, fetch func(afterID string, limit int) ([]*Tenant, error)) (*TenantPage, error) {
+	return defaultPageTokens.Paginate(q, fetch)
+}
+
 // Paginate runs one keyset page of q. fetch returns up to limit tenants with
 // ID > afterID, ordered by ID, that match q's filters.
-func Paginate(q TenantQuery, fetch func(afterID string, limit int) ([]*Tenant, error)) (*TenantPage, error) {
-	after, err := DecodePageToken(q.PageToken, q)
+func (p *PageTokens) Paginate(q TenantQuery, fetch func(afterID string, limit int) ([]*Tenant, error)) (*TenantPage, error) {
+	after, err := p.DecodePageToken(q.PageToken, q)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +101,7 @@ func Paginate(q TenantQuery, fetch func(afterID string, limit int) ([]*Tenant, e
 	page := &TenantPage{Tenants: ts}
 	if len(ts) > size {
 		page.Tenants = ts[:size]
-		page.NextPageToken = EncodePageToken(ts[size-1].ID, q)
+		page.NextPageToken = p.EncodePageToken(ts[size-1].ID, q)
 	}
 	return page, nil
 }
@@ -121,12 +127,18 @@ func nilIfEmpty(b []byte) []byte {
 	return bytes.Clone(b)
 }
 
+// PaginateOperations is PageTokens.PaginateOperations with
+// DefaultPageTokenKey's tokens.
+func PaginateOperations(q OperationQuery, fetch func(after *OperationCursor, limit int) ([]*Operation, error)) (*OperationPage, error) {
+	return defaultPageTokens.PaginateOperations(q, fetch)
+}
+
 // PaginateOperations runs one keyset page of q, newest first. fetch returns
 // up to limit operations matching q's filters that come after the cursor
 // (all from the start when it is nil), ordered by create time then id, both
 // descending.
-func PaginateOperations(q OperationQuery, fetch func(after *OperationCursor, limit int) ([]*Operation, error)) (*OperationPage, error) {
-	ops, next, err := paginateNewest(q.PageToken, operationFilters(q), q.PageSize, fetch,
+func (p *PageTokens) PaginateOperations(q OperationQuery, fetch func(after *OperationCursor, limit int) ([]*Operation, error)) (*OperationPage, error) {
+	ops, next, err := paginateNewest(p, q.PageToken, operationFilters(q), q.PageSize, fetch,
 		func(op *Operation) Cursor { return Cursor{CreateTime: op.CreateTime, ID: op.ID} })
 	if err != nil {
 		return nil, err
@@ -137,9 +149,9 @@ func PaginateOperations(q OperationQuery, fetch func(after *OperationCursor, lim
 // paginateNewest runs one keyset page of a newest-first list whose tokens
 // are bound to filters. It fetches one more item than the page holds to
 // learn whether another page follows; cursor gives an item's position.
-func paginateNewest[T any](token string, filters []string, pageSize int,
+func paginateNewest[T any](p *PageTokens, token string, filters []string, pageSize int,
 	fetch func(after *Cursor, limit int) ([]T, error), cursor func(T) Cursor) (items []T, next string, err error) {
-	after, err := decodeCursorToken(token, filters)
+	after, err := p.decodeCursorToken(token, filters)
 	if err != nil {
 		return nil, "", err
 	}
@@ -148,7 +160,7 @@ func paginateNewest[T any](token string, filters []string, pageSize int,
 		return nil, "", err
 	}
 	if len(items) > size {
-		next = encodeCursorToken(cursor(items[size-1]), filters)
+		next = p.encodeCursorToken(cursor(items[size-1]), filters)
 		items = items[:size]
 	}
 	return items, next, nil

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -10,24 +11,61 @@ import (
 	"time"
 )
 
-// pageTokenKey authenticates page tokens. It is fixed and public: tokens are
-// opaque and tamper-evident, not secret, and not an authorization boundary
-// (a caller may list anything it could list without the token).
-var pageTokenKey = []byte("xdrlink store page token v1")
+// PageTokens signs page tokens and checks them with one key. Tokens are
+// opaque and tamper-evident; the key keeps anyone without it from forging
+// one (a token is still not an authorization boundary: a caller may list
+// anything it could list without it). Servers sharing a key accept each
+// other's tokens, and a token outlives a restart as long as its key does.
+// The zero value and nil use DefaultPageTokenKey.
+type PageTokens struct {
+	key []byte
+}
+
+// DefaultPageTokenKey is the key of stores not given one: fixed and public,
+// for tests and tools. A server passes its own (see NewPageTokens).
+var DefaultPageTokenKey = []byte("xdrlink store page token v1")
+
+// NewPageTokens returns PageTokens with key (copied); an empty key is
+// DefaultPageTokenKey.
+func NewPageTokens(key []byte) *PageTokens {
+	return &PageTokens{key: bytes.Clone(key)}
+}
+
+var defaultPageTokens = &PageTokens{}
+
+func (p *PageTokens) macKey() []byte {
+	if p == nil || len(p.key) == 0 {
+		return DefaultPageTokenKey
+	}
+	return p.key
+}
 
 const pageTokenMACSize = 16
 
 // EncodePageToken returns an opaque token that continues a list after lastID
-// with q's filters. The page size is not bound, so it may change between pages.
+// with q's filters, signed with DefaultPageTokenKey. The page size is not
+// bound, so it may change between pages.
 func EncodePageToken(lastID string, q TenantQuery) string {
-	return signToken(lastID, tenantFilters(q))
+	return defaultPageTokens.EncodePageToken(lastID, q)
+}
+
+// DecodePageToken checks a token of EncodePageToken; see
+// PageTokens.DecodePageToken.
+func DecodePageToken(token string, q TenantQuery) (lastID string, err error) {
+	return defaultPageTokens.DecodePageToken(token, q)
+}
+
+// EncodePageToken returns an opaque token that continues a list after lastID
+// with q's filters. The page size is not bound, so it may change between pages.
+func (p *PageTokens) EncodePageToken(lastID string, q TenantQuery) string {
+	return p.signToken(lastID, tenantFilters(q))
 }
 
 // DecodePageToken returns the last id carried by token, or ErrInvalidPageToken
-// if token is malformed, altered, or was issued for different filters than q's.
-// An empty token is the start of the list ("", nil).
-func DecodePageToken(token string, q TenantQuery) (lastID string, err error) {
-	return verifyToken(token, tenantFilters(q))
+// if token is malformed, altered, signed with another key, or was issued for
+// different filters than q's. An empty token is the start of the list ("", nil).
+func (p *PageTokens) DecodePageToken(token string, q TenantQuery) (lastID string, err error) {
+	return p.verifyToken(token, tenantFilters(q))
 }
 
 // tenantFilters lists what a tenant token is bound to: the list it belongs
@@ -67,17 +105,17 @@ func verificationFilters(q VerificationQuery) []string {
 
 // encodeCursorToken: the cursor is the create time in microseconds (8
 // bytes) followed by the id.
-func encodeCursorToken(c Cursor, filters []string) string {
+func (p *PageTokens) encodeCursorToken(c Cursor, filters []string) string {
 	b := binary.BigEndian.AppendUint64(nil, uint64(c.CreateTime.UnixMicro()))
-	return signToken(string(append(b, c.ID...)), filters)
+	return p.signToken(string(append(b, c.ID...)), filters)
 }
 
 // decodeCursorToken returns nil for an empty token (the first page).
-func decodeCursorToken(token string, filters []string) (*Cursor, error) {
+func (p *PageTokens) decodeCursorToken(token string, filters []string) (*Cursor, error) {
 	if token == "" {
 		return nil, nil
 	}
-	s, err := verifyToken(token, filters)
+	s, err := p.verifyToken(token, filters)
 	if err != nil {
 		return nil, err
 	}
@@ -89,14 +127,14 @@ func decodeCursorToken(token string, filters []string) (*Cursor, error) {
 }
 
 // signToken returns cursor followed by a MAC binding it to filters.
-func signToken(cursor string, filters []string) string {
-	b := append([]byte(cursor), pageTokenMAC(cursor, filters)...)
+func (p *PageTokens) signToken(cursor string, filters []string) string {
+	b := append([]byte(cursor), p.pageTokenMAC(cursor, filters)...)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // verifyToken returns the cursor of a token from signToken with the same
 // filters; "" for an empty token.
-func verifyToken(token string, filters []string) (string, error) {
+func (p *PageTokens) verifyToken(token string, filters []string) (string, error) {
 	if token == "" {
 		return "", nil
 	}
@@ -105,7 +143,7 @@ func verifyToken(token string, filters []string) (string, error) {
 		return "", ErrInvalidPageToken
 	}
 	cursor, mac := string(b[:len(b)-pageTokenMACSize]), b[len(b)-pageTokenMACSize:]
-	if !hmac.Equal(mac, pageTokenMAC(cursor, filters)) {
+	if !hmac.Equal(mac, p.pageTokenMAC(cursor, filters)) {
 		return "", ErrInvalidPageToken
 	}
 	return cursor, nil
@@ -113,7 +151,7 @@ func verifyToken(token string, filters []string) (string, error) {
 
 // pageTokenMAC binds cursor to filters, each length-prefixed (and their
 // count too) so that distinct filters never encode alike.
-func pageTokenMAC(cursor string, filters []string) []byte {
+func (p *PageTokens) pageTokenMAC(cursor string, filters []string) []byte {
 	var buf []byte
 	put := func(s string) {
 		buf = binary.AppendUvarint(buf, uint64(len(s)))
@@ -124,7 +162,7 @@ func pageTokenMAC(cursor string, filters []string) []byte {
 	for _, f := range filters {
 		put(f)
 	}
-	m := hmac.New(sha256.New, pageTokenKey)
+	m := hmac.New(sha256.New, p.macKey())
 	m.Write(buf)
 	return m.Sum(nil)[:pageTokenMACSize]
 }

@@ -72,8 +72,8 @@ func FuzzDecodePageToken(f *testing.F) {
 func TestOperationPageToken(t *testing.T) {
 	c := OperationCursor{CreateTime: Now(), ID: "op/ü"}
 	q := OperationQuery{Tenant: "a", Kind: "b"}
-	tok := encodeCursorToken(c, operationFilters(q))
-	got, err := decodeCursorToken(tok, operationFilters(OperationQuery{Tenant: "a", Kind: "b", PageSize: 3}))
+	tok := defaultPageTokens.encodeCursorToken(c, operationFilters(q))
+	got, err := defaultPageTokens.decodeCursorToken(tok, operationFilters(OperationQuery{Tenant: "a", Kind: "b", PageSize: 3}))
 	if err != nil || !got.CreateTime.Equal(c.CreateTime) || got.ID != c.ID {
 		t.Errorf("decodeCursorToken = %+v, %v; want %+v", got, err, c)
 	}
@@ -87,15 +87,15 @@ func TestOperationPageToken(t *testing.T) {
 		{tok, OperationQuery{Tenant: "a", State: "b"}},
 		{tok, OperationQuery{Tenant: "a"}},
 		{EncodePageToken("x", TenantQuery{}), OperationQuery{}},
-		{signToken("short", operationFilters(OperationQuery{})), OperationQuery{}},
-		{encodeCursorToken(c, verificationFilters(VerificationQuery{Tenant: "a"})), OperationQuery{Tenant: "a"}},
+		{defaultPageTokens.signToken("short", operationFilters(OperationQuery{})), OperationQuery{}},
+		{defaultPageTokens.encodeCursorToken(c, verificationFilters(VerificationQuery{Tenant: "a"})), OperationQuery{Tenant: "a"}},
 	} {
-		if _, err := decodeCursorToken(bad.tok, operationFilters(bad.q)); !errors.Is(err, ErrInvalidPageToken) {
-			t.Errorf("decodeCursorToken(%q, %+v) = %v, want ErrInvalidPageToken", bad.tok, bad.q, err)
+		if _, err := defaultPageTokens.decodeCursorToken(bad.tok, operationFilters(bad.q)); !errors.Is(err, ErrInvalidPageToken) {
+			t.Errorf("defaultPageTokens.decodeCursorToken(%q, %+v) = %v, want ErrInvalidPageToken", bad.tok, bad.q, err)
 		}
 	}
-	if got, err := decodeCursorToken("", operationFilters(q)); got != nil || err != nil {
-		t.Errorf(`decodeCursorToken("") = %v, %v; want nil, nil`, got, err)
+	if got, err := defaultPageTokens.decodeCursorToken("", operationFilters(q)); got != nil || err != nil {
+		t.Errorf(`defaultPageTokens.decodeCursorToken("") = %v, %v; want nil, nil`, got, err)
 	}
 }
 

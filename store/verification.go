@@ -47,12 +47,18 @@ func NewVerification(v *Verification) *Verification {
 	return &out
 }
 
+// PaginateVerifications is PageTokens.PaginateVerifications with
+// DefaultPageTokenKey's tokens.
+func PaginateVerifications(q VerificationQuery, fetch func(after *Cursor, limit int) ([]*Verification, error)) (*VerificationPage, error) {
+	return defaultPageTokens.PaginateVerifications(q, fetch)
+}
+
 // PaginateVerifications runs one keyset page of q, newest first. fetch
 // returns up to limit of q.Tenant's verifications that come after the
 // cursor (all from the start when it is nil), ordered by create time then
 // id, both descending.
-func PaginateVerifications(q VerificationQuery, fetch func(after *Cursor, limit int) ([]*Verification, error)) (*VerificationPage, error) {
-	vs, next, err := paginateNewest(q.PageToken, verificationFilters(q), q.PageSize, fetch,
+func (p *PageTokens) PaginateVerifications(q VerificationQuery, fetch func(after *Cursor, limit int) ([]*Verification, error)) (*VerificationPage, error) {
+	vs, next, err := paginateNewest(p, q.PageToken, verificationFilters(q), q.PageSize, fetch,
 		func(v *Verification) Cursor { return Cursor{CreateTime: v.CreateTime, ID: v.ID} })
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -137,20 +138,43 @@ func TestRetryAfterGates(t *testing.T) {
 	}
 }
 
+// blockingClock's Sleep reports what it was asked to wait for, then returns only when its
+// context ends: a wait that ends early can only be the context's doing.
+type blockingClock struct {
+	now    time.Time
+	asked  chan time.Duration
+	called atomic.Int32
+}
+
+func (c *blockingClock) Now() time.Time { return c.now }
+
+func (c *blockingClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.called.Add(1)
+	c.asked <- d
+	if ctx.Done() == nil {
+		return errors.New("asked to wait with a context that cannot end")
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
 func TestLimiterHonoursContext(t *testing.T) {
-	l := NewLimiter(ARMLimits{Read: Bucket{1, 0.001}, Write: Bucket{1, 1}, Delete: Bucket{1, 1}}, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	clock := &blockingClock{now: time.Unix(1_700_000_000, 0), asked: make(chan time.Duration, 1)}
+	l := NewLimiter(ARMLimits{Read: Bucket{1, 0.001}, Write: Bucket{1, 1}, Delete: Bucket{1, 1}}, clock)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := l.Wait(ctx, "t", "s", Read); err != nil {
-		t.Fatal(err)
+	if err := l.Wait(ctx, "t", "s", Read); err != nil || clock.called.Load() != 0 {
+		t.Fatalf("first request: %v after %d waits", err, clock.called.Load())
 	}
-	start := time.Now()
-	err := l.Wait(ctx, "t", "s", Read)
-	if !errors.Is(err, context.DeadlineExceeded) {
+	errc := make(chan error, 1)
+	go func() { errc <- l.Wait(ctx, "t", "s", Read) }()
+	// The second request waits for the bucket (1000s at 0.001/s) until the context ends.
+	if d := <-clock.asked; d < 999*time.Second {
+		t.Fatalf("second request asked to wait %v, want the 1000s refill", d)
+	}
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
-	}
-	if time.Since(start) > 5*time.Second {
-		t.Fatal("did not return at the deadline")
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -62,11 +63,22 @@ func newRootCommand() *cobra.Command {
 
 func newServeCommand() *cobra.Command {
 	cfg := daemon.Defaults()
+	var trustedProxies []string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the gRPC API and its REST gateway",
 		Args:  cobra.NoArgs,
+		// Runs after the root's PersistentPreRunE, so values taken from
+		// XDRLINK_* are checked too.
+		PreRunE: func(*cobra.Command, []string) error { return checkServeFlags(&cfg) },
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, s := range trustedProxies {
+				p, err := netip.ParsePrefix(s)
+				if err != nil {
+					return fmt.Errorf("--trusted-proxies: %w", err)
+				}
+				cfg.TrustedProxies = append(cfg.TrustedProxies, p.Masked())
+			}
 			cfg.Logger = slog.Default()
 			return daemon.Run(cmd.Context(), cfg)
 		},
@@ -74,7 +86,7 @@ func newServeCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&cfg.GRPCAddr, "grpc-addr", cfg.GRPCAddr, "gRPC listen address")
 	f.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "REST listen address")
-	f.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file path, or a postgres:// DSN")
+	f.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file path, or a PostgreSQL DSN (postgres:// URL or key=value: host=... user=... dbname=...)")
 	f.BoolVar(&cfg.AutoMigrate, "auto-migrate", cfg.AutoMigrate, "apply pending store migrations at start")
 	f.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest accepted request body or message")
 	f.DurationVar(&cfg.ReadinessInterval, "readiness-interval", cfg.ReadinessInterval, "how often health re-checks the store")
@@ -82,6 +94,7 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&cfg.AzureConfigFile, "azure-config", "", "JSON file with the Azure cloud and credential profiles; empty runs in sandbox mode (embedded Azure emulator)")
 	f.IntVar(&cfg.SandboxTenants, "sandbox-tenants", cfg.SandboxTenants, "sandbox mode: 0 serves the demo world of named customers; N > 0 a generated world of N tenants instead")
 	f.StringVar(&cfg.SecretKeyFile, "secret-key-file", "", "file with the base64 32-byte key that encrypts secrets at rest (sign-in codes, refresh tokens); required with --azure-config")
+	f.StringVar(&cfg.PageTokenKeyFile, "page-token-key-file", cfg.PageTokenKeyFile, "file with the base64 32-byte key that signs list page tokens; empty derives one from the secret key (servers sharing either key accept each other's tokens)")
 	f.StringVar(&cfg.SandboxSecretKey, "sandbox-secret-key", cfg.SandboxSecretKey, "sandbox mode: the key file to use, created on first start, when --secret-key-file is empty")
 	f.Int32Var(&cfg.PostgresMaxConns, "postgres-max-conns", cfg.PostgresMaxConns, "PostgreSQL: largest connection pool (API and job queue share it); 0 is the driver's default")
 	f.IntVar(&cfg.Workers, "workers", cfg.Workers, "operations this process advances at once")
@@ -97,6 +110,11 @@ func newServeCommand() *cobra.Command {
 	f.DurationVar(&cfg.Thresholds.AlertsStaleAfter, "verify-alerts-stale-after", cfg.Thresholds.AlertsStaleAfter, "incidents or alerts whose newest row is older than this are stale (they arrive only when something happens)")
 	f.IntVar(&cfg.VerificationsKept, "verifications-kept", cfg.VerificationsKept, "ingestion reports kept per tenant, newest first")
 	f.StringVar(&cfg.SandboxAddr, "sandbox-addr", cfg.SandboxAddr, "sandbox mode: the emulator's HTTPS listen address")
+	f.DurationVar(&cfg.HTTPReadHeaderTimeout, "http-read-header-timeout", cfg.HTTPReadHeaderTimeout, "REST: longest time to read a request's headers (0: none)")
+	f.DurationVar(&cfg.HTTPReadTimeout, "http-read-timeout", cfg.HTTPReadTimeout, "REST: longest time to read a whole request, body included (0: none)")
+	f.DurationVar(&cfg.HTTPWriteTimeout, "http-write-timeout", cfg.HTTPWriteTimeout, "REST: longest time to answer a request, a :wait call included; operation watches are exempt (0: none)")
+	f.DurationVar(&cfg.HTTPIdleTimeout, "http-idle-timeout", cfg.HTTPIdleTimeout, "REST: how long an idle keep-alive connection stays open (0: none)")
+	f.StringSliceVar(&trustedProxies, "trusted-proxies", nil, "REST: CIDRs of reverse proxies whose X-Forwarded-For names the client in the access log (default none)")
 	f.StringVar(&cfg.SandboxCAOut, "sandbox-ca-out", cfg.SandboxCAOut, "sandbox mode: write the emulator's CA certificate here (empty: don't)")
 	return cmd
 }
@@ -115,7 +133,7 @@ func newMigrateCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&db, "db", db, "SQLite file path, or a postgres:// DSN")
+	cmd.Flags().StringVar(&db, "db", db, "SQLite file path, or a PostgreSQL DSN (postgres:// URL or key=value: host=... user=... dbname=...)")
 	return cmd
 }
 
@@ -196,4 +214,13 @@ func newLogger(level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format: want json or text, got %q", format)
+}
+
+// checkServeFlags refuses flag values serve cannot run with, before it
+// starts anything.
+func checkServeFlags(cfg *daemon.Config) error {
+	if cfg.SandboxTenants < 0 {
+		return fmt.Errorf("--sandbox-tenants %d: want 0 (the demo world) or a number of tenants > 0", cfg.SandboxTenants)
+	}
+	return nil
 }

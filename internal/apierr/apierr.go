@@ -128,9 +128,66 @@ func Status(err error) *status.Status {
 		return apiErr.GRPCStatus()
 	}
 	if st, ok := status.FromError(err); ok {
-		return st
+		return withErrorInfo(st)
 	}
 	return fromSentinel(err).GRPCStatus()
+}
+
+// withErrorInfo returns st, with an ErrorInfo chosen by its code when it has
+// none: status errors made outside this package (the gRPC runtime's, a
+// generated Unimplemented stub's) must carry a reason too.
+func withErrorInfo(st *status.Status) *status.Status {
+	if st.Code() == codes.OK {
+		return st
+	}
+	for _, d := range st.Details() {
+		if _, ok := d.(*errdetails.ErrorInfo); ok {
+			return st
+		}
+	}
+	e := &Error{Code: st.Code(), Reason: ReasonForCode(st.Code()), Message: st.Message()}
+	if st.Code() == codes.Unknown { // Unknown says nothing a caller can act on
+		e = Internal()
+	}
+	with, err := st.WithDetails(&errdetails.ErrorInfo{Reason: e.Reason.String(), Domain: Domain})
+	if err != nil || st.Code() == codes.Unknown {
+		return e.GRPCStatus()
+	}
+	return with
+}
+
+// ReasonForCode is the reason of an error known only by its code.
+func ReasonForCode(c codes.Code) xdrlinkv1.ErrorReason {
+	switch c {
+	case codes.Canceled:
+		return xdrlinkv1.ErrorReason_ERROR_REASON_REQUEST_CANCELLED
+	case codes.DeadlineExceeded:
+		return xdrlinkv1.ErrorReason_ERROR_REASON_DEADLINE_EXCEEDED
+	case codes.Unimplemented:
+		return xdrlinkv1.ErrorReason_ERROR_REASON_NOT_IMPLEMENTED
+	case codes.InvalidArgument:
+		return xdrlinkv1.ErrorReason_ERROR_REASON_INVALID_ARGUMENT
+	case codes.ResourceExhausted: // the transport's message size limit
+		return xdrlinkv1.ErrorReason_ERROR_REASON_REQUEST_TOO_LARGE
+	}
+	return xdrlinkv1.ErrorReason_ERROR_REASON_INTERNAL
+}
+
+// Cancelled is the status of a request its caller cancelled.
+func Cancelled() *Error {
+	return &Error{Code: codes.Canceled, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_REQUEST_CANCELLED, Message: "request cancelled"}
+}
+
+// DeadlineExceeded is the status of a request that ran out of time.
+func DeadlineExceeded() *Error {
+	return &Error{Code: codes.DeadlineExceeded, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_DEADLINE_EXCEEDED, Message: "deadline exceeded"}
+}
+
+// UnknownMethod is the status of a call to a service or method this server
+// does not have.
+func UnknownMethod(method string) *Error {
+	return &Error{Code: codes.Unimplemented, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_UNKNOWN_METHOD,
+		Message: "unknown service or method " + method, Metadata: map[string]string{"method": method}}
 }
 
 func fromSentinel(err error) *Error {
@@ -157,9 +214,9 @@ func fromSentinel(err error) *Error {
 		e.Reason = xdrlinkv1.ErrorReason_ERROR_REASON_INVALID_PAGE_TOKEN
 		return e
 	case errors.Is(err, context.Canceled):
-		return &Error{Code: codes.Canceled, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_INTERNAL, Message: "request cancelled"}
+		return Cancelled()
 	case errors.Is(err, context.DeadlineExceeded):
-		return &Error{Code: codes.DeadlineExceeded, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_INTERNAL, Message: "deadline exceeded"}
+		return DeadlineExceeded()
 	}
 	return Internal()
 }

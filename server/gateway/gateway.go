@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/textproto"
 	"regexp"
 	"strings"
@@ -30,51 +32,80 @@ type Options struct {
 	Conn *grpc.ClientConn
 	// MaxBodyBytes bounds a request body; larger bodies get 413.
 	MaxBodyBytes int64
+	// Logger receives one access log line per request (nil: none).
+	Logger *slog.Logger
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// in the access log; others' is ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // marshaler is set explicitly: the gateway's default emits every unset field
-// as null or zero, which bloats responses and hides what was set.
+// as null or zero, which bloats responses and hides what was set. False
+// booleans, zero numbers and zero enums are emitted (a "ready": false must
+// not vanish); unset messages are not.
 var marshaler = &runtime.JSONPb{
-	MarshalOptions:   protojson.MarshalOptions{UseProtoNames: false, EmitUnpopulated: false},
+	MarshalOptions:   protojson.MarshalOptions{UseProtoNames: false, EmitUnpopulated: false, EmitDefaultValues: true},
 	UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 }
 
 // New returns the REST handler.
 func New(ctx context.Context, opts Options) (http.Handler, error) {
 	mux := runtime.NewServeMux(
+		// The parser is process-wide in grpc-gateway (the option sets a
+		// package variable): set it once, before any mux serves.
+		setQueryParser(),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
 		runtime.WithErrorHandler(errorHandler),
+		runtime.WithRoutingErrorHandler(routingError),
+		runtime.WithMiddlewares(routeProbe, queryGuard),
+		// A form-encoded POST is refused (415), never re-read as a GET.
+		runtime.WithDisablePathLengthFallback(),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 		runtime.WithHealthzEndpoint(healthpb.NewHealthClient(opts.Conn)),
 	)
-	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+	// The generated handlers call the server through queryConn, which
+	// refuses a query the handler never parsed (see queryGuard).
+	conn := queryConn{opts.Conn}
+	for _, register := range []func() error{
 		// google.longrunning first: grpc-gateway tries the newest
 		// registration first, so our more specific operation routes
 		// (":resume", ":watch") win over its "operations/**" patterns.
-		longrunninggw.RegisterOperationsHandler,
-		xdrlinkv1.RegisterTenantServiceHandler,
-		xdrlinkv1.RegisterOnboardingServiceHandler,
-		xdrlinkv1.RegisterTableServiceHandler,
-		xdrlinkv1.RegisterVerificationServiceHandler,
-		xdrlinkv1.RegisterOperationServiceHandler,
+		func() error {
+			return longrunninggw.RegisterOperationsHandlerClient(ctx, mux, longrunningpb.NewOperationsClient(conn))
+		},
+		func() error {
+			return xdrlinkv1.RegisterTenantServiceHandlerClient(ctx, mux, xdrlinkv1.NewTenantServiceClient(conn))
+		},
+		func() error {
+			return xdrlinkv1.RegisterOnboardingServiceHandlerClient(ctx, mux, xdrlinkv1.NewOnboardingServiceClient(conn))
+		},
+		func() error {
+			return xdrlinkv1.RegisterTableServiceHandlerClient(ctx, mux, xdrlinkv1.NewTableServiceClient(conn))
+		},
+		func() error {
+			return xdrlinkv1.RegisterVerificationServiceHandlerClient(ctx, mux, xdrlinkv1.NewVerificationServiceClient(conn))
+		},
+		func() error {
+			return xdrlinkv1.RegisterOperationServiceHandlerClient(ctx, mux, xdrlinkv1.NewOperationServiceClient(conn))
+		},
 	} {
-		if err := register(ctx, mux, opts.Conn); err != nil {
+		if err := register(); err != nil {
 			return nil, err
 		}
 	}
 	// Hand-made routes, registered last so they are tried first: see
 	// listOperations and watchOperation for why each exists.
-	if err := mux.HandlePath(http.MethodGet, "/v1/operations", listOperations(mux, longrunningpb.NewOperationsClient(opts.Conn))); err != nil {
+	if err := mux.HandlePath(http.MethodGet, "/v1/operations", listOperations(mux, longrunningpb.NewOperationsClient(conn))); err != nil {
 		return nil, err
 	}
-	if err := mux.HandlePath(http.MethodGet, watchPath, watchOperation(mux, xdrlinkv1.NewOperationServiceClient(opts.Conn))); err != nil {
+	if err := mux.HandlePath(http.MethodGet, watchPath, watchOperation(mux, xdrlinkv1.NewOperationServiceClient(conn))); err != nil {
 		return nil, err
 	}
 	if err := mux.HandlePath(http.MethodGet, "/openapi.json", serveOpenAPI); err != nil {
 		return nil, err
 	}
-	return limitBody(mux, opts.MaxBodyBytes), nil
+	return frontDoor(limitBody(mux, opts.MaxBodyBytes), opts.Logger, opts.TrustedProxies), nil
 }
 
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
@@ -84,11 +115,12 @@ func serveOpenAPI(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
 
 // limitBody buffers the body up to limit and answers 413 past it. Buffering
 // (rather than a streaming limit) lets the 413 be decided before the gateway
-// starts decoding, whose errors would otherwise read as a 400.
+// starts decoding, whose errors would otherwise read as a 400. The buffered
+// body is then checked to be JSON (415 otherwise), and If-Match is applied.
 func limitBody(next http.Handler, limit int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body == nil || r.Body == http.NoBody {
-			next.ServeHTTP(w, r)
+			serveBody(next, w, r, nil)
 			return
 		}
 		if r.ContentLength > limit {
@@ -104,9 +136,27 @@ func limitBody(next http.Handler, limit int64) http.Handler {
 			writeTooLarge(w, limit)
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		next.ServeHTTP(w, r)
+		serveBody(next, w, r, body)
 	})
+}
+
+func serveBody(next http.Handler, w http.ResponseWriter, r *http.Request, body []byte) {
+	if st := checkMediaType(r, body); st != nil {
+		writeStatus(w, http.StatusUnsupportedMediaType, st)
+		return
+	}
+	body, st := applyIfMatch(r, body)
+	if st != nil {
+		writeStatus(w, http.StatusBadRequest, st)
+		return
+	}
+	if body == nil {
+		r.Body = http.NoBody
+	} else {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+	}
+	next.ServeHTTP(w, r)
 }
 
 func writeTooLarge(w http.ResponseWriter, limit int64) {
@@ -121,7 +171,9 @@ func writeStatus(w http.ResponseWriter, code int, st *status.Status) {
 		code = http.StatusInternalServerError
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set(textproto.CanonicalMIMEHeaderKey(server.RequestIDHeader), server.NewRequestID())
+	if h := textproto.CanonicalMIMEHeaderKey(server.RequestIDHeader); w.Header().Get(h) == "" {
+		w.Header().Set(h, server.NewRequestID())
+	}
 	w.WriteHeader(code)
 	_, _ = w.Write(buf)
 }
@@ -159,8 +211,8 @@ func incomingHeader(key string) (string, bool) {
 
 func outgoingHeader(key string) (string, bool) {
 	switch key {
-	case server.RequestIDHeader:
-		return textproto.CanonicalMIMEHeaderKey(key), true
+	case server.RequestIDHeader: // frontDoor set it already, and sent it as the call's
+		return "", false
 	case "content-type": // gRPC's own, meaningless to a REST caller
 		return "", false
 	}

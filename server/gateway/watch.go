@@ -5,9 +5,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
@@ -31,6 +34,11 @@ func watchOperation(mux *runtime.ServeMux, client xdrlinkv1.OperationServiceClie
 	const method = "/xdrlink.v1.OperationService/WatchOperation"
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		_, out := runtime.MarshalerForRequest(mux, r)
+		// A watch lasts as long as its operation: the server's read and
+		// write timeouts, meant for ordinary requests, must not cut it.
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Time{})
+		_ = rc.SetWriteDeadline(time.Time{})
 		// Ending the call on every return stops the server's watch too.
 		ctx, cancel := context.WithCancel(r.Context())
 		defer cancel()
@@ -39,8 +47,17 @@ func watchOperation(mux *runtime.ServeMux, client xdrlinkv1.OperationServiceClie
 			runtime.HTTPError(r.Context(), mux, out, w, r, err)
 			return
 		}
+		req := &xdrlinkv1.WatchOperationRequest{Name: params["name"]}
+		if err := r.ParseForm(); err != nil {
+			runtime.HTTPError(ctx, mux, out, w, r, status.Error(codes.InvalidArgument, err.Error()))
+			return
+		}
+		if err := runtime.PopulateQueryParameters(req, r.Form, utilities.NewDoubleArray([][]string{{"name"}})); err != nil {
+			runtime.HTTPError(ctx, mux, out, w, r, status.Error(codes.InvalidArgument, err.Error()))
+			return
+		}
 		var md runtime.ServerMetadata
-		stream, err := client.WatchOperation(ctx, &xdrlinkv1.WatchOperationRequest{Name: params["name"]},
+		stream, err := client.WatchOperation(ctx, req,
 			grpc.Header(&md.HeaderMD), grpc.Trailer(&md.TrailerMD))
 		if err != nil {
 			runtime.HTTPError(runtime.NewServerMetadataContext(ctx, md), mux, out, w, r, err)
@@ -63,7 +80,6 @@ func watchOperation(mux *runtime.ServeMux, client xdrlinkv1.OperationServiceClie
 			}
 		}
 		w.Header().Set("Content-Type", "application/x-ndjson")
-		rc := http.NewResponseController(w)
 		line := func(m any) bool {
 			buf, err := out.Marshal(m)
 			if err != nil {

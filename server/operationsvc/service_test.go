@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -251,65 +252,208 @@ func TestCancelAndResume(t *testing.T) {
 	}
 }
 
+// watchedStore is the service's store, telling the test about each read of
+// an operation (its ordinal for that id, when it happened and the deadline of
+// the context it was made under), so that a wait is checked by what it did
+// and in what order, not by how long it took.
+type watchedStore struct {
+	*sqlite.Store
+	mu     sync.Mutex
+	reads  map[string]int
+	onRead func(id string, n int, at, deadline time.Time)
+}
+
+func (w *watchedStore) GetOperation(ctx context.Context, id string) (*store.Operation, error) {
+	row, err := w.Store.GetOperation(ctx, id)
+	at := time.Now()
+	dl, _ := ctx.Deadline()
+	w.mu.Lock()
+	w.reads[id]++
+	n, hook := w.reads[id], w.onRead
+	w.mu.Unlock()
+	if hook != nil {
+		hook(id, n, at, dl)
+	}
+	return row, err
+}
+
+func (w *watchedStore) watch(hook func(id string, n int, at, deadline time.Time)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.reads = map[string]int{}
+	w.onRead = hook
+}
+
+func (w *watchedStore) readsOf(id string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.reads[id]
+}
+
 func TestWaitOperation(t *testing.T) {
 	ctx := t.Context()
-	svc, st, _ := newService(t, Options{PollInterval: 10 * time.Millisecond, MaxWait: 200 * time.Millisecond})
+	st := newStore(t)
 	seedFour(t, st)
-	wait := func(ctx context.Context, id string, timeout *durationpb.Duration) (*longrunningpb.Operation, time.Duration, error) {
-		start := time.Now()
-		op, err := svc.WaitOperation(ctx, &longrunningpb.WaitOperationRequest{Name: "operations/" + id, Timeout: timeout})
-		return op, time.Since(start), err
+	ws := &watchedStore{Store: st}
+	ws.watch(nil)
+	ctl := &fakeController{st: st}
+	// MaxWait is far beyond anything here: a wait that returned did so for
+	// its own reason (done, timeout, the call's deadline), not the cap.
+	svc := New(ws, ctl, Options{PollInterval: 10 * time.Millisecond, MaxWait: time.Hour})
+	type result struct {
+		op   *longrunningpb.Operation
+		took time.Duration
+		err  error
+	}
+	// waitOn calls svc's WaitOperation. Every wait here ends by itself; a
+	// minute bounds how long the test waits for one that does not.
+	waitOn := func(t *testing.T, svc *Service, ctx context.Context, id string, timeout *durationpb.Duration) (*longrunningpb.Operation, time.Duration, error) {
+		t.Helper()
+		res := make(chan result, 1)
+		go func() {
+			start := time.Now()
+			op, err := svc.WaitOperation(ctx, &longrunningpb.WaitOperationRequest{Name: "operations/" + id, Timeout: timeout})
+			res <- result{op, time.Since(start), err}
+		}()
+		select {
+		case r := <-res:
+			return r.op, r.took, r.err
+		case <-time.After(time.Minute):
+			t.Fatalf("WaitOperation(%s, %v) had not returned after a minute", id, timeout.AsDuration())
+			return nil, 0, nil
+		}
+	}
+	wait := func(t *testing.T, ctx context.Context, id string, timeout *durationpb.Duration) (*longrunningpb.Operation, time.Duration, error) {
+		t.Helper()
+		return waitOn(t, svc, ctx, id, timeout)
 	}
 
 	t.Run("done already", func(t *testing.T) {
-		op, took, err := wait(ctx, "b", durationpb.New(time.Hour))
-		if err != nil || !op.GetDone() || took > 100*time.Millisecond {
-			t.Errorf("got %v after %v, %v; want done at once", op, took, err)
+		// A second read would be a poll: it ends the call at once.
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		ws.watch(func(id string, n int, _, _ time.Time) {
+			if n > 1 {
+				cancel()
+			}
+		})
+		op, _, err := wait(t, cctx, "b", durationpb.New(time.Hour))
+		if n := ws.readsOf("b"); err != nil || !op.GetDone() || n != 1 {
+			t.Errorf("got %v after %d reads, %v; want done at once (one read, no poll)", op, n, err)
 		}
 	})
 	t.Run("becomes done", func(t *testing.T) {
+		// a is finished once the wait has polled it and found it running.
+		// The second read that starts after the change must see it and end
+		// the wait: a third ends the call.
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		polled, updated := make(chan struct{}), 0
+		ws.watch(func(id string, n int, _, _ time.Time) {
+			if id != "a" {
+				return
+			}
+			if n == 2 {
+				close(polled)
+			}
+			ws.mu.Lock()
+			after := updated
+			ws.mu.Unlock()
+			if after > 0 && n > after+2 {
+				cancel()
+			}
+		})
 		errc := make(chan error, 1)
 		go func() {
-			time.Sleep(50 * time.Millisecond)
+			<-polled
 			_, err := update(st, "a", finish)
+			ws.mu.Lock()
+			updated = ws.reads["a"]
+			ws.mu.Unlock()
 			errc <- err
 		}()
-		op, took, err := wait(ctx, "a", durationpb.New(10*time.Second))
+		op, _, err := wait(t, cctx, "a", durationpb.New(time.Hour))
 		if err := <-errc; err != nil {
 			t.Fatal(err)
 		}
-		if err != nil || !op.GetDone() || took < 40*time.Millisecond || took > 2*time.Second {
-			t.Errorf("got %v after %v, %v; want done after about 50ms", op, took, err)
+		if n := ws.readsOf("a"); err != nil || !op.GetDone() || n < 3 {
+			t.Errorf("got %v after %d reads, %v; want done, seen by a poll after the change", op, n, err)
 		}
 	})
 	t.Run("timeout", func(t *testing.T) {
-		op, took, err := wait(ctx, "c", durationpb.New(30*time.Millisecond))
-		if err != nil || op.GetDone() || op.GetName() != "operations/c" || took < 30*time.Millisecond || took > time.Second {
+		// A poll bounded by anything but the 30ms timeout ends the call.
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		before := time.Now()
+		var pollDeadline time.Time
+		ws.watch(func(id string, n int, _, dl time.Time) {
+			if id == "c" && n >= 2 && (dl.IsZero() || dl.Sub(before) > time.Minute) {
+				pollDeadline = dl
+				cancel()
+			}
+		})
+		op, took, err := wait(t, cctx, "c", durationpb.New(30*time.Millisecond))
+		if err != nil || op.GetDone() || op.GetName() != "operations/c" || took < 30*time.Millisecond {
 			t.Errorf("got %v after %v, %v; want not done after 30ms", op, took, err)
+		}
+		if cctx.Err() != nil {
+			t.Errorf("polled until %v: the 30ms timeout did not bound the wait", pollDeadline)
 		}
 	})
 	t.Run("capped at MaxWait", func(t *testing.T) {
-		op, took, err := wait(ctx, "c", durationpb.New(time.Hour))
-		if err != nil || op.GetDone() || took < 200*time.Millisecond || took > 2*time.Second {
-			t.Errorf("got %v after %v, %v; want not done after MaxWait (200ms)", op, took, err)
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		before := time.Now()
+		var pollDeadline time.Time
+		ws.watch(func(id string, n int, _, dl time.Time) {
+			if id == "c" && n >= 2 && (dl.IsZero() || dl.Sub(before) > time.Minute) {
+				pollDeadline = dl
+				cancel()
+			}
+		})
+		capped := New(ws, ctl, Options{PollInterval: 10 * time.Millisecond, MaxWait: 50 * time.Millisecond})
+		op, took, err := waitOn(t, capped, cctx, "c", durationpb.New(time.Hour))
+		if err != nil || op.GetDone() || took < 50*time.Millisecond {
+			t.Errorf("got %v after %v, %v; want not done after MaxWait (50ms)", op, took, err)
+		}
+		if cctx.Err() != nil {
+			t.Errorf("polled until %v: MaxWait (50ms) did not bound the wait", pollDeadline)
 		}
 	})
 	t.Run("call deadline", func(t *testing.T) {
-		dctx, cancel := context.WithTimeout(ctx, 150*time.Millisecond)
+		// The wait plans to end deadlineMargin before the call's deadline,
+		// so the reply reaches the caller in time; the first poll shows the
+		// plan and ends the call.
+		dctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 		defer cancel()
-		op, took, err := wait(dctx, "c", nil)
-		if err != nil || op.GetDone() || took >= 150*time.Millisecond {
-			t.Errorf("got %v after %v, %v; want not done before the 150ms deadline", op, took, err)
+		callDeadline, _ := dctx.Deadline()
+		var polledAt, pollDeadline time.Time
+		ws.watch(func(id string, n int, at, dl time.Time) {
+			if id == "c" && n == 2 {
+				polledAt, pollDeadline = at, dl
+				cancel()
+			}
+		})
+		start := time.Now()
+		op, _, err := wait(t, dctx, "c", nil)
+		if err != nil || op.GetDone() || polledAt.IsZero() {
+			t.Fatalf("got %v, %v (polled at %v); want not done, after a poll", op, err, polledAt)
+		}
+		// The wait computes its end from the time left, a moment before it
+		// starts: its end is at most that moment later than the plan.
+		planned := callDeadline.Add(-deadlineMargin)
+		if pollDeadline.Before(planned) || pollDeadline.Sub(planned) > polledAt.Sub(start) {
+			t.Errorf("waited until %v, %v before the call's deadline; want %v before it", pollDeadline, callDeadline.Sub(pollDeadline), deadlineMargin)
 		}
 	})
 	t.Run("bad requests", func(t *testing.T) {
-		_, _, err := wait(ctx, "c", durationpb.New(-time.Second))
+		_, _, err := wait(t, ctx, "c", durationpb.New(-time.Second))
 		if f := wantErr(t, err, codes.InvalidArgument, xdrlinkv1.ErrorReason_ERROR_REASON_INVALID_ARGUMENT); f["timeout"] == "" {
 			t.Errorf("negative timeout: violations %v", f)
 		}
-		_, _, err = wait(ctx, "nope", nil)
+		_, _, err = wait(t, ctx, "nope", nil)
 		wantErr(t, err, codes.NotFound, xdrlinkv1.ErrorReason_ERROR_REASON_OPERATION_NOT_FOUND)
-		_, _, err = wait(ctx, "", nil)
+		_, _, err = wait(t, ctx, "", nil)
 		wantErr(t, err, codes.InvalidArgument, xdrlinkv1.ErrorReason_ERROR_REASON_INVALID_ARGUMENT)
 	})
 }

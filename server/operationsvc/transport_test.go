@@ -179,6 +179,9 @@ func restCall(t *testing.T, method, url, body string, header ...string) (*http.R
 	if err != nil {
 		t.Fatal(err)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json") // REST refuses other bodies (415)
+	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}

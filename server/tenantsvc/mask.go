@@ -48,13 +48,37 @@ func maskPaths(in *xdrlinkv1.Tenant, paths []string) ([]string, error) {
 			out = append(out, topLevelPaths...)
 		case slices.Contains(mutablePaths, p), strings.HasPrefix(p, "labels.") && len(p) > len("labels."):
 			out = append(out, p)
-		case slices.Contains(ignoredPaths, p):
+		case slices.Contains(ignoredPaths, p), underOutputOnly(p):
 		default:
 			return nil, apierr.InvalidArgument(apierr.Violation("update_mask",
 				"unknown or immutable field "+p+"; mutable: "+strings.Join(mutablePaths, ", ")))
 		}
 	}
 	return out, nil
+}
+
+// underOutputOnly: p names an OUTPUT_ONLY field of Tenant or a field within
+// one ("status.applied.connector_name", which REST derives from a body that
+// echoes a tenant it read): ignored like the field itself (AIP-203).
+func underOutputOnly(p string) bool {
+	md := (&xdrlinkv1.Tenant{}).ProtoReflect().Descriptor()
+	for _, name := range strings.Split(p, ".") {
+		if md == nil {
+			return false
+		}
+		fd := md.Fields().ByName(protoreflect.Name(name))
+		if fd == nil {
+			return false
+		}
+		if outputOnly(fd) {
+			return true
+		}
+		md = fd.Message()
+		if fd.IsMap() || fd.IsList() {
+			return false
+		}
+	}
+	return false
 }
 
 // applyMask copies the fields named by paths from src to dst; a field unset

@@ -3,6 +3,7 @@ package tenantsvc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -37,6 +38,10 @@ const namePrefix = tenantrecord.NamePrefix
 // updateRetries bounds the read-modify-write retries of an update that came
 // without an etag and lost a race with another writer.
 const updateRetries = 3
+
+// maxLabels is the most labels a tenant has, as Tenant.labels's
+// protovalidate rule says of a request.
+const maxLabels = 64
 
 // CreateTenant registers a tenant under the caller's id.
 func (s *Service) CreateTenant(ctx context.Context, req *xdrlinkv1.CreateTenantRequest) (*xdrlinkv1.Tenant, error) {
@@ -106,6 +111,9 @@ func (s *Service) UpdateTenant(ctx context.Context, req *xdrlinkv1.UpdateTenantR
 	if len(v) > 0 {
 		return nil, apierr.InvalidArgument(v...)
 	}
+	// What the caller sent in output-only fields is ignored (AIP-203).
+	src := proto.Clone(in).(*xdrlinkv1.Tenant)
+	clearOutputOnlyFields(src.ProtoReflect())
 	id := strings.TrimPrefix(in.GetName(), namePrefix)
 	for attempt := 0; ; attempt++ {
 		rec, err := s.store.GetTenant(ctx, id)
@@ -127,12 +135,25 @@ func (s *Service) UpdateTenant(ctx context.Context, req *xdrlinkv1.UpdateTenantR
 			return nil, err
 		}
 		next := proto.Clone(cur).(*xdrlinkv1.Tenant)
-		applyMask(next, in, paths)
+		applyMask(next, src, paths)
+		keepOutputOnly(next.ProtoReflect(), cur.ProtoReflect())
 		if err := s.checkComplete(next); err != nil {
 			return nil, err
 		}
+		if n := len(next.GetLabels()); n > maxLabels {
+			// The request's own labels pass the rule; "labels.<key>" merges
+			// them into the stored ones, which may pass the limit.
+			return nil, apierr.InvalidArgument(apierr.Violation("tenant.labels",
+				fmt.Sprintf("a tenant has at most %d labels; this update would leave it %d (%d now): remove some in the same update",
+					maxLabels, n, len(cur.GetLabels()))))
+		}
 		if proto.Equal(next, cur) {
 			return cur, nil // nothing differs: no write, etag unchanged
+		}
+		if movesPlacement(cur, next) {
+			if err := inAzure(cur, "change its entra_tenant_id or workspace"); err != nil {
+				return nil, err
+			}
 		}
 		rec, err = tenantrecord.Spec(id, next)
 		if err != nil {
@@ -150,18 +171,26 @@ func (s *Service) UpdateTenant(ctx context.Context, req *xdrlinkv1.UpdateTenantR
 }
 
 // DeleteTenant removes a tenant from the registry, unless an operation is
-// changing it in Azure right now: its record of what it applied would be lost.
+// changing it in Azure right now, or xdrlink has changed its Azure
+// configuration (see inAzure): its record of what it applied, which
+// offboarding undoes, would be lost.
 func (s *Service) DeleteTenant(ctx context.Context, req *xdrlinkv1.DeleteTenantRequest) (*emptypb.Empty, error) {
 	id := strings.TrimPrefix(req.GetName(), namePrefix)
 	rec, err := s.store.GetTenant(ctx, id)
 	if err != nil {
 		return nil, apierr.ForResource(err, req.GetName())
 	}
+	st, err := tenantrecord.Decode(rec)
+	if err != nil {
+		return nil, err
+	}
 	if busy(rec.State) {
-		st, _ := tenantrecord.Decode(rec)
 		return nil, &apierr.Error{Code: codes.FailedPrecondition, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_OPERATION_IN_PROGRESS,
 			Message:  req.GetName() + " has an operation in progress (" + st.GetLastOperation() + "): wait for it to finish or cancel it, then delete",
 			Metadata: map[string]string{"resource": req.GetName(), "operation": st.GetLastOperation()}}
+	}
+	if err := inAzure(st, "delete it"); err != nil {
+		return nil, err
 	}
 	err = s.store.DeleteTenant(ctx, id, req.GetEtag())
 	if err != nil {
@@ -190,13 +219,17 @@ func updateViolations(req *xdrlinkv1.UpdateTenantRequest) ([]string, []*errdetai
 	if errors.As(err, &bad) {
 		return nil, append(v, bad.Violations...)
 	}
+	if slices.Contains(paths, "display_name") {
+		v = append(v, displayNameViolations("tenant.", in.GetDisplayName())...)
+	}
 	return paths, append(v, connectorTables("tenant.", in, paths)...)
 }
 
 // createViolations lists what a create refuses in the tenant it would
 // register, under the field path prefix of the tenant in its request.
 func (s *Service) createViolations(prefix string, t *xdrlinkv1.Tenant) []*errdetails.BadRequest_FieldViolation {
-	return slices.Concat(s.incomplete(prefix, t), CheckTables(prefix+"connector.tables", t.GetConnector().GetTables()))
+	return slices.Concat(displayNameViolations(prefix, t.GetDisplayName()), s.incomplete(prefix, t),
+		CheckTables(prefix+"connector.tables", t.GetConnector().GetTables()))
 }
 
 // checkComplete reports the fields a tenant cannot be without. Formats were
@@ -234,6 +267,45 @@ func (s *Service) incomplete(prefix string, t *xdrlinkv1.Tenant) []*errdetails.B
 	return v
 }
 
+// movesPlacement: next points the tenant at another customer directory or
+// another workspace (any part of it) than cur.
+func movesPlacement(cur, next *xdrlinkv1.Tenant) bool {
+	return cur.GetEntraTenantId() != next.GetEntraTenantId() || !proto.Equal(cur.GetWorkspace(), next.GetWorkspace())
+}
+
+// inAzure refuses to do what (deleting the tenant, or moving it to another
+// directory or workspace) while xdrlink has changes in the tenant's Azure
+// that offboarding must undo where they were made: the tenant is connected
+// or being connected or disconnected, or it FAILED with changes applied.
+// REGISTERED and OFFBOARDED tenants, and FAILED ones that changed nothing,
+// hold nothing there.
+func inAzure(t *xdrlinkv1.Tenant, what string) error {
+	state := t.GetState()
+	meta := map[string]string{"resource": t.GetName(), "state": state.String()}
+	is := t.GetName() + " is " + strings.TrimPrefix(state.String(), "STATE_")
+	const offboard = "offboard it first (Offboard undoes those changes where they were made), then "
+	msg := ""
+	switch state {
+	case xdrlinkv1.Tenant_STATE_UNSPECIFIED, xdrlinkv1.Tenant_STATE_REGISTERED, xdrlinkv1.Tenant_STATE_OFFBOARDED:
+		return nil
+	case xdrlinkv1.Tenant_STATE_FAILED:
+		if proto.Size(t.GetStatus().GetApplied()) == 0 {
+			return nil
+		}
+		msg = is + " with changes applied in its Azure: " + offboard + what
+	case xdrlinkv1.Tenant_STATE_ONBOARDING, xdrlinkv1.Tenant_STATE_ACTION_REQUIRED:
+		meta["operation"] = t.GetLastOperation()
+		msg = is + " (" + t.GetLastOperation() + " is changing its Azure): let it finish or cancel it, " + offboard + what
+	case xdrlinkv1.Tenant_STATE_OFFBOARDING:
+		meta["operation"] = t.GetLastOperation()
+		msg = is + " (" + t.GetLastOperation() + " is undoing the changes in its Azure): wait for it to finish, then " + what
+	default:
+		msg = is + ", connected: xdrlink has changed its Azure configuration; " + offboard + what
+	}
+	return &apierr.Error{Code: codes.FailedPrecondition, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_TENANT_STATE_CONFLICT,
+		Message: msg, Metadata: meta}
+}
+
 // busy: the tenant's state says an onboard or offboard is under way.
 func busy(state string) bool {
 	switch state {
@@ -258,11 +330,6 @@ func workspaceTaken(err error) error {
 
 // clearOutputOnly drops what callers may not set (AIP-203: ignored on input).
 func clearOutputOnly(t *xdrlinkv1.Tenant) {
-	tenantrecord.ClearStatus(t)
+	clearOutputOnlyFields(t.ProtoReflect())
 	t.Etag = ""
-	t.CreateTime = nil
-	t.UpdateTime = nil
-	if t.Workspace != nil {
-		t.Workspace.CustomerId = ""
-	}
 }

@@ -45,6 +45,9 @@ type Options struct {
 	// fetch and complete jobs). 0 keeps pgxpool's default: the DSN's
 	// pool_max_conns, else the greater of 4 and the number of CPUs.
 	MaxConns int32
+	// PageTokenKey signs the page tokens of lists; empty is
+	// store.DefaultPageTokenKey, which is public. A server passes its own.
+	PageTokenKey []byte
 }
 
 // New connects to the database at dsn (a postgres:// URL or key=value
@@ -88,7 +91,7 @@ func New(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return fail(err)
 	}
-	return &Store{queries: queries{pool}, pool: pool, db: db, Schema: schema.New("postgres", p, rv)}, nil
+	return &Store{queries: queries{db: pool, tokens: store.NewPageTokens(opts.PageTokenKey)}, pool: pool, db: db, Schema: schema.New("postgres", p, rv)}, nil
 }
 
 // riverMigrateLock is the advisory lock key ("xdrlrivr") that serialises
@@ -129,7 +132,7 @@ func (s *Store) OpenJobs(cfg *river.Config) (store.Jobs, error) {
 // InTx runs fn in a read-committed transaction on one pooled connection.
 func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
 	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(t pgx.Tx) error {
-		return fn(&tx{queries: queries{t}, tx: t, jobs: &s.jobs})
+		return fn(&tx{queries: queries{db: t, tokens: s.tokens}, tx: t, jobs: &s.jobs})
 	})
 }
 
@@ -152,7 +155,11 @@ type querier interface {
 }
 
 // queries holds the SQL once for the store and its transactions.
-type queries struct{ db querier }
+type queries struct {
+	db querier
+	// tokens signs and checks page tokens (nil: store.DefaultPageTokenKey).
+	tokens *store.PageTokens
+}
 
 const tenantColumns = "id, state, labels, body, workspace_key, status, etag, create_time, update_time, verdict"
 
@@ -234,7 +241,7 @@ func (s *Store) CreateTenants(ctx context.Context, ts []*store.Tenant) ([]*store
 				if inserted[t.Etag] {
 					continue
 				}
-				err := (queries{tx}).explain(ctx, tenantRules(t)...)
+				err := (queries{db: tx, tokens: s.tokens}).explain(ctx, tenantRules(t)...)
 				if err == nil {
 					err = errCollisionGone
 				}
@@ -269,7 +276,7 @@ func (q queries) GetTenant(ctx context.Context, id string) (*store.Tenant, error
 }
 
 func (q queries) ListTenants(ctx context.Context, tq store.TenantQuery) (*store.TenantPage, error) {
-	return store.Paginate(tq, func(after string, limit int) ([]*store.Tenant, error) {
+	return q.tokens.Paginate(tq, func(after string, limit int) ([]*store.Tenant, error) {
 		query := `SELECT ` + tenantColumns + ` FROM tenants WHERE id > @after`
 		args := pgx.NamedArgs{"after": after, "limit": limit}
 		if tq.State != "" {
@@ -397,7 +404,7 @@ func (q queries) GetVerification(ctx context.Context, tenant, id string) (*store
 }
 
 func (q queries) ListVerifications(ctx context.Context, vq store.VerificationQuery) (*store.VerificationPage, error) {
-	return store.PaginateVerifications(vq, func(after *store.Cursor, limit int) ([]*store.Verification, error) {
+	return q.tokens.PaginateVerifications(vq, func(after *store.Cursor, limit int) ([]*store.Verification, error) {
 		query := `SELECT ` + verificationColumns + ` FROM verifications WHERE tenant_id = @tenant`
 		args := pgx.NamedArgs{"tenant": vq.Tenant, "limit": limit}
 		if after != nil {
@@ -462,7 +469,7 @@ func (q queries) getOperation(ctx context.Context, column, value string) (*store
 }
 
 func (q queries) ListOperations(ctx context.Context, oq store.OperationQuery) (*store.OperationPage, error) {
-	return store.PaginateOperations(oq, func(after *store.OperationCursor, limit int) ([]*store.Operation, error) {
+	return q.tokens.PaginateOperations(oq, func(after *store.OperationCursor, limit int) ([]*store.Operation, error) {
 		query := `SELECT ` + opColumns + ` FROM operations WHERE true`
 		args := pgx.NamedArgs{"limit": limit}
 		for _, f := range []struct{ column, value string }{

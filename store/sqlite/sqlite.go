@@ -68,6 +68,18 @@ var _ store.Store = (*Store)(nil)
 // and a transaction (InTx) holds it until it ends. Reads outside a
 // transaction use a separate pool of read-only connections.
 func New(ctx context.Context, path string) (*Store, error) {
+	return NewWithOptions(ctx, path, Options{})
+}
+
+// Options tunes a Store; the zero value keeps the defaults.
+type Options struct {
+	// PageTokenKey signs the page tokens of lists; empty is
+	// store.DefaultPageTokenKey, which is public. A server passes its own.
+	PageTokenKey []byte
+}
+
+// NewWithOptions is New with opts.
+func NewWithOptions(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
@@ -108,7 +120,9 @@ func New(ctx context.Context, path string) (*Store, error) {
 		rdb.SetMaxOpenConns(readConns)
 		rdb.SetMaxIdleConns(readConns)
 	}
-	return &Store{queries: queries{db}, db: db, read: queries{rdb}, rdb: rdb, Schema: schema.New("sqlite", p, rv)}, nil
+	tokens := store.NewPageTokens(opts.PageTokenKey)
+	return &Store{queries: queries{db: db, tokens: tokens}, db: db, read: queries{db: rdb, tokens: tokens}, rdb: rdb,
+		Schema: schema.New("sqlite", p, rv)}, nil
 }
 
 // readConns bounds the read pool: a few per core serve the API's reads.
@@ -177,7 +191,7 @@ func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
 	defer t.Rollback() // a no-op after Commit
-	if err := fn(&tx{queries: queries{t}, tx: t, jobs: &s.jobs}); err != nil {
+	if err := fn(&tx{queries: queries{db: t, tokens: s.tokens}, tx: t, jobs: &s.jobs}); err != nil {
 		return err
 	}
 	if err := t.Commit(); err != nil {
@@ -230,7 +244,11 @@ type querier interface {
 }
 
 // queries holds the SQL once for the store and its transactions.
-type queries struct{ db querier }
+type queries struct {
+	db querier
+	// tokens signs and checks page tokens (nil: store.DefaultPageTokenKey).
+	tokens *store.PageTokens
+}
 
 const tenantColumns = "id, state, labels, body, workspace_key, status, etag, create_time, update_time, verdict"
 
@@ -284,7 +302,7 @@ func (s *Store) CreateTenants(ctx context.Context, ts []*store.Tenant) ([]*store
 		return nil, fmt.Errorf("sqlite: create tenants: %w", err)
 	}
 	defer stmt.Close()
-	q := queries{t}
+	q := queries{db: t, tokens: s.tokens}
 	for i, rec := range out {
 		res, err := stmt.ExecContext(ctx, insertTenantArgs(rec)...)
 		if err != nil {
@@ -324,7 +342,7 @@ func getTenant(row scanner) (*store.Tenant, error) {
 }
 
 func (q queries) ListTenants(ctx context.Context, tq store.TenantQuery) (*store.TenantPage, error) {
-	return store.Paginate(tq, func(after string, limit int) ([]*store.Tenant, error) {
+	return q.tokens.Paginate(tq, func(after string, limit int) ([]*store.Tenant, error) {
 		query := `SELECT ` + tenantColumns + ` FROM tenants WHERE id > @after`
 		args := []any{sql.Named("after", after), sql.Named("limit", limit)}
 		if tq.State != "" {
@@ -455,7 +473,7 @@ func (q queries) GetVerification(ctx context.Context, tenant, id string) (*store
 }
 
 func (q queries) ListVerifications(ctx context.Context, vq store.VerificationQuery) (*store.VerificationPage, error) {
-	return store.PaginateVerifications(vq, func(after *store.Cursor, limit int) ([]*store.Verification, error) {
+	return q.tokens.PaginateVerifications(vq, func(after *store.Cursor, limit int) ([]*store.Verification, error) {
 		query := `SELECT ` + verificationColumns + ` FROM verifications WHERE tenant_id = @tenant`
 		args := []any{sql.Named("tenant", vq.Tenant), sql.Named("limit", limit)}
 		if after != nil {
@@ -521,7 +539,7 @@ func (q queries) getOperation(ctx context.Context, column, value string) (*store
 }
 
 func (q queries) ListOperations(ctx context.Context, oq store.OperationQuery) (*store.OperationPage, error) {
-	return store.PaginateOperations(oq, func(after *store.OperationCursor, limit int) ([]*store.Operation, error) {
+	return q.tokens.PaginateOperations(oq, func(after *store.OperationCursor, limit int) ([]*store.Operation, error) {
 		query := `SELECT ` + opColumns + ` FROM operations WHERE true`
 		args := []any{sql.Named("limit", limit)}
 		for _, f := range []struct{ column, value string }{
