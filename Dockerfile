@@ -21,6 +21,16 @@ ENV XDRLINK_DB=/data/xdrlink.db \
     XDRLINK_HTTP_ADDR=0.0.0.0:8080
 VOLUME /data
 EXPOSE 9090 8080
+# With TLS (XDRLINK_TLS_CERT_FILE and XDRLINK_TLS_KEY_FILE set, e.g. from a
+# mounted secret) the check dials TLS too: `health` takes the same
+# XDRLINK_TLS_CERT_FILE and accepts the server only if it presents that
+# certificate.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s CMD ["/xdrlinkd", "health", "--grpc-addr", "127.0.0.1:9090"]
 ENTRYPOINT ["/xdrlinkd"]
-CMD ["serve"]
+# The ports must be reachable from outside the container, so it listens on
+# 0.0.0.0, which serve refuses while there is no authentication unless told
+# so. Until authentication exists, publish these ports only to a proxy that
+# authenticates callers (never to a network users reach directly): every
+# caller who reaches them has full access. Without --azure-config this is
+# the sandbox (the embedded emulator, on the container's loopback only).
+CMD ["serve", "--allow-unauthenticated-network"]

@@ -13,7 +13,7 @@ import (
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
@@ -113,7 +113,16 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-For names the client
 	// in the REST access log.
 	TrustedProxies []netip.Prefix
-	Logger         *slog.Logger
+	// TLSCertFile and TLSKeyFile (PEM, both or neither) make both listeners
+	// serve TLS (REST as HTTPS); the pair is loaded again when the files
+	// change, checked at each handshake.
+	TLSCertFile string
+	TLSKeyFile  string
+	// AllowUnauthenticatedNetwork lets the API (and the sandbox emulator)
+	// listen on a non-loopback address although nothing authenticates
+	// callers; without it Start refuses. With it, Start warns.
+	AllowUnauthenticatedNetwork bool
+	Logger                      *slog.Logger
 
 	// sandboxWorld, when set, gives the sandbox's emulator this world and
 	// these customers instead of the demo world (tests with a world of
@@ -173,6 +182,8 @@ type Daemon struct {
 	conn         *grpc.ClientConn
 	grpcLis      net.Listener
 	httpLis      net.Listener
+	inprocLis    *inprocListener
+	certs        *certReloader // nil without TLS
 	cancel       context.CancelFunc
 	serveErr     chan error
 }
@@ -183,12 +194,26 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	d := &Daemon{cfg: cfg, log: log, serveErr: make(chan error, 2)}
+	d := &Daemon{cfg: cfg, log: log, serveErr: make(chan error, 3)}
 	defer func() {
 		if err != nil {
 			d.close()
 		}
 	}()
+	// Before anything is opened: where it may listen, and its certificate.
+	if err = d.checkNetworkExposure(); err != nil {
+		return nil, err
+	}
+	if err = checkTLSFiles(cfg); err != nil {
+		return nil, err
+	}
+	var grpcOpts []grpc.ServerOption
+	if cfg.TLSCertFile != "" {
+		if d.certs, err = newCertReloader(cfg.TLSCertFile, cfg.TLSKeyFile, log); err != nil {
+			return nil, err
+		}
+		grpcOpts = append(grpcOpts, grpc.Creds(tlsOrInproc{credentials.NewTLS(d.certs.serverTLS())}))
+	}
 
 	if d.store, err = openStore(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -203,7 +228,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		return nil, fmt.Errorf("azure: %w", err)
 	}
 
-	if d.grpc, err = server.New(server.Options{Logger: log, MaxRecvBytes: int(cfg.MaxBodyBytes), SyncCallTimeout: cfg.SyncCallTimeout}); err != nil {
+	if d.grpc, err = server.New(server.Options{Logger: log, MaxRecvBytes: int(cfg.MaxBodyBytes), SyncCallTimeout: cfg.SyncCallTimeout, ServerOptions: grpcOpts}); err != nil {
 		return nil, err
 	}
 	xdrlinkv1.RegisterTenantServiceServer(d.grpc, tenantsvc.New(d.store, d.azure.profileNames()))
@@ -230,12 +255,14 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if d.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("http listen: %w", err)
 	}
-	// The gateway dials the gRPC server like any client, so REST gets the
-	// same interceptors; the connection is lazy and needs no listener yet.
-	if d.conn, err = grpc.NewClient(d.grpcLis.Addr().String(),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+	// The gateway is a client of the same gRPC server, so REST gets the same
+	// interceptors; it dials an in-memory listener that server also serves
+	// (inprocListener), so no call crosses the network in plaintext, TLS or
+	// not. The connection is lazy.
+	d.inprocLis = newInprocListener()
+	if d.conn, err = grpc.NewClient(inprocTarget, append(d.inprocLis.dialOptions(),
 		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(int(cfg.MaxBodyBytes)+4096)),
-	); err != nil {
+	)...); err != nil {
 		return nil, err
 	}
 	gw, err := gateway.New(bgCtx, gateway.Options{Conn: d.conn, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log, TrustedProxies: cfg.TrustedProxies})
@@ -250,6 +277,9 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		IdleTimeout:       cfg.HTTPIdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if d.certs != nil {
+		d.http.TLSConfig = d.certs.serverTLS()
+	}
 
 	// The engine (and the sandbox's registrations) need the migrated store:
 	// at once when it is, else as soon as `xdrlinkd migrate` has run.
@@ -262,11 +292,20 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	}
 	go func() { d.serveErr <- d.grpc.Serve(d.grpcLis) }()
 	go func() {
-		if err := d.http.Serve(d.httpLis); !errors.Is(err, http.ErrServerClosed) {
+		if err := d.grpc.Serve(d.inprocLis); err != nil {
 			d.serveErr <- err
 		}
 	}()
-	log.Info("xdrlinkd serving", "grpc", d.GRPCAddr(), "http", d.HTTPAddr(), "db", redactDSN(cfg.DB))
+	go func() {
+		serve := d.http.Serve
+		if d.certs != nil {
+			serve = func(l net.Listener) error { return d.http.ServeTLS(l, "", "") }
+		}
+		if err := serve(d.httpLis); !errors.Is(err, http.ErrServerClosed) {
+			d.serveErr <- err
+		}
+	}()
+	log.Info("xdrlinkd serving", "grpc", d.GRPCAddr(), "http", d.HTTPAddr(), "tls", d.certs != nil, "db", redactDSN(cfg.DB))
 	return d, nil
 }
 
@@ -325,7 +364,11 @@ func (d *Daemon) close() error {
 	if d.grpc != nil && d.http == nil { // Start failed before serving
 		d.grpc.Stop()
 	}
-	for _, l := range []net.Listener{d.grpcLis, d.httpLis} {
+	listeners := []net.Listener{d.grpcLis, d.httpLis}
+	if d.inprocLis != nil {
+		listeners = append(listeners, d.inprocLis)
+	}
+	for _, l := range listeners {
 		if l != nil && d.http == nil {
 			_ = l.Close()
 		}

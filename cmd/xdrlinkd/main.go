@@ -6,7 +6,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -116,6 +121,10 @@ func newServeCommand() *cobra.Command {
 	f.DurationVar(&cfg.HTTPIdleTimeout, "http-idle-timeout", cfg.HTTPIdleTimeout, "REST: how long an idle keep-alive connection stays open (0: none)")
 	f.StringSliceVar(&trustedProxies, "trusted-proxies", nil, "REST: CIDRs of reverse proxies whose X-Forwarded-For names the client in the access log (default none)")
 	f.StringVar(&cfg.SandboxCAOut, "sandbox-ca-out", cfg.SandboxCAOut, "sandbox mode: write the emulator's CA certificate here (empty: don't)")
+	f.StringVar(&cfg.TLSCertFile, "tls-cert-file", "", "PEM certificate (chain) both listeners serve TLS with, REST as HTTPS; reloaded when the file changes (with --tls-key-file)")
+	f.StringVar(&cfg.TLSKeyFile, "tls-key-file", "", "PEM private key of --tls-cert-file; reloaded when the file changes")
+	f.BoolVar(&cfg.AllowUnauthenticatedNetwork, "allow-unauthenticated-network", false,
+		"listen on non-loopback addresses although there is no authentication yet (every caller who can reach it has full access): only behind a proxy that authenticates callers")
 	return cmd
 }
 
@@ -157,15 +166,27 @@ func newSimCommand() *cobra.Command {
 
 // newHealthCommand is a probe for container HEALTHCHECKs, where no other
 // tool exists: exit 0 if the server reports SERVING.
+//
+// Against a TLS server it dials TLS when given --tls-cert-file (the
+// server's own certificate file, so XDRLINK_TLS_CERT_FILE serves both
+// commands: the server is accepted when it presents exactly that
+// certificate, whatever address the probe dials) or --tls-ca-file (the
+// server's chain is verified against that CA, for --tls-server-name or the
+// host of --grpc-addr).
 func newHealthCommand() *cobra.Command {
 	addr := daemon.Defaults().GRPCAddr
 	var timeout time.Duration
+	var certFile, caFile, serverName string
 	cmd := &cobra.Command{
 		Use:   "health",
 		Short: "Check a running server's gRPC health; exit 0 when SERVING",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := client.New(addr, client.Options{Insecure: true})
+			opts, err := healthDialOptions(certFile, caFile, serverName)
+			if err != nil {
+				return err
+			}
+			c, err := client.New(addr, opts)
 			if err != nil {
 				return err
 			}
@@ -184,7 +205,64 @@ func newHealthCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&addr, "grpc-addr", addr, "gRPC address of the server")
 	cmd.Flags().DurationVar(&timeout, "timeout", 3*time.Second, "how long to wait for an answer")
+	cmd.Flags().StringVar(&certFile, "tls-cert-file", "", "dial TLS and accept the server only if it presents this certificate (the server's --tls-cert-file)")
+	cmd.Flags().StringVar(&caFile, "tls-ca-file", "", "dial TLS and verify the server's certificate against this PEM CA")
+	cmd.Flags().StringVar(&serverName, "tls-server-name", "", "with --tls-ca-file: the name to verify (default: the host of --grpc-addr)")
 	return cmd
+}
+
+// healthDialOptions: plaintext without TLS flags, else TLS that pins the
+// server's certificate file or verifies against a CA.
+func healthDialOptions(certFile, caFile, serverName string) (client.Options, error) {
+	switch {
+	case certFile != "" && caFile != "":
+		return client.Options{}, errors.New("health: give --tls-cert-file or --tls-ca-file, not both")
+	case certFile != "":
+		b, err := os.ReadFile(certFile)
+		if err != nil {
+			return client.Options{}, fmt.Errorf("health: --tls-cert-file: %w", err)
+		}
+		block, _ := pemDecode(b)
+		if block == nil {
+			return client.Options{}, fmt.Errorf("health: --tls-cert-file %s holds no PEM certificate", certFile)
+		}
+		want := block.Bytes
+		return client.Options{TLS: &tls.Config{
+			MinVersion: tls.VersionTLS12,
+			// The name is not checked: the certificate itself is compared.
+			InsecureSkipVerify: true, //nolint:gosec // verified below, by pinning
+			VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+				if len(raw) == 0 || !bytes.Equal(raw[0], want) {
+					return errors.New("the server does not present the certificate of --tls-cert-file")
+				}
+				return nil
+			},
+		}}, nil
+	case caFile != "":
+		b, err := os.ReadFile(caFile)
+		if err != nil {
+			return client.Options{}, fmt.Errorf("health: --tls-ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(b) {
+			return client.Options{}, fmt.Errorf("health: --tls-ca-file %s holds no PEM certificate", caFile)
+		}
+		return client.Options{TLS: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool, ServerName: serverName}}, nil
+	case serverName != "":
+		return client.Options{}, errors.New("health: --tls-server-name needs --tls-ca-file")
+	}
+	return client.Options{Insecure: true}, nil
+}
+
+// pemDecode returns the first CERTIFICATE block of a PEM file.
+func pemDecode(b []byte) (*pem.Block, []byte) {
+	for {
+		var block *pem.Block
+		block, b = pem.Decode(b)
+		if block == nil || block.Type == "CERTIFICATE" {
+			return block, b
+		}
+	}
 }
 
 // bindEnv sets each flag not given on the command line from XDRLINK_<FLAG>.
