@@ -347,27 +347,42 @@ func testRecreateGetsNewEtag(t *testing.T, h *harness) {
 // listAll walks every page of q, checking page sizes and tokens.
 func listAll(t *testing.T, s store.Store, q store.TenantQuery) []*store.Tenant {
 	t.Helper()
-	size := store.NormalizePageSize(q.PageSize)
-	var all []*store.Tenant
+	return walkPages(t, "tenants", q.PageSize, q.PageToken, func(token string) ([]*store.Tenant, string, error) {
+		q.PageToken = token
+		page, err := s.ListTenants(t.Context(), q)
+		if err != nil {
+			return nil, "", err
+		}
+		return page.Tenants, page.NextPageToken, nil
+	})
+}
+
+// walkPages follows next-page tokens from token to the last page, checking
+// that every page but the last is full and the last is not empty (unless it
+// is the only one).
+func walkPages[T any](t *testing.T, what string, pageSize int, token string, fetch func(token string) ([]T, string, error)) []T {
+	t.Helper()
+	size := store.NormalizePageSize(pageSize)
+	var all []T
 	for pages := 0; ; pages++ {
 		if pages > 10_000 {
 			t.Fatal("pagination does not end")
 		}
-		page, err := s.ListTenants(t.Context(), q)
+		items, next, err := fetch(token)
 		if err != nil {
-			t.Fatalf("ListTenants(%+v): %v", q, err)
+			t.Fatalf("list %s (page %d): %v", what, pages, err)
 		}
-		all = append(all, page.Tenants...)
-		if page.NextPageToken == "" {
-			if len(page.Tenants) > size || (len(page.Tenants) == 0 && pages > 0) {
-				t.Fatalf("last page (%d) has %d tenants, want 1..%d", pages, len(page.Tenants), size)
+		all = append(all, items...)
+		if next == "" {
+			if len(items) > size || (len(items) == 0 && pages > 0) {
+				t.Fatalf("last page (%d) has %d %s, want 1..%d", pages, len(items), what, size)
 			}
 			return all
 		}
-		if len(page.Tenants) != size {
-			t.Fatalf("page %d has %d tenants and a next token, want %d", pages, len(page.Tenants), size)
+		if len(items) != size {
+			t.Fatalf("page %d has %d %s and a next token, want %d", pages, len(items), what, size)
 		}
-		q.PageToken = page.NextPageToken
+		token = next
 	}
 }
 

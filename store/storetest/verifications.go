@@ -68,28 +68,14 @@ func wantVerificationEqual(t *testing.T, what string, got, want *store.Verificat
 // listVerifications walks every page of q, checking page sizes and tokens.
 func listVerifications(t *testing.T, s store.VerificationReader, q store.VerificationQuery) []*store.Verification {
 	t.Helper()
-	size := store.NormalizePageSize(q.PageSize)
-	var all []*store.Verification
-	for pages := 0; ; pages++ {
-		if pages > 1000 {
-			t.Fatal("pagination does not end")
-		}
+	return walkPages(t, "verifications", q.PageSize, q.PageToken, func(token string) ([]*store.Verification, string, error) {
+		q.PageToken = token
 		page, err := s.ListVerifications(t.Context(), q)
 		if err != nil {
-			t.Fatalf("ListVerifications(%+v): %v", q, err)
+			return nil, "", err
 		}
-		all = append(all, page.Verifications...)
-		if page.NextPageToken == "" {
-			if len(page.Verifications) > size || (len(page.Verifications) == 0 && pages > 0) {
-				t.Fatalf("last page (%d) has %d verifications, want 1..%d", pages, len(page.Verifications), size)
-			}
-			return all
-		}
-		if len(page.Verifications) != size {
-			t.Fatalf("page %d has %d verifications and a next token, want %d", pages, len(page.Verifications), size)
-		}
-		q.PageToken = page.NextPageToken
-	}
+		return page.Verifications, page.NextPageToken, nil
+	})
 }
 
 func verificationIDs(vs []*store.Verification) []string {
