@@ -102,6 +102,19 @@ const (
 	// The service or method does not exist on this server (a typo, or a
 	// client newer than the server).
 	ErrorReason_ERROR_REASON_UNKNOWN_METHOD ErrorReason = 30
+	// No credentials, or credentials the server does not accept: a missing,
+	// malformed, expired or foreign token, or an unknown, revoked or expired
+	// API key. The message says which, never the credential itself.
+	ErrorReason_ERROR_REASON_UNAUTHENTICATED ErrorReason = 31
+	// The caller is authenticated but its role does not allow the method
+	// (metadata "required_role"), or its access groups do not include the
+	// tenant it names.
+	ErrorReason_ERROR_REASON_PERMISSION_DENIED ErrorReason = 32
+	// The caller sent more requests than its rate allows; retry after the
+	// RetryInfo delay (REST: the Retry-After header).
+	ErrorReason_ERROR_REASON_RATE_LIMITED ErrorReason = 33
+	// No API key of that name.
+	ErrorReason_ERROR_REASON_API_KEY_NOT_FOUND ErrorReason = 34
 )
 
 // Enum value maps for ErrorReason.
@@ -138,6 +151,10 @@ var (
 		28: "ERROR_REASON_REQUEST_CANCELLED",
 		29: "ERROR_REASON_DEADLINE_EXCEEDED",
 		30: "ERROR_REASON_UNKNOWN_METHOD",
+		31: "ERROR_REASON_UNAUTHENTICATED",
+		32: "ERROR_REASON_PERMISSION_DENIED",
+		33: "ERROR_REASON_RATE_LIMITED",
+		34: "ERROR_REASON_API_KEY_NOT_FOUND",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":                  0,
@@ -171,6 +188,10 @@ var (
 		"ERROR_REASON_REQUEST_CANCELLED":            28,
 		"ERROR_REASON_DEADLINE_EXCEEDED":            29,
 		"ERROR_REASON_UNKNOWN_METHOD":               30,
+		"ERROR_REASON_UNAUTHENTICATED":              31,
+		"ERROR_REASON_PERMISSION_DENIED":            32,
+		"ERROR_REASON_RATE_LIMITED":                 33,
+		"ERROR_REASON_API_KEY_NOT_FOUND":            34,
 	}
 )
 
@@ -206,7 +227,7 @@ var File_xdrlink_v1_error_reason_proto protoreflect.FileDescriptor
 const file_xdrlink_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
 	"\x1dxdrlink/v1/error_reason.proto\x12\n" +
-	"xdrlink.v1*\xf4\b\n" +
+	"xdrlink.v1*\xfd\t\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12#\n" +
@@ -239,7 +260,11 @@ const file_xdrlink_v1_error_reason_proto_rawDesc = "" +
 	"#ERROR_REASON_VERIFICATION_NOT_FOUND\x10\x1b\x12\"\n" +
 	"\x1eERROR_REASON_REQUEST_CANCELLED\x10\x1c\x12\"\n" +
 	"\x1eERROR_REASON_DEADLINE_EXCEEDED\x10\x1d\x12\x1f\n" +
-	"\x1bERROR_REASON_UNKNOWN_METHOD\x10\x1eB\xa0\x01\n" +
+	"\x1bERROR_REASON_UNKNOWN_METHOD\x10\x1e\x12 \n" +
+	"\x1cERROR_REASON_UNAUTHENTICATED\x10\x1f\x12\"\n" +
+	"\x1eERROR_REASON_PERMISSION_DENIED\x10 \x12\x1d\n" +
+	"\x19ERROR_REASON_RATE_LIMITED\x10!\x12\"\n" +
+	"\x1eERROR_REASON_API_KEY_NOT_FOUND\x10\"B\xa0\x01\n" +
 	"\x0ecom.xdrlink.v1B\x10ErrorReasonProtoP\x01Z3github.com/xdrlink/xdrlink/gen/xdrlink/v1;xdrlinkv1\xa2\x02\x03XXX\xaa\x02\n" +
 	"Xdrlink.V1\xca\x02\n" +
 	"Xdrlink\\V1\xe2\x02\x16Xdrlink\\V1\\GPBMetadata\xea\x02\vXdrlink::V1b\x06proto3"

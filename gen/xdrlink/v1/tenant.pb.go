@@ -206,7 +206,13 @@ type Tenant struct {
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// What operations found and changed: maintained by the server only, not
 	// covered by the etag.
-	Status        *TenantStatus `protobuf:"bytes,14,opt,name=status,proto3" json:"status,omitempty"`
+	Status *TenantStatus `protobuf:"bytes,14,opt,name=status,proto3" json:"status,omitempty"`
+	// The access group the tenant belongs to, e.g. the MSSP team that serves
+	// the customer. A caller scoped to access groups sees and changes only
+	// their tenants. Callers scoped to one group may omit it on create (their
+	// group is used); only an unscoped admin can change it afterwards. Empty
+	// means no group: only unscoped callers see the tenant.
+	AccessGroup   string `protobuf:"bytes,15,opt,name=access_group,json=accessGroup,proto3" json:"access_group,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -337,6 +343,13 @@ func (x *Tenant) GetStatus() *TenantStatus {
 		return x.Status
 	}
 	return nil
+}
+
+func (x *Tenant) GetAccessGroup() string {
+	if x != nil {
+		return x.AccessGroup
+	}
+	return ""
 }
 
 // TenantStatus is the part of a tenant that operations write.
@@ -1277,7 +1290,8 @@ var File_xdrlink_v1_tenant_proto protoreflect.FileDescriptor
 const file_xdrlink_v1_tenant_proto_rawDesc = "" +
 	"\n" +
 	"\x17xdrlink/v1/tenant.proto\x12\n" +
-	"xdrlink.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\x1a\x1axdrlink/v1/operation.proto\x1a\x16xdrlink/v1/table.proto\x1a\x1dxdrlink/v1/verification.proto\"\xee\t\n" +
+	"xdrlink.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\x1a\x1axdrlink/v1/operation.proto\x1a\x16xdrlink/v1/table.proto\x1a\x1dxdrlink/v1/verification.proto\"\xc4\n" +
+	"\n" +
 	"\x06Tenant\x12M\n" +
 	"\x04name\x18\x01 \x01(\tB9\xe0A\b\xbaH3\xd8\x01\x01r.2,^tenants/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\x04name\x12.\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xc8\x01R\vdisplayName\x126\n" +
@@ -1295,7 +1309,8 @@ const file_xdrlink_v1_tenant_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x125\n" +
-	"\x06status\x18\x0e \x01(\v2\x18.xdrlink.v1.TenantStatusB\x03\xe0A\x03R\x06status\x1a9\n" +
+	"\x06status\x18\x0e \x01(\v2\x18.xdrlink.v1.TenantStatusB\x03\xe0A\x03R\x06status\x12T\n" +
+	"\faccess_group\x18\x0f \x01(\tB1\xe0A\x01\xbaH+\xd8\x01\x01r&2$^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\vaccessGroup\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xcd\x01\n" +
@@ -1393,8 +1408,13 @@ const file_xdrlink_v1_tenant_proto_rawDesc = "" +
 	"\tGetTenant\x12\x1c.xdrlink.v1.GetTenantRequest\x1a\x12.xdrlink.v1.Tenant\"#\xdaA\x04name\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/{name=tenants/*}\x12f\n" +
 	"\vListTenants\x12\x1e.xdrlink.v1.ListTenantsRequest\x1a\x1f.xdrlink.v1.ListTenantsResponse\"\x16\xdaA\x00\x82\xd3\xe4\x93\x02\r\x12\v/v1/tenants\x12\x85\x01\n" +
 	"\fUpdateTenant\x12\x1f.xdrlink.v1.UpdateTenantRequest\x1a\x12.xdrlink.v1.Tenant\"@\xdaA\x12tenant,update_mask\x82\xd3\xe4\x93\x02%:\x06tenant2\x1b/v1/{tenant.name=tenants/*}\x12l\n" +
-	"\fDeleteTenant\x12\x1f.xdrlink.v1.DeleteTenantRequest\x1a\x16.google.protobuf.Empty\"#\xdaA\x04name\x82\xd3\xe4\x93\x02\x16*\x14/v1/{name=tenants/*}B\xaa\x02\x92A\x8b\x01\x12e\n" +
-	"\vxdrlink API\x12RConnect Microsoft Defender XDR to Microsoft Sentinel across many customer tenants.2\x02v12\x10application/json:\x10application/json\n" +
+	"\fDeleteTenant\x12\x1f.xdrlink.v1.DeleteTenantRequest\x1a\x16.google.protobuf.Empty\"#\xdaA\x04name\x82\xd3\xe4\x93\x02\x16*\x14/v1/{name=tenants/*}B\xb0\x03\x92A\x91\x02\x12e\n" +
+	"\vxdrlink API\x12RConnect Microsoft Defender XDR to Microsoft Sentinel across many customer tenants.2\x02v12\x10application/json:\x10application/jsonZv\n" +
+	"t\n" +
+	"\x06bearer\x12j\b\x02\x12U\"Bearer \" and an OIDC access token from the configured issuer, or an xdrlink API key.\x1a\rAuthorization \x02b\f\n" +
+	"\n" +
+	"\n" +
+	"\x06bearer\x12\x00\n" +
 	"\x0ecom.xdrlink.v1B\vTenantProtoP\x01Z3github.com/xdrlink/xdrlink/gen/xdrlink/v1;xdrlinkv1\xa2\x02\x03XXX\xaa\x02\n" +
 	"Xdrlink.V1\xca\x02\n" +
 	"Xdrlink\\V1\xe2\x02\x16Xdrlink\\V1\\GPBMetadata\xea\x02\vXdrlink::V1b\x06proto3"
