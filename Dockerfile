@@ -28,9 +28,12 @@ EXPOSE 9090 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s CMD ["/xdrlinkd", "health", "--grpc-addr", "127.0.0.1:9090"]
 ENTRYPOINT ["/xdrlinkd"]
 # The ports must be reachable from outside the container, so it listens on
-# 0.0.0.0, which serve refuses while there is no authentication unless told
-# so. Until authentication exists, publish these ports only to a proxy that
-# authenticates callers (never to a network users reach directly): every
-# caller who reaches them has full access. Without --azure-config this is
-# the sandbox (the embedded emulator, on the container's loopback only).
-CMD ["serve", "--allow-unauthenticated-network"]
+# 0.0.0.0, and so it requires authentication: OIDC tokens (XDRLINK_OIDC_ISSUER,
+# XDRLINK_OIDC_AUDIENCE), API keys (the first made with
+# `xdrlinkd create-api-key`) or client certificates. It runs against real
+# Azure (XDRLINK_AZURE_CONFIG, XDRLINK_SECRET_KEY_FILE); without them serve
+# refuses to start, since sandbox mode is never for a network. To try the
+# sandbox in a container anyway, on a port published to the host's loopback
+# only: `docker run -p 127.0.0.1:8080:8080 IMAGE serve --auth=required
+# --allow-unauthenticated-network`.
+CMD ["serve", "--auth=required"]

@@ -4,7 +4,7 @@
 GO  ?= go
 BUF := $(GO) tool -modfile=tools-buf/go.mod buf
 
-.PHONY: run test bench generate lint breaking check-generated vet tidy-check check build
+.PHONY: run test bench generate lint lint-openapi breaking check-generated vet tidy-check check build
 
 run:
 	$(GO) run ./cmd/xdrlinkd serve
@@ -31,6 +31,13 @@ lint:
 	$(BUF) lint
 	$(BUF) format --diff --exit-code --path proto/xdrlink
 
+# Lints the generated OpenAPI document with Redocly CLI (pinned; needs npx),
+# configured by redocly.yaml and .redocly.lint-ignore.yaml. Warnings do not fail.
+# Telemetry and the update check are off: CI reaches only the npm registry.
+REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --yes @redocly/cli@2.77.0
+lint-openapi:
+	$(REDOCLY) lint --config redocly.yaml gen/openapiv2/xdrlink.swagger.json
+
 # Wire and JSON compatibility with the main branch.
 breaking:
 	$(BUF) breaking --against '.git#branch=main'
@@ -50,4 +57,4 @@ tidy-check:
 	cd tools && $(GO) mod tidy -diff
 	cd tools-buf && $(GO) mod tidy -diff
 
-check: lint breaking check-generated vet tidy-check
+check: lint breaking check-generated lint-openapi vet tidy-check

@@ -119,6 +119,25 @@ func (s *Sim) registerAdmin() {
 		}
 		WriteJSON(w, http.StatusOK, map[string]any{"value": v})
 	})
+	m.HandleFunc("GET /_sim/staff", func(w http.ResponseWriter, r *http.Request) {
+		si, ok := s.StaffIdentity()
+		if !ok {
+			WriteError(w, http.StatusNotFound, "NotFound", "the world has no staff sign-in setup (DemoWorld and GenerateWorld have one)")
+			return
+		}
+		WriteJSON(w, http.StatusOK, si)
+	})
+	m.HandleFunc("GET /_sim/signing-keys", func(w http.ResponseWriter, r *http.Request) {
+		WriteJSON(w, http.StatusOK, map[string]any{"value": s.SigningKeyIDs()})
+	})
+	m.HandleFunc("POST /_sim/signing-keys/rotate", func(w http.ResponseWriter, r *http.Request) {
+		kid, err := s.RotateSigningKey()
+		if err != nil {
+			WriteError(w, http.StatusInternalServerError, "InternalError", err.Error())
+			return
+		}
+		WriteJSON(w, http.StatusOK, map[string]any{"kid": kid, "value": s.SigningKeyIDs()})
+	})
 	m.HandleFunc("GET /_sim/requests", func(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]any{"value": s.RequestCounts()})
 	})

@@ -118,12 +118,15 @@ func demoHistory(slug string) *WorkspaceHistory {
 // its multi-tenant app (Apps[0], secret GeneratedAppSecret), consented in
 // 29 fictional customer tenants whose kinds each break one onboarding
 // prerequisite (DemoKind); three healthy ones were connected before the
-// sandbox started (demoHistory). Every id is derived from the customer's name, so
-// the world is the same on every run. Pass both results to Start:
+// sandbox started (demoHistory). The MSSP tenant also holds the staff who
+// sign in to xdrlink itself (DemoStaff, Sim.StaffIdentity). Every id is
+// derived from a name, so the world is the same on every run. Pass both
+// results to Start:
 // Options{World: w, Customers: customers}.
 func DemoWorld() (*World, []DemoCustomer) {
 	mssp, app := newMSSP(stableUUID("azuresim-demo", "mssp"), stableUUID("azuresim-demo", "app"))
 	w := &World{Tenants: []*Tenant{mssp}, Apps: []*AppRegistration{app}, RoleDefinitions: []*RoleDefinition{roleRPRegistrar}}
+	addStaff(w, mssp)
 	customers := make([]DemoCustomer, 0, len(demoCustomers))
 	for i, dc := range demoCustomers {
 		t, c := demoTenant(dc.id, dc.name, dc.kind, demoRegions[i%len(demoRegions)], app)

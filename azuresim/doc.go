@@ -28,11 +28,17 @@
 //   - Tokens: RS256 signed by a per-sim key (JWKS served), expiry on the sim
 //     Clock, audience per API, token kind per API (RequireToken), tenant of the
 //     resource (Caller.RequireTenant: 401 InvalidAuthenticationTokenTenant).
+//     RotateSigningKey (POST /_sim/signing-keys/rotate) switches to a new
+//     key; the JWKS keeps serving the previous one. Tokens carry the roles
+//     assigned to the user or service principal for their audience, and
+//     tokens for an app with AccessTokenVersion 2 are v2 tokens, so an OIDC
+//     library (go-oidc) verifies them against Issuer's discovery document.
 //   - Entra grants: client_credentials (secret or certificate assertion; the
 //     app needs a service principal in the tenant), device code (public
 //     client apps; pending until ApproveDeviceCode), refresh token (issued
 //     only for offline_access, redeemable for any audience, a new one on each
-//     redemption), on-behalf-of (assertion audience must be the calling app).
+//     redemption), on-behalf-of (assertion audience must be the calling app),
+//     password (users with a Password in the world; AADSTS50126 when wrong).
 //     device_code and refresh_token redemptions need no client credential
 //     from a public client, but one that is sent must be valid.
 //   - ARM: api-version required and supported per type; RBAC from role
@@ -69,6 +75,9 @@
 // load tests) or from DemoWorld (named customers, one onboarding problem per
 // kind, for sandbox mode; pass its customers as Options.Customers so
 // GET /_sim/customers describes them). docs/sandbox.md is the sandbox guide.
+// Both give the MSSP tenant the staff who sign in to xdrlink itself: the
+// xdrlink API app with its app roles and staff users (DemoStaff;
+// Sim.StaffIdentity and GET /_sim/staff add the sim's URLs).
 // A workspace's History (WorkspaceHistory) says what happened before the
 // emulator started; Start turns it into the live state the APIs would have
 // left, so Log Analytics has a past. Sim.IngestedRows is the ground truth of

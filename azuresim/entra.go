@@ -1,6 +1,7 @@
 package azuresim
 
 import (
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -167,6 +168,10 @@ func (s *Sim) serveToken(w http.ResponseWriter, r *http.Request, seg string) {
 		}
 	case "urn:ietf:params:oauth:grant-type:jwt-bearer":
 		resp, oerr = s.grantOnBehalfOf(r, t, seg)
+	case "password":
+		if oerr = s.checkUserGrantClient(r, t, seg); oerr == nil {
+			resp, oerr = s.grantPassword(t, f.Get("client_id"), f.Get("username"), f.Get("password"), f.Get("scope"))
+		}
 	case "refresh_token":
 		if oerr = s.checkUserGrantClient(r, t, seg); oerr == nil {
 			resp, oerr = s.grantRefreshToken(t, f.Get("refresh_token"), f.Get("client_id"), f.Get("scope"))
@@ -281,10 +286,41 @@ func (s *Sim) grantClientCredentials(r *http.Request, t *TenantState, seg string
 		return nil, &oauthErr{http.StatusBadRequest, "invalid_scope", 1002012,
 			fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scope)}
 	}
-	roles := sp.AppRoles[aud]
-	c := &tokenClaims{TenantID: t.Spec.ID, ObjectID: sp.ID, AppID: app.ClientID, AZP: app.ClientID, IDType: "app", Roles: roles}
+	c := &tokenClaims{TenantID: t.Spec.ID, ObjectID: sp.ID, AppID: app.ClientID, AZP: app.ClientID, IDType: "app",
+		Roles: assignedRoles(sp.AppRoles, aud)}
 	c.Aud = aud
+	s.applyResourceTokenVersion(c)
 	return s.accessTokenResponse(c, "")
+}
+
+// assignedRoles is the roles claim for audience aud from app role
+// assignments keyed by audience (or api://<client id>), matched case-insensitively.
+func assignedRoles(byAudience map[string][]string, aud string) []string {
+	if r, ok := byAudience[aud]; ok {
+		return r
+	}
+	for k, r := range byAudience {
+		if strings.EqualFold(strings.TrimPrefix(strings.ToLower(k), "api://"), aud) {
+			return r
+		}
+	}
+	return nil
+}
+
+// applyResourceTokenVersion gives c the claims of the access token version
+// its resource app accepts. Microsoft's own APIs, and apps that leave the
+// version unset, get v1 tokens.
+func (s *Sim) applyResourceTokenVersion(c *tokenClaims) {
+	app := s.world.app(c.Aud)
+	if app == nil || app.AccessTokenVersion != 2 {
+		return
+	}
+	c.Ver = "2.0"
+	c.AppID = "" // v2 names the client in azp only
+	if c.IDType == "user" {
+		// upn stays: UNCONFIRMED (unconfirmed.go) that the app adds it as an optional claim.
+		c.PreferredUsername = c.UPN
+	}
 }
 
 func (s *Sim) accessTokenResponse(c *tokenClaims, scp string) (*tokenResponse, *oauthErr) {
@@ -314,9 +350,12 @@ func (s *Sim) delegatedToken(t *TenantState, u *User, app *AppRegistration, scop
 	if u.IsGuest() {
 		acct = 1
 	}
+	// Entra puts the user's app roles for the resource in delegated tokens too.
 	c := &tokenClaims{TenantID: t.Spec.ID, ObjectID: u.ID, AppID: app.ClientID, AZP: app.ClientID, IDType: "user",
-		Scp: strings.Join(perms, " "), UPN: u.UserPrincipalName, Name: u.DisplayName, Acct: &acct}
+		Scp: strings.Join(perms, " "), UPN: u.UserPrincipalName, Name: u.DisplayName, Acct: &acct,
+		Roles: assignedRoles(u.AppRoles, aud)}
 	c.Aud = aud
+	s.applyResourceTokenVersion(c)
 	resp, oerr := s.accessTokenResponse(c, scope)
 	if oerr != nil {
 		return nil, oerr
@@ -416,4 +455,35 @@ func (s *Sim) grantOnBehalfOf(r *http.Request, t *TenantState, seg string) (*tok
 		return nil, &oauthErr{http.StatusBadRequest, "invalid_grant", 50034, "The user account does not exist in the directory."}
 	}
 	return s.delegatedToken(t, u, app, r.PostForm.Get("scope"))
+}
+
+// grantPassword is the resource owner password credentials grant: a user
+// whose world entry has a Password gets the same tokens as a device-code
+// sign-in. Users without one answer as if MFA were required.
+func (s *Sim) grantPassword(t *TenantState, clientID, username, password, scope string) (*tokenResponse, *oauthErr) {
+	for _, p := range [][2]string{{"username", username}, {"password", password}} {
+		if p[1] == "" {
+			return nil, &oauthErr{http.StatusBadRequest, "invalid_request", 900144,
+				fmt.Sprintf("The request body must contain the following parameter: '%s'.", p[0])}
+		}
+	}
+	app := s.world.app(clientID)
+	if app == nil {
+		return nil, &oauthErr{http.StatusBadRequest, "unauthorized_client", 700016,
+			fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'.", clientID, t.Spec.ID)}
+	}
+	u := t.user(username)
+	if u == nil {
+		return nil, &oauthErr{http.StatusBadRequest, "invalid_grant", 50034,
+			fmt.Sprintf("The user account {EUII Hidden} does not exist in the %s directory. To sign into this application, the account must be added to the directory.", t.Spec.ID)}
+	}
+	if u.Password == "" {
+		return nil, &oauthErr{passwordGrantMFAStatus, passwordGrantMFACode, passwordGrantMFAAADSTS,
+			fmt.Sprintf(passwordGrantMFAMessage, app.ClientID)}
+	}
+	if subtle.ConstantTimeCompare([]byte(u.Password), []byte(password)) != 1 {
+		return nil, &oauthErr{http.StatusBadRequest, "invalid_grant", 50126,
+			"Error validating credentials due to invalid username or password."}
+	}
+	return s.delegatedToken(t, u, app, scope)
 }

@@ -18,8 +18,9 @@ func (s *Sim) IssueAppToken(tenantID, clientID, audience string) (string, error)
 	if !ok {
 		return "", fmt.Errorf("azuresim: unknown audience %s", audience)
 	}
-	c := &tokenClaims{TenantID: t.Spec.ID, ObjectID: sp.ID, AppID: sp.AppID, AZP: sp.AppID, IDType: "app", Roles: sp.AppRoles[aud]}
+	c := &tokenClaims{TenantID: t.Spec.ID, ObjectID: sp.ID, AppID: sp.AppID, AZP: sp.AppID, IDType: "app", Roles: assignedRoles(sp.AppRoles, aud)}
 	c.Aud = aud
+	s.applyResourceTokenVersion(c)
 	tok, _, err := s.tokens.sign(c, s.opts.TokenLifetime)
 	return tok, err
 }

@@ -91,6 +91,10 @@ func Run(ctx context.Context, cfg RunConfig, out io.Writer) error {
 	for _, a := range world.Apps {
 		fmt.Fprintf(out, "app %s (%s) home tenant %s\n", a.ClientID, a.DisplayName, a.HomeTenant)
 	}
+	if si, ok := s.StaffIdentity(); ok {
+		fmt.Fprintf(out, "staff sign-in (GET %s/_sim/staff): issuer %s, audience %s, public client %s, user %s (and others), password %q\n",
+			s.URL(), si.Issuer, si.APIClientID, si.PublicClientID, si.Users[0].UPN, DemoStaffPassword)
+	}
 	switch {
 	case customers != nil:
 		fmt.Fprintf(out, "demo world: %d customers (GET %s/_sim/customers); app secret %q\n", len(customers), s.URL(), GeneratedAppSecret)

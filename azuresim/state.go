@@ -3,6 +3,7 @@ package azuresim
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -163,12 +164,18 @@ func (ws *worldState) addTenantLocked(t *Tenant) error {
 		if !isGUID(u.ID) || u.UserPrincipalName == "" {
 			return fmt.Errorf("azuresim: tenant %s: user %q needs a GUID id and a userPrincipalName", t.ID, u.UserPrincipalName)
 		}
+		if err := ws.checkAppRoles(u.AppRoles, "User"); err != nil {
+			return fmt.Errorf("azuresim: tenant %s: user %s: %w", t.ID, u.UserPrincipalName, err)
+		}
 		ts.users[strings.ToLower(u.ID)] = u
 		ts.users[strings.ToLower(u.UserPrincipalName)] = u
 	}
 	for _, sp := range t.ServicePrincipals {
 		if !isGUID(sp.ID) || !isGUID(sp.AppID) {
 			return fmt.Errorf("azuresim: tenant %s: service principal %q needs GUID id and appId", t.ID, sp.DisplayName)
+		}
+		if err := ws.checkAppRoles(sp.AppRoles, "Application"); err != nil {
+			return fmt.Errorf("azuresim: tenant %s: service principal %s: %w", t.ID, sp.AppID, err)
 		}
 		ts.sps[strings.ToLower(sp.AppID)] = sp
 	}
@@ -236,6 +243,25 @@ func (ws *worldState) addTenantLocked(t *Tenant) error {
 		ws.tenants[strings.ToLower(d)] = ts
 	}
 	ws.tenantList = append(ws.tenantList, ts)
+	return nil
+}
+
+// checkAppRoles checks assignments to registered apps that define app
+// roles: each value must be a role of the app open to memberType. Other
+// keys (Graph and the like) are not checked.
+func (ws *worldState) checkAppRoles(assigned map[string][]string, memberType string) error {
+	for res, values := range assigned {
+		app := ws.apps[strings.ToLower(strings.TrimPrefix(strings.ToLower(res), "api://"))]
+		if app == nil || len(app.AppRoles) == 0 {
+			continue
+		}
+		for _, v := range values {
+			i := slices.IndexFunc(app.AppRoles, func(r AppRole) bool { return r.Value == v })
+			if i < 0 || (len(app.AppRoles[i].AllowedMemberTypes) > 0 && !slices.Contains(app.AppRoles[i].AllowedMemberTypes, memberType)) {
+				return fmt.Errorf("app %s defines no role %q for %s members", app.ClientID, v, memberType)
+			}
+		}
+	}
 	return nil
 }
 

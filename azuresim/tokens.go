@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -73,8 +74,10 @@ type tokenClaims struct {
 	Scp      string   `json:"scp,omitempty"`
 	UPN      string   `json:"upn,omitempty"`
 	Name     string   `json:"name,omitempty"`
-	Acct     *int     `json:"acct,omitempty"` // 0 member, 1 guest
-	Ver      string   `json:"ver,omitempty"`
+	// PreferredUsername is the v2 tokens' user name (the UPN here).
+	PreferredUsername string `json:"preferred_username,omitempty"`
+	Acct              *int   `json:"acct,omitempty"` // 0 member, 1 guest
+	Ver               string `json:"ver,omitempty"`
 }
 
 // Caller is the verified identity behind a request's bearer token.
@@ -92,12 +95,29 @@ type Caller struct {
 	Token     string
 }
 
-// tokenIssuer signs and verifies the sim's tokens with a per-sim RSA key.
+// signingKey is one RSA key of the issuer with its key id.
+type signingKey struct {
+	key *rsa.PrivateKey
+	kid string
+}
+
+func newSigningKey() (signingKey, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return signingKey{}, err
+	}
+	sum := sha256.Sum256(key.PublicKey.N.Bytes())
+	return signingKey{key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:12])}, nil
+}
+
+// tokenIssuer signs and verifies the sim's tokens with per-sim RSA keys.
 type tokenIssuer struct {
-	key   *rsa.PrivateKey
-	kid   string
-	clock *Clock
-	base  func() string // sim URL, for iss
+	// keysMu guards keys: the signer first, then the key it replaced (kept
+	// so tokens signed before a rotation still verify until they expire).
+	keysMu sync.RWMutex
+	keys   []signingKey
+	clock  *Clock
+	base   func() string // sim URL, for iss
 
 	// Verification is split in two so a request's signature check can be
 	// done once and its time checks whenever the token is used: parser checks
@@ -111,13 +131,12 @@ type tokenIssuer struct {
 }
 
 func newTokenIssuer(clock *Clock, base func() string) (*tokenIssuer, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	k, err := newSigningKey()
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(key.PublicKey.N.Bytes())
 	return &tokenIssuer{
-		key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:12]), clock: clock, base: base,
+		keys: []signingKey{k}, clock: clock, base: base,
 		parser:    jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithoutClaimsValidation()),
 		validator: jwt.NewValidator(jwt.WithTimeFunc(clock.Now), jwt.WithExpirationRequired()),
 	}, nil
@@ -140,10 +159,13 @@ func (ti *tokenIssuer) sign(c *tokenClaims, lifetime time.Duration) (string, tim
 	if c.ID == "" {
 		c.ID = newUUID()
 	}
-	c.Ver = "1.0"
+	if c.Ver == "" {
+		c.Ver = "1.0"
+	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
-	tok.Header["kid"] = ti.kid
-	s, err := tok.SignedString(ti.key)
+	k := ti.signer()
+	tok.Header["kid"] = k.kid
+	s, err := tok.SignedString(k.key)
 	if err == nil {
 		ti.issued.add(s)
 	}
@@ -167,9 +189,7 @@ func (ti *tokenIssuer) parse(raw string) (*tokenClaims, error) {
 // its times. The claims it returns are shared: callers must not modify them.
 func (ti *tokenIssuer) verifySignature(raw string) (*tokenClaims, error) {
 	var c tokenClaims
-	if _, err := ti.parser.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) {
-		return &ti.key.PublicKey, nil
-	}); err != nil {
+	if _, err := ti.parser.ParseWithClaims(raw, &c, ti.verificationKey); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -187,14 +207,68 @@ func (ti *tokenIssuer) validateTimes(c *tokenClaims) (*tokenClaims, error) {
 	return c, nil
 }
 
-// jwks is the JSON Web Key Set for the signing key.
+// signer is the key that signs new tokens.
+func (ti *tokenIssuer) signer() signingKey {
+	ti.keysMu.RLock()
+	defer ti.keysMu.RUnlock()
+	return ti.keys[0]
+}
+
+// verificationKey is the jwt.Keyfunc: the published key the token's kid
+// names. A token without a kid is checked against the signer.
+func (ti *tokenIssuer) verificationKey(t *jwt.Token) (any, error) {
+	kid, _ := t.Header["kid"].(string)
+	ti.keysMu.RLock()
+	defer ti.keysMu.RUnlock()
+	if kid == "" {
+		return &ti.keys[0].key.PublicKey, nil
+	}
+	for _, k := range ti.keys {
+		if k.kid == kid {
+			return &k.key.PublicKey, nil
+		}
+	}
+	return nil, fmt.Errorf("signing key %q is not published", kid)
+}
+
+// rotate makes a new key the signer, keeps the old signer published and
+// drops the keys before it. It returns the new key id.
+func (ti *tokenIssuer) rotate() (string, error) {
+	k, err := newSigningKey()
+	if err != nil {
+		return "", err
+	}
+	ti.keysMu.Lock()
+	defer ti.keysMu.Unlock()
+	ti.keys = []signingKey{k, ti.keys[0]}
+	return k.kid, nil
+}
+
+// kids are the published key ids, the signer first.
+func (ti *tokenIssuer) kids() []string {
+	ti.keysMu.RLock()
+	defer ti.keysMu.RUnlock()
+	ids := make([]string, 0, len(ti.keys))
+	for _, k := range ti.keys {
+		ids = append(ids, k.kid)
+	}
+	return ids
+}
+
+// jwks is the JSON Web Key Set: the signer, then the previous key if any.
 func (ti *tokenIssuer) jwks() map[string]any {
-	pub := ti.key.PublicKey
-	return map[string]any{"keys": []map[string]any{{
-		"kty": "RSA", "use": "sig", "alg": "RS256", "kid": ti.kid,
-		"n": base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
-		"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
-	}}}
+	ti.keysMu.RLock()
+	defer ti.keysMu.RUnlock()
+	keys := make([]map[string]any, 0, len(ti.keys))
+	for _, k := range ti.keys {
+		pub := k.key.PublicKey
+		keys = append(keys, map[string]any{
+			"kty": "RSA", "use": "sig", "alg": "RS256", "kid": k.kid,
+			"n": base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+			"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+		})
+	}
+	return map[string]any{"keys": keys}
 }
 
 // normalizeAudience maps a resource or audience string to the canonical

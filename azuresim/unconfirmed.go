@@ -118,6 +118,16 @@ var (
 	}, dataConnectorKindsStable...)
 )
 
+const (
+	// UNCONFIRMED: the password grant for a user who may not use it (no
+	// Password in the world, standing for MFA required). Field reports show
+	// invalid_grant AADSTS50076; the status and message wording are ours.
+	passwordGrantMFAStatus  = http.StatusBadRequest
+	passwordGrantMFACode    = "invalid_grant"
+	passwordGrantMFAAADSTS  = 50076
+	passwordGrantMFAMessage = "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '%s'."
+)
+
 // UNCONFIRMED: systemData of resources nobody wrote through ARM (seeded
 // rules, settings, onboarding state, the Content Hub catalog). Real values
 // are unknown; the sim names Sentinel's own service as their writer.
@@ -138,6 +148,12 @@ const (
 //   - Sentinel operations do not require onboardingStates/default first.
 //   - arm_providers.go: registration completes Options.RPRegistrationDelay
 //     after POST .../register (default: at once on the next read).
+//   - entra.go applyResourceTokenVersion: v2 access tokens for an app
+//     (the xdrlink API) keep "upn", which real Entra adds only when the app
+//     configures it as an optional claim; "sub" is the object id, where
+//     Entra's is a pairwise id per app.
+//   - tokens.go rotate: the JWKS serves the signer and the one key before
+//     it; Entra publishes several keys and rolls them on its own schedule.
 //   - arm_deployments.go: deployments run for Options.DeploymentPolls status
 //     polls (or Options.DeploymentDuration); only contentPackages resources
 //     in the template have an effect; templateLink is not supported.

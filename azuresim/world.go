@@ -74,6 +74,13 @@ type User struct {
 	UserType string `json:"userType,omitempty"`
 	// DirectoryRoles are Entra role template ids (see RoleSecurityAdministrator).
 	DirectoryRoles []string `json:"directoryRoles,omitempty"`
+	// Password enables the resource owner password grant for the user;
+	// empty means the user cannot use it (as with MFA enforced).
+	Password string `json:"password,omitempty"`
+	// AppRoles are app roles assigned to the user, by resource app client
+	// id, e.g. {"<api client id>": ["Admin"]}: the values go in the "roles"
+	// claim of the user's delegated tokens for that app.
+	AppRoles map[string][]string `json:"appRoles,omitempty"`
 }
 
 // IsGuest reports whether the user is a B2B guest.
@@ -169,6 +176,27 @@ type AppRegistration struct {
 	// DelegatedScopes are the delegated permissions (scp) granted through
 	// "/.default", by audience. Missing audiences get "user_impersonation".
 	DelegatedScopes map[string][]string `json:"delegatedScopes,omitempty"`
+	// IdentifierURIs name the app as a resource (api://<client id>); the
+	// sim accepts api://<client id> for every registered app regardless.
+	IdentifierURIs []string `json:"identifierUris,omitempty"`
+	// AppRoles are the roles the app defines as a resource; users and
+	// service principals are assigned their values (User.AppRoles,
+	// ServicePrincipal.AppRoles keyed by this app's client id).
+	AppRoles []AppRole `json:"appRoles,omitempty"`
+	// AccessTokenVersion is the access token version the app accepts as a
+	// resource (the manifest's requestedAccessTokenVersion): 2 gives its
+	// tokens ver "2.0" and preferred_username; 0 or 1 gives v1 claims.
+	AccessTokenVersion int `json:"accessTokenVersion,omitempty"`
+}
+
+// AppRole is a role an app defines (the manifest's appRoles entry).
+type AppRole struct {
+	ID          string `json:"id"` // GUID
+	Value       string `json:"value"`
+	DisplayName string `json:"displayName,omitempty"`
+	Description string `json:"description,omitempty"`
+	// AllowedMemberTypes are "User" and/or "Application".
+	AllowedMemberTypes []string `json:"allowedMemberTypes,omitempty"`
 }
 
 // LoadWorldFile reads a world from a JSON file.

@@ -112,7 +112,8 @@ func customerRoleAssignments(sub, rg, spID, spRole, adminID, analystID string) [
 // member Security Administrator (secadmin@<domain>), an analyst, and the app's
 // service principal with Microsoft Sentinel Contributor on the resource group.
 // Traits (licence, consent, unified portal, MDI, RP registration, onboarding,
-// RBAC) vary per tenant with the shares above.
+// RBAC) vary per tenant with the shares above. The MSSP tenant holds the
+// staff apps and users of DemoStaff (with this world's tenant id).
 func GenerateWorld(n int, seed uint64) *World {
 	rng := rand.New(rand.NewPCG(seed, seed^0xa5a5a5a5deadbeef))
 	uuid := func() string {
@@ -129,6 +130,7 @@ func GenerateWorld(n int, seed uint64) *World {
 	for i := 0; i < n; i++ {
 		w.Tenants = append(w.Tenants, generateTenant(i, rng, uuid, app))
 	}
+	addStaff(w, mssp) // after the draws: the customers stay as they were
 	return w
 }
 

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,8 @@ import (
 	"github.com/xdrlink/xdrlink/azuresim"
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 	"github.com/xdrlink/xdrlink/server"
+	"github.com/xdrlink/xdrlink/server/accesssvc"
+	"github.com/xdrlink/xdrlink/server/auditsvc"
 	"github.com/xdrlink/xdrlink/server/gateway"
 	"github.com/xdrlink/xdrlink/server/onboardingsvc"
 	"github.com/xdrlink/xdrlink/server/operationsvc"
@@ -118,11 +121,33 @@ type Config struct {
 	// change, checked at each handshake.
 	TLSCertFile string
 	TLSKeyFile  string
-	// AllowUnauthenticatedNetwork lets the API (and the sandbox emulator)
-	// listen on a non-loopback address although nothing authenticates
-	// callers; without it Start refuses. With it, Start warns.
+	// AllowUnauthenticatedNetwork lets the API listen on a non-loopback
+	// address with Auth "none", and the sandbox (its API or its emulator)
+	// listen on one at all; without it Start refuses. With it, Start warns.
 	AllowUnauthenticatedNetwork bool
-	Logger                      *slog.Logger
+	// Auth is AuthNone (every caller is an admin) or AuthRequired.
+	Auth string
+	// OIDCIssuer and OIDCAudiences accept bearer tokens from that issuer
+	// with one of those audiences; OIDCRolesClaim names the claim with the
+	// caller's role values (authz.ParseGrant); OIDCCAFile, when set, is
+	// the CA the issuer's HTTPS certificate is checked against. In sandbox
+	// mode an empty issuer means the emulator's Entra.
+	OIDCIssuer     string
+	OIDCAudiences  []string
+	OIDCRolesClaim string
+	OIDCCAFile     string
+	// TLSClientCAFile, when set, makes gRPC accept client certificates
+	// issued by this CA as credentials (with TLSCertFile).
+	TLSClientCAFile string
+	// RateLimit is each caller's sustained calls per second, RateBurst
+	// its burst (0: no limit).
+	RateLimit float64
+	RateBurst int
+	// AuditRetention is how long audit events are kept (0: forever).
+	AuditRetention time.Duration
+	// NoReflection leaves out gRPC reflection.
+	NoReflection bool
+	Logger       *slog.Logger
 
 	// sandboxWorld, when set, gives the sandbox's emulator this world and
 	// these customers instead of the demo world (tests with a world of
@@ -158,6 +183,14 @@ func Defaults() Config {
 		HTTPReadTimeout:       30 * time.Second,
 		HTTPWriteTimeout:      11 * time.Minute,
 		HTTPIdleTimeout:       2 * time.Minute,
+		Auth:                  AuthNone,
+		OIDCRolesClaim:        "roles",
+		// A person or portal rarely passes a few calls a second; a
+		// service polling a fleet stays well under this. Batches are one
+		// call for up to 10,000 tenants.
+		RateLimit:      50,
+		RateBurst:      100,
+		AuditRetention: 365 * 24 * time.Hour,
 	}
 }
 
@@ -207,12 +240,24 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if err = checkTLSFiles(cfg); err != nil {
 		return nil, err
 	}
+	if err = checkAuthConfig(cfg); err != nil {
+		return nil, err
+	}
 	var grpcOpts []grpc.ServerOption
 	if cfg.TLSCertFile != "" {
 		if d.certs, err = newCertReloader(cfg.TLSCertFile, cfg.TLSKeyFile, log); err != nil {
 			return nil, err
 		}
-		grpcOpts = append(grpcOpts, grpc.Creds(tlsOrInproc{credentials.NewTLS(d.certs.serverTLS())}))
+		grpcTLS := d.certs.serverTLS()
+		if cfg.TLSClientCAFile != "" {
+			// Certificates are one way in among others (tokens, keys), so
+			// a client without one still connects.
+			if grpcTLS.ClientCAs, err = loadCAPool(cfg.TLSClientCAFile); err != nil {
+				return nil, fmt.Errorf("--tls-client-ca-file: %w", err)
+			}
+			grpcTLS.ClientAuth = tls.VerifyClientCertIfGiven
+		}
+		grpcOpts = append(grpcOpts, grpc.Creds(tlsOrInproc{credentials.NewTLS(grpcTLS)}))
 	}
 
 	if d.store, err = openStore(ctx, cfg); err != nil {
@@ -228,10 +273,23 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		return nil, fmt.Errorf("azure: %w", err)
 	}
 
-	if d.grpc, err = server.New(server.Options{Logger: log, MaxRecvBytes: int(cfg.MaxBodyBytes), SyncCallTimeout: cfg.SyncCallTimeout, ServerOptions: grpcOpts}); err != nil {
+	var bgCtx context.Context
+	bgCtx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	auth, err := d.newAuthenticator(bgCtx)
+	if err != nil {
+		return nil, err
+	}
+	limiter, err := newRateLimiter(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if d.grpc, err = server.New(server.Options{Logger: log, MaxRecvBytes: int(cfg.MaxBodyBytes), SyncCallTimeout: cfg.SyncCallTimeout,
+		ServerOptions: grpcOpts, Authenticator: auth, Audit: d.store, RateLimiter: limiter, NoReflection: cfg.NoReflection}); err != nil {
 		return nil, err
 	}
 	xdrlinkv1.RegisterTenantServiceServer(d.grpc, tenantsvc.New(d.store, d.azure.profileNames()))
+	xdrlinkv1.RegisterAccessServiceServer(d.grpc, accesssvc.New(d.store, auth))
+	xdrlinkv1.RegisterAuditServiceServer(d.grpc, auditsvc.New(d.store))
 	if d.engine, err = d.newEngine(); err != nil {
 		return nil, err
 	}
@@ -245,8 +303,6 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	d.health = health.NewServer()
 	healthpb.RegisterHealthServer(d.grpc, d.health)
 
-	var bgCtx context.Context
-	bgCtx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	server.WatchReadiness(bgCtx, d.health, d.store.Ready, cfg.ReadinessInterval, serviceNames(d.grpc), log)
 
 	if d.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
@@ -290,6 +346,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	} else {
 		go d.startWorkflowsWhenReady(bgCtx)
 	}
+	go d.pruneAudit(bgCtx)
 	go func() { d.serveErr <- d.grpc.Serve(d.grpcLis) }()
 	go func() {
 		if err := d.grpc.Serve(d.inprocLis); err != nil {
@@ -305,7 +362,8 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 			d.serveErr <- err
 		}
 	}()
-	log.Info("xdrlinkd serving", "grpc", d.GRPCAddr(), "http", d.HTTPAddr(), "tls", d.certs != nil, "db", redactDSN(cfg.DB))
+	log.Info("xdrlinkd serving", "grpc", d.GRPCAddr(), "http", d.HTTPAddr(), "tls", d.certs != nil, "auth", cfg.Auth,
+		"db", redactDSN(cfg.DB))
 	return d, nil
 }
 

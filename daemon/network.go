@@ -22,12 +22,14 @@ func isLoopback(addr string) bool {
 	return err == nil && ip.Unmap().IsLoopback()
 }
 
-// checkNetworkExposure refuses to serve an unauthenticated API (there is no
-// authentication yet, and the sandbox is never meant for the network) on
-// anything but loopback, unless AllowUnauthenticatedNetwork says so; then
-// it warns. It names the exposed addresses.
+// checkNetworkExposure refuses to serve on anything but loopback an API
+// that does not authenticate (--auth=none), or the sandbox (demo secrets,
+// an emulated Azure: never meant for a network), unless
+// AllowUnauthenticatedNetwork says so; then it warns. It names the exposed
+// addresses.
 func (d *Daemon) checkNetworkExposure() error {
 	cfg := d.cfg
+	sandbox := cfg.AzureConfigFile == ""
 	var exposed []string
 	for _, a := range []struct{ flag, addr string }{
 		{"--grpc-addr", cfg.GRPCAddr},
@@ -37,25 +39,26 @@ func (d *Daemon) checkNetworkExposure() error {
 			exposed = append(exposed, a.flag+" "+a.addr)
 		}
 	}
-	if cfg.AzureConfigFile == "" && !isLoopback(cfg.SandboxAddr) {
+	if sandbox && !isLoopback(cfg.SandboxAddr) {
 		exposed = append(exposed, "--sandbox-addr "+cfg.SandboxAddr)
 	}
-	if len(exposed) == 0 {
+	unauthenticated := cfg.Auth == AuthNone
+	if len(exposed) == 0 || (!unauthenticated && !sandbox) {
 		return nil
 	}
-	// Authentication is not built yet: every caller is anonymous with full
-	// access. Once it is, the sandbox is still refused.
-	why := "there is no authentication: every caller who can reach it has full access"
-	if cfg.AzureConfigFile == "" {
-		why += ", and it runs in sandbox mode"
+	var why []string
+	if unauthenticated {
+		why = append(why, "there is no authentication (--auth=none): every caller who can reach it has full access")
+	}
+	if sandbox {
+		why = append(why, "it runs in sandbox mode (an emulated Azure with demo credentials; give --azure-config for real Azure)")
 	}
 	if !cfg.AllowUnauthenticatedNetwork {
 		return fmt.Errorf("refusing to serve on a non-loopback address (%s): %s; listen on 127.0.0.1 (the default), "+
-			"or put it behind a proxy that authenticates callers and pass --allow-unauthenticated-network",
-			strings.Join(exposed, ", "), why)
+			"or use --auth=required with real Azure, or, knowingly, pass --allow-unauthenticated-network",
+			strings.Join(exposed, ", "), strings.Join(why, ", and "))
 	}
-	d.log.Warn("serving on a non-loopback address without authentication (--allow-unauthenticated-network): "+
-		"every caller who can reach it has full access; keep it behind a proxy that authenticates callers",
-		"addresses", exposed, "sandbox", cfg.AzureConfigFile == "")
+	d.log.Warn("serving on a non-loopback address (--allow-unauthenticated-network): "+strings.Join(why, ", and "),
+		"addresses", exposed, "sandbox", sandbox, "auth", cfg.Auth)
 	return nil
 }

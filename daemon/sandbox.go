@@ -18,6 +18,11 @@ import (
 // was (a table that stopped, say) rather than a change xdrlink makes.
 var sandboxTables = []string{"DeviceProcessEvents", "DeviceNetworkEvents", "EmailEvents"}
 
+// sandboxGroups are the access groups the sandbox's customers are dealt
+// into, in turn: the emulator's demo staff hold roles scoped to them
+// (east-operator@ operates pod-east, west-viewer@ views pod-west).
+var sandboxGroups = []string{"pod-east", "pod-west"}
+
 // registerSandboxCustomers registers the emulator's customers (label
 // sandbox=true) when the registry is empty, so a newcomer's first start
 // has tenants to try. A registry that has any tenant is left alone.
@@ -45,8 +50,9 @@ func registerSandboxCustomers(ctx context.Context, st store.Store, customers []a
 				Name: c.WorkspaceName, Region: c.Region},
 			Connector: &xdrlinkv1.ConnectorSettings{Incidents: true, Alerts: true, DisableIncidentCreationRules: true,
 				EntitySync: true, Tables: tables},
-			Labels: labels,
-			State:  xdrlinkv1.Tenant_STATE_REGISTERED,
+			Labels:      labels,
+			State:       xdrlinkv1.Tenant_STATE_REGISTERED,
+			AccessGroup: sandboxGroups[n%len(sandboxGroups)],
 		}
 		rec, err := tenantrecord.Spec(c.ID, t)
 		if err != nil {

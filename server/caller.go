@@ -2,32 +2,19 @@ package server
 
 import (
 	"context"
-	"net"
-	"strings"
 
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/peer"
+	"github.com/xdrlink/xdrlink/server/authn"
+	"github.com/xdrlink/xdrlink/server/authz"
 )
 
 // Caller names who made the request, for the operations it starts and for
-// request_id scoping (AIP-155: ids are unique per caller). Until callers
-// authenticate it is "anonymous@" and the client's address: for REST, the
-// address the gateway saw (X-Forwarded-For), else the gRPC peer.
+// request_id scoping (AIP-155: ids are unique per caller): the
+// authenticated principal, or, for a call that never passed
+// authentication (only the server's own), "anonymous@" and the client's
+// address.
 func Caller(ctx context.Context) string {
-	host := ""
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get("x-forwarded-for"); len(v) > 0 {
-			host = strings.TrimSpace(strings.Split(v[0], ",")[0])
-		}
+	if p := authz.FromContext(ctx); p != nil {
+		return p.ID
 	}
-	if p, ok := peer.FromContext(ctx); ok && host == "" && p.Addr != nil {
-		host = p.Addr.String()
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-	}
-	if host == "" {
-		host = "unknown"
-	}
-	return "anonymous@" + host
+	return "anonymous@" + authn.ClientAddress(ctx)
 }

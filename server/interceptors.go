@@ -44,7 +44,22 @@ func withRequestID(ctx context.Context) context.Context {
 		id = NewRequestID()
 	}
 	_ = grpc.SetHeader(ctx, metadata.Pairs(RequestIDHeader, id)) // fails only if headers were sent
-	return context.WithValue(ctx, requestIDKey{}, id)
+	return context.WithValue(context.WithValue(ctx, requestIDKey{}, id), callInfoKey{}, &callInfo{})
+}
+
+// callInfo is what inner interceptors learn of a call for the access log,
+// which is written by an outer one from the context it started with.
+type callInfo struct {
+	principal string
+}
+
+type callInfoKey struct{}
+
+// noteCaller records the call's principal for its access log line.
+func noteCaller(ctx context.Context, principal string) {
+	if ci, ok := ctx.Value(callInfoKey{}).(*callInfo); ok {
+		ci.principal = principal
+	}
 }
 
 // NewRequestID returns a random 128-bit id in hex.
@@ -230,10 +245,14 @@ func slogAdapter(l *slog.Logger) logging.Logger {
 }
 
 func requestIDField(ctx context.Context) logging.Fields {
+	var f logging.Fields
 	if id := RequestID(ctx); id != "" {
-		return logging.Fields{"request_id", id}
+		f = append(f, "request_id", id)
 	}
-	return nil
+	if ci, ok := ctx.Value(callInfoKey{}).(*callInfo); ok && ci.principal != "" {
+		f = append(f, "principal", ci.principal)
+	}
+	return f
 }
 
 type contextStream struct {

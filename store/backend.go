@@ -30,13 +30,14 @@ func Now() time.Time {
 }
 
 // NewRecord returns what a create of t stores: a copy of its ID, State,
-// Labels, Body and WorkspaceKey, no Status or Verdict, a fresh Etag, and
+// Labels, Body, WorkspaceKey and AccessGroup, no Status or Verdict, a fresh Etag, and
 // both times Now. Empty Labels and Body are nil, as backends return them on
 // reads, so written and read records compare equal. (An update keeps the
 // stored State, Status and Verdict; the backend reads them back.)
 func NewRecord(t *Tenant) *Tenant {
 	now := Now()
-	out := &Tenant{ID: t.ID, State: t.State, WorkspaceKey: t.WorkspaceKey, Etag: NewEtag(), CreateTime: now, UpdateTime: now}
+	out := &Tenant{ID: t.ID, State: t.State, WorkspaceKey: t.WorkspaceKey, AccessGroup: t.AccessGroup,
+		Etag: NewEtag(), CreateTime: now, UpdateTime: now}
 	if len(t.Labels) > 0 {
 		out.Labels = maps.Clone(t.Labels)
 	}
@@ -144,6 +145,86 @@ func (p *PageTokens) PaginateOperations(q OperationQuery, fetch func(after *Oper
 		return nil, err
 	}
 	return &OperationPage{Operations: ops, NextPageToken: next}, nil
+}
+
+// NewAPIKey returns what a create of k stores: a copy of its ID,
+// SecretHash and Body (empty ones nil, as backends read them back), not
+// revoked, created Now.
+func NewAPIKey(k *APIKey) *APIKey {
+	return &APIKey{ID: k.ID, SecretHash: nilIfEmpty(k.SecretHash), Body: nilIfEmpty(k.Body), CreateTime: Now()}
+}
+
+// NewAuditEvent returns what an append of e stores: a copy with Time in UTC
+// at microsecond precision (the caller's time may carry nanoseconds and a
+// zone) and an empty Body nil.
+func NewAuditEvent(e *AuditEvent) *AuditEvent {
+	out := *e
+	out.Time = e.Time.UTC().Truncate(time.Microsecond)
+	out.Body = nilIfEmpty(e.Body)
+	return &out
+}
+
+// PruneBound returns the stored time that PruneAuditEvents compares with:
+// before rounded up to the microsecond, since stored times are whole
+// microseconds and one just under a fractional before is older than it.
+func PruneBound(before time.Time) time.Time {
+	b := before.UTC().Truncate(time.Microsecond)
+	if b.Before(before) {
+		b = b.Add(time.Microsecond)
+	}
+	return b
+}
+
+// PaginateAPIKeys is PageTokens.PaginateAPIKeys with DefaultPageTokenKey's
+// tokens.
+func PaginateAPIKeys(q APIKeyQuery, fetch func(after *Cursor, limit int) ([]*APIKey, error)) (*APIKeyPage, error) {
+	return defaultPageTokens.PaginateAPIKeys(q, fetch)
+}
+
+// PaginateAPIKeys runs one keyset page of q, newest first. fetch returns up
+// to limit keys (revoked ones only if q.ShowRevoked) that come after the
+// cursor (all from the start when it is nil), ordered by create time then
+// id, both descending.
+func (p *PageTokens) PaginateAPIKeys(q APIKeyQuery, fetch func(after *Cursor, limit int) ([]*APIKey, error)) (*APIKeyPage, error) {
+	ks, next, err := paginateNewest(p, q.PageToken, apiKeyFilters(q), q.PageSize, fetch,
+		func(k *APIKey) Cursor { return Cursor{CreateTime: k.CreateTime, ID: k.ID} })
+	if err != nil {
+		return nil, err
+	}
+	return &APIKeyPage{APIKeys: ks, NextPageToken: next}, nil
+}
+
+// PaginateAuditEvents is PageTokens.PaginateAuditEvents with
+// DefaultPageTokenKey's tokens.
+func PaginateAuditEvents(q AuditQuery, fetch func(after *Cursor, limit int) ([]*AuditEvent, error)) (*AuditPage, error) {
+	return defaultPageTokens.PaginateAuditEvents(q, fetch)
+}
+
+// PaginateAuditEvents runs one keyset page of q, newest first. fetch returns
+// up to limit events matching q's filters that come after the cursor (all
+// from the start when it is nil; its CreateTime is the event's Time),
+// ordered by time then id, both descending.
+func (p *PageTokens) PaginateAuditEvents(q AuditQuery, fetch func(after *Cursor, limit int) ([]*AuditEvent, error)) (*AuditPage, error) {
+	es, next, err := paginateNewest(p, q.PageToken, auditFilters(q), q.PageSize, fetch,
+		func(e *AuditEvent) Cursor { return Cursor{CreateTime: e.Time, ID: e.ID} })
+	if err != nil {
+		return nil, err
+	}
+	return &AuditPage{AuditEvents: es, NextPageToken: next}, nil
+}
+
+// ScopeGroups returns the access groups a (non-nil) scope can match: its
+// groups without the empty one, which is never matched. The result is
+// never nil, so that backends bind an empty array (matching nothing), not
+// NULL.
+func ScopeGroups(s *Scope) []string {
+	out := []string{}
+	for _, g := range s.AccessGroups {
+		if g != "" {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // paginateNewest runs one keyset page of a newest-first list whose tokens

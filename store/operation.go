@@ -54,6 +54,13 @@ type Operation struct {
 	State string
 	// Parent is the parent (batch) operation's id, or empty.
 	Parent string
+	// AccessGroup is the access group of the operation's tenant (the store
+	// keeps it equal when the tenant's changes); for a batch, the group all
+	// its tenants share, or "" when they differ.
+	AccessGroup string
+	// Caller is the principal that created the operation ("" for the
+	// server's own, e.g. scheduled verifications).
+	Caller string
 	// Exclusive operations are the tenant's mutating ones: at most one
 	// unfinished exclusive operation per tenant (ConflictActiveOperation).
 	Exclusive bool
@@ -85,6 +92,8 @@ type OperationQuery struct {
 	PageToken string
 	// Each non-empty field keeps only operations with that exact value.
 	Tenant, Kind, State, Parent string
+	// Scope, when not nil, keeps only the operations it allows.
+	Scope *Scope
 }
 
 // OperationPage is one page of operations.

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -80,11 +81,31 @@ func tenantFilters(q TenantQuery) []string {
 	for _, k := range slices.Sorted(maps.Keys(q.Labels)) {
 		f = append(f, k, q.Labels[k])
 	}
-	return f
+	return appendScope(f, q.Scope)
+}
+
+// appendScope binds a token to scope s too, so that a token is refused under
+// another scope, or without one. Nothing is appended for a nil scope, so
+// that tokens issued before scopes existed stay valid. The scope is one
+// element (its sorted, deduplicated groups, then the caller, each
+// length-prefixed): the labels before it are a variable number of
+// elements, and several scope elements could be taken for labels.
+func appendScope(f []string, s *Scope) []string {
+	if s == nil {
+		return f
+	}
+	groups := slices.Compact(slices.Sorted(slices.Values(s.AccessGroups)))
+	b := []byte("scope")
+	b = binary.AppendUvarint(b, uint64(len(groups)))
+	for _, g := range append(groups, s.Caller) {
+		b = binary.AppendUvarint(b, uint64(len(g)))
+		b = append(b, g...)
+	}
+	return append(f, string(b))
 }
 
 // Cursor is the last record of a newest-first page (operations,
-// verifications): the next page starts after it.
+// verifications, API keys, audit events): the next page starts after it.
 type Cursor struct {
 	CreateTime time.Time
 	ID         string
@@ -95,7 +116,18 @@ type OperationCursor = Cursor
 
 // operationFilters binds an operation token to its list and filters.
 func operationFilters(q OperationQuery) []string {
-	return []string{"operations", q.Tenant, q.Kind, q.State, q.Parent}
+	return appendScope([]string{"operations", q.Tenant, q.Kind, q.State, q.Parent}, q.Scope)
+}
+
+// apiKeyFilters binds an API key token to its list and whether it shows
+// revoked keys.
+func apiKeyFilters(q APIKeyQuery) []string {
+	return []string{"api keys", strconv.FormatBool(q.ShowRevoked)}
+}
+
+// auditFilters binds an audit token to its list and filters.
+func auditFilters(q AuditQuery) []string {
+	return []string{"audit", q.Principal, q.Method, q.Resource, q.Code}
 }
 
 // verificationFilters binds a verification token to its list and tenant.

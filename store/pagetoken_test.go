@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 )
@@ -40,6 +41,50 @@ func TestPageTokenBindsFilters(t *testing.T) {
 	}
 	if id, err := DecodePageToken("", TenantQuery{State: "x"}); id != "" || err != nil {
 		t.Errorf(`DecodePageToken("") = %q, %v; want "", nil`, id, err)
+	}
+}
+
+func TestPageTokenBindsScope(t *testing.T) {
+	// Scopes, and labels that a scope spread over several filter elements
+	// could be taken for.
+	queries := []TenantQuery{
+		{},
+		{Scope: &Scope{}},
+		{Scope: &Scope{AccessGroups: []string{""}}},
+		{Scope: &Scope{AccessGroups: []string{"a"}}},
+		{Scope: &Scope{AccessGroups: []string{"a", "b"}}},
+		{Scope: &Scope{AccessGroups: []string{"ab"}}},
+		{Scope: &Scope{AccessGroups: []string{"a"}, Caller: "b"}},
+		{Scope: &Scope{Caller: "a"}},
+		{Labels: map[string]string{"scope": "a"}},
+		{Labels: map[string]string{"a": "b"}},
+		{State: "a", Scope: &Scope{AccessGroups: []string{"b"}}},
+		{Verdict: "a", Scope: &Scope{AccessGroups: []string{"b"}}},
+		{Labels: map[string]string{"a": "b"}, Scope: &Scope{AccessGroups: []string{"c"}}},
+	}
+	for i, qi := range queries {
+		tok := EncodePageToken("id", qi)
+		for j, qj := range queries {
+			_, err := DecodePageToken(tok, qj)
+			if (err == nil) != (i == j) {
+				t.Errorf("token of query %d under query %d: %v", i, j, err)
+			}
+		}
+	}
+	// Groups are a set: order and repeats do not matter.
+	tok := EncodePageToken("id", TenantQuery{Scope: &Scope{AccessGroups: []string{"b", "a"}}})
+	if _, err := DecodePageToken(tok, TenantQuery{Scope: &Scope{AccessGroups: []string{"a", "b", "a"}}}); err != nil {
+		t.Errorf("token of groups [b a] under [a b a]: %v", err)
+	}
+	// Without a scope, the filters are those of tokens issued before
+	// scopes existed, so those stay valid.
+	q := TenantQuery{State: "S", Labels: map[string]string{"k": "v"}}
+	if got, want := EncodePageToken("id", q), defaultPageTokens.signToken("id", []string{"tenants", "S", "k", "v"}); got != want {
+		t.Errorf("unscoped tenant token = %q, want %q", got, want)
+	}
+	oq := OperationQuery{Tenant: "t", Kind: "k", State: "s", Parent: "p"}
+	if got, want := operationFilters(oq), []string{"operations", "t", "k", "s", "p"}; !slices.Equal(got, want) {
+		t.Errorf("unscoped operation filters = %q, want %q", got, want)
 	}
 }
 

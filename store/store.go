@@ -52,6 +52,10 @@ type Tenant struct {
 	// CreateVerification sets it (changing neither Etag nor UpdateTime), and
 	// it is empty before any verification.
 	Verdict string
+	// AccessGroup is copied out of Body so that scoped lists can filter on
+	// it; "" for none. When an update changes it, the tenant's operations
+	// follow (Operation.AccessGroup) in the same transaction.
+	AccessGroup string
 	// Etag is set by the store on every write; callers never choose it.
 	Etag string
 	// CreateTime and UpdateTime are set by the store (UTC, microsecond precision).
@@ -72,6 +76,8 @@ type TenantQuery struct {
 	// Verdict, when non-empty, keeps only tenants whose last verification's
 	// verdict is this enum name.
 	Verdict string
+	// Scope, when not nil, keeps only the tenants it allows.
+	Scope *Scope
 }
 
 // TenantPage is one page of a list.
@@ -83,7 +89,8 @@ type TenantPage struct {
 
 // TenantStore keeps the tenant registry.
 type TenantStore interface {
-	// CreateTenant inserts t (ID, State, Labels, Body, WorkspaceKey) and
+	// CreateTenant inserts t (ID, State, Labels, Body, WorkspaceKey,
+	// AccessGroup) and
 	// returns it with Etag and times set. ErrAlreadyExists if the ID is taken;
 	// a *ConflictError if the WorkspaceKey is.
 	CreateTenant(ctx context.Context, t *Tenant) (*Tenant, error)
@@ -98,12 +105,14 @@ type TenantStore interface {
 	GetTenant(ctx context.Context, id string) (*Tenant, error)
 	// ListTenants returns one page; ErrInvalidPageToken for a bad token.
 	ListTenants(ctx context.Context, q TenantQuery) (*TenantPage, error)
-	// UpdateTenant replaces Labels, Body and WorkspaceKey of t.ID (never
-	// State or Status, which belong to UpdateTenantStatus) if its current
-	// etag equals expectedEtag (an empty expectedEtag skips the check), and
-	// returns the new record with a fresh Etag and UpdateTime. ErrNotFound or
-	// ErrEtagMismatch otherwise; of concurrent updates with the same etag
-	// exactly one succeeds.
+	// UpdateTenant replaces Labels, Body, WorkspaceKey and AccessGroup of
+	// t.ID (never State or Status, which belong to UpdateTenantStatus) if
+	// its current etag equals expectedEtag (an empty expectedEtag skips the
+	// check), and returns the new record with a fresh Etag and UpdateTime.
+	// ErrNotFound or ErrEtagMismatch otherwise; of concurrent updates with
+	// the same etag exactly one succeeds. The tenant's operations move to
+	// its new AccessGroup in the same transaction, keeping their Version
+	// and UpdateTime.
 	UpdateTenant(ctx context.Context, t *Tenant, expectedEtag string) (*Tenant, error)
 	// DeleteTenant removes the tenant, and its verifications, if its etag
 	// equals expectedEtag (empty skips the check). ErrNotFound or
@@ -126,6 +135,8 @@ type Store interface {
 	TenantStore
 	OperationStore
 	VerificationReader
+	APIKeyStore
+	AuditStore
 	// Ready reports whether the backend can serve (reachable, migrated).
 	Ready(ctx context.Context) error
 	// Close releases the backend's resources.

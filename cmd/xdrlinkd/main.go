@@ -62,7 +62,7 @@ func newRootCommand() *cobra.Command {
 		slog.SetDefault(log)
 		return nil
 	}
-	root.AddCommand(newServeCommand(), newMigrateCommand(), newHealthCommand(), newSimCommand())
+	root.AddCommand(newServeCommand(), newMigrateCommand(), newCreateAPIKeyCommand(), newHealthCommand(), newSimCommand())
 	return root
 }
 
@@ -124,7 +124,17 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&cfg.TLSCertFile, "tls-cert-file", "", "PEM certificate (chain) both listeners serve TLS with, REST as HTTPS; reloaded when the file changes (with --tls-key-file)")
 	f.StringVar(&cfg.TLSKeyFile, "tls-key-file", "", "PEM private key of --tls-cert-file; reloaded when the file changes")
 	f.BoolVar(&cfg.AllowUnauthenticatedNetwork, "allow-unauthenticated-network", false,
-		"listen on non-loopback addresses although there is no authentication yet (every caller who can reach it has full access): only behind a proxy that authenticates callers")
+		"listen on non-loopback addresses with --auth=none (every caller who can reach it has full access: only behind a proxy that authenticates callers), or in sandbox mode")
+	f.StringVar(&cfg.Auth, "auth", cfg.Auth, "none: every caller is an admin (loopback only); required: every call but health and reflection needs an OIDC token, an API key or a client certificate")
+	f.StringVar(&cfg.OIDCIssuer, "oidc-issuer", "", "with --auth=required: accept bearer tokens from this OIDC issuer (Entra ID: https://login.microsoftonline.com/{tenant}/v2.0); in sandbox mode empty means the emulator's Entra")
+	f.StringSliceVar(&cfg.OIDCAudiences, "oidc-audience", nil, "accepted token audience (aud), e.g. api://xdrlink or the app's client id; repeat or comma-separate for several")
+	f.StringVar(&cfg.OIDCRolesClaim, "oidc-roles-claim", cfg.OIDCRolesClaim, "token claim with the caller's roles: Admin, Operator, Viewer, or Operator.{access group}, Viewer.{access group}")
+	f.StringVar(&cfg.OIDCCAFile, "oidc-ca-file", "", "PEM CA to check the OIDC issuer's HTTPS certificate against (default: the system's)")
+	f.StringVar(&cfg.TLSClientCAFile, "tls-client-ca-file", "", "gRPC: accept client certificates issued by this PEM CA as credentials; their OU values are the roles (needs --tls-cert-file and --auth=required)")
+	f.Float64Var(&cfg.RateLimit, "rate-limit", cfg.RateLimit, "calls per second each caller may make, sustained (0: no limit); over it, RESOURCE_EXHAUSTED / 429 with Retry-After")
+	f.IntVar(&cfg.RateBurst, "rate-burst", cfg.RateBurst, "calls each caller may make at once above --rate-limit")
+	f.DurationVar(&cfg.AuditRetention, "audit-retention", cfg.AuditRetention, "how long audit events are kept (0: forever)")
+	f.BoolVar(&cfg.NoReflection, "no-reflection", false, "do not serve gRPC reflection")
 	return cmd
 }
 

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 	"github.com/xdrlink/xdrlink/store"
@@ -25,6 +27,8 @@ type Error struct {
 	Message    string
 	Metadata   map[string]string
 	Violations []*errdetails.BadRequest_FieldViolation
+	// RetryAfter, when positive, is sent as RetryInfo.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -39,6 +43,9 @@ func (e *Error) GRPCStatus() *status.Status {
 	}}
 	if len(e.Violations) > 0 {
 		details = append(details, &errdetails.BadRequest{FieldViolations: e.Violations})
+	}
+	if e.RetryAfter > 0 {
+		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(e.RetryAfter)})
 	}
 	withDetails, err := st.WithDetails(details...)
 	if err != nil { // only if a detail cannot be marshalled, which these always can
@@ -190,6 +197,29 @@ func UnknownMethod(method string) *Error {
 		Message: "unknown service or method " + method, Metadata: map[string]string{"method": method}}
 }
 
+// Unauthenticated is the status of a call without acceptable credentials.
+// why says what was wrong and must never carry the credential.
+func Unauthenticated(why string) *Error {
+	return &Error{Code: codes.Unauthenticated, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_UNAUTHENTICATED,
+		Message: "unauthenticated: " + why}
+}
+
+// PermissionDenied is the status of a call the caller's role does not
+// allow; required is the role it needs (e.g. "ROLE_OPERATOR").
+func PermissionDenied(method, required string) *Error {
+	return &Error{Code: codes.PermissionDenied, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_PERMISSION_DENIED,
+		Message:  fmt.Sprintf("permission denied: %s needs %s", method, required),
+		Metadata: map[string]string{"method": method, "required_role": required}}
+}
+
+// RateLimited is the status of a call over the caller's rate; the client
+// may retry after retryAfter (RetryInfo; REST: Retry-After).
+func RateLimited(retryAfter time.Duration) *Error {
+	return &Error{Code: codes.ResourceExhausted, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_RATE_LIMITED,
+		Message:    fmt.Sprintf("rate limit exceeded: retry after %s", retryAfter.Round(time.Millisecond)),
+		RetryAfter: retryAfter}
+}
+
 func fromSentinel(err error) *Error {
 	name := ""
 	var re *resourceError
@@ -224,6 +254,9 @@ func fromSentinel(err error) *Error {
 func notFoundReason(name string) xdrlinkv1.ErrorReason {
 	if strings.HasPrefix(name, "operations/") {
 		return xdrlinkv1.ErrorReason_ERROR_REASON_OPERATION_NOT_FOUND
+	}
+	if strings.HasPrefix(name, "apiKeys/") {
+		return xdrlinkv1.ErrorReason_ERROR_REASON_API_KEY_NOT_FOUND
 	}
 	if strings.Contains(name, "/verifications/") {
 		return xdrlinkv1.ErrorReason_ERROR_REASON_VERIFICATION_NOT_FOUND

@@ -9,10 +9,13 @@ import (
 	"net/netip"
 	"net/textproto"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -88,6 +91,12 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 		},
 		func() error {
 			return xdrlinkv1.RegisterOperationServiceHandlerClient(ctx, mux, xdrlinkv1.NewOperationServiceClient(conn))
+		},
+		func() error {
+			return xdrlinkv1.RegisterAccessServiceHandlerClient(ctx, mux, xdrlinkv1.NewAccessServiceClient(conn))
+		},
+		func() error {
+			return xdrlinkv1.RegisterAuditServiceHandlerClient(ctx, mux, xdrlinkv1.NewAuditServiceClient(conn))
 		},
 	} {
 		if err := register(); err != nil {
@@ -199,7 +208,34 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 		}
 		err = apierr.InvalidArgument(apierr.Violation(field, desc)).GRPCStatus().Err()
 	}
+	if st, ok := status.FromError(err); ok {
+		setRetryAfter(w, st)
+		if st.Code() == codes.Unauthenticated {
+			// RFC 6750: a 401 names the scheme the client should use.
+			w.Header().Set("WWW-Authenticate", `Bearer realm="xdrlink"`)
+		}
+	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+// setRetryAfter turns a status's RetryInfo (e.g. RATE_LIMITED, which is
+// RESOURCE_EXHAUSTED and so a 429) into Retry-After. The header holds whole
+// seconds, so the delay is rounded up (retrying early would only be refused
+// again), and is at least 1: 0 would invite an immediate retry.
+func setRetryAfter(w http.ResponseWriter, st *status.Status) {
+	for _, d := range st.Details() {
+		ri, ok := d.(*errdetails.RetryInfo)
+		if !ok {
+			continue
+		}
+		d := ri.GetRetryDelay().AsDuration()
+		secs := int64(d / time.Second)
+		if d%time.Second > 0 {
+			secs++
+		}
+		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+		return
+	}
 }
 
 func incomingHeader(key string) (string, bool) {

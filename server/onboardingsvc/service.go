@@ -4,7 +4,7 @@ import (
 	"context"
 
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
-	"github.com/xdrlink/xdrlink/internal/apierr"
+	"github.com/xdrlink/xdrlink/server/authz"
 	"github.com/xdrlink/xdrlink/server/tenantsvc"
 	"github.com/xdrlink/xdrlink/store"
 	"github.com/xdrlink/xdrlink/workflow/prereq"
@@ -34,9 +34,9 @@ func New(st store.TenantStore, checker Checker, ops Operations, defaultProfile s
 // answers, refusals included, are in the report; only an unknown tenant or
 // a store failure is an error.
 func (s *Service) CheckPrerequisites(ctx context.Context, req *xdrlinkv1.CheckPrerequisitesRequest) (*xdrlinkv1.PrerequisiteReport, error) {
-	t, err := tenantsvc.Load(ctx, s.store, req.GetName())
+	t, err := tenantsvc.LoadFor(ctx, s.store, req.GetName(), authz.Viewer)
 	if err != nil {
-		return nil, apierr.ForResource(err, req.GetName())
+		return nil, err
 	}
 	return s.checker.Check(ctx, prereq.TenantFrom(t, s.defaultProfile)), nil
 }

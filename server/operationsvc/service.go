@@ -16,6 +16,7 @@ import (
 
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 	"github.com/xdrlink/xdrlink/internal/apierr"
+	"github.com/xdrlink/xdrlink/server/authz"
 	"github.com/xdrlink/xdrlink/store"
 	"github.com/xdrlink/xdrlink/workflow/oprecord"
 )
@@ -99,13 +100,27 @@ func quote(s string) string {
 	return `"` + strings.ToValidUTF8(s, "?") + `"`
 }
 
-// read returns the operation as stored now.
+// read returns the operation as stored now, if ctx's caller may see it.
 func (s *Service) read(ctx context.Context, id string) (*oprecord.Record, error) {
-	row, err := s.store.GetOperation(ctx, id)
+	row, err := s.authorize(ctx, id, authz.Viewer)
 	if err != nil {
-		return nil, apierr.ForResource(err, oprecord.NamePrefix+id)
+		return nil, err
 	}
 	return s.view(ctx, row)
+}
+
+// authorize reads operation id and checks that ctx's caller holds role
+// need over it; an operation the caller may not see is not found.
+func (s *Service) authorize(ctx context.Context, id string, need authz.Role) (*store.Operation, error) {
+	name := oprecord.NamePrefix + id
+	row, err := s.store.GetOperation(ctx, id)
+	if err != nil {
+		return nil, apierr.ForResource(err, name)
+	}
+	if err := authz.CheckOperation(ctx, name, row, need); err != nil {
+		return nil, err
+	}
+	return row, nil
 }
 
 // view decodes a stored operation for a client. An unfinished batch's
@@ -195,6 +210,7 @@ func (s *Service) ListOperations(ctx context.Context, req *longrunningpb.ListOpe
 		return nil, err
 	}
 	q.PageSize, q.PageToken = int(req.GetPageSize()), req.GetPageToken()
+	q.Scope = authz.OperationScope(ctx)
 	page, err := s.store.ListOperations(ctx, q)
 	if err != nil {
 		return nil, apierr.ForResource(err, "operations")
@@ -218,6 +234,9 @@ func (s *Service) DeleteOperation(ctx context.Context, req *longrunningpb.Delete
 	if err != nil {
 		return nil, err
 	}
+	if _, err := s.authorize(ctx, id, authz.Operator); err != nil {
+		return nil, err
+	}
 	err = s.store.DeleteOperation(ctx, id)
 	if errors.Is(err, store.ErrConflict) {
 		return nil, &apierr.Error{Code: codes.FailedPrecondition, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_OPERATION_NOT_DONE,
@@ -236,6 +255,9 @@ func (s *Service) DeleteOperation(ctx context.Context, req *longrunningpb.Delete
 func (s *Service) CancelOperation(ctx context.Context, req *longrunningpb.CancelOperationRequest) (*emptypb.Empty, error) {
 	id, err := parseName(req.GetName())
 	if err != nil {
+		return nil, err
+	}
+	if _, err := s.authorize(ctx, id, authz.Operator); err != nil {
 		return nil, err
 	}
 	if _, err := s.ctl.Cancel(ctx, id); err != nil {
@@ -288,6 +310,9 @@ func (s *Service) WaitOperation(ctx context.Context, req *longrunningpb.WaitOper
 func (s *Service) ResumeOperation(ctx context.Context, req *xdrlinkv1.ResumeOperationRequest) (*longrunningpb.Operation, error) {
 	id, err := parseName(req.GetName())
 	if err != nil {
+		return nil, err
+	}
+	if _, err := s.authorize(ctx, id, authz.Operator); err != nil {
 		return nil, err
 	}
 	rec, err := s.ctl.Resume(ctx, id, req.GetUserAssertion())

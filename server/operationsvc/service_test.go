@@ -247,7 +247,9 @@ func TestCancelAndResume(t *testing.T) {
 	}
 
 	cancelled, resumed := ctl.calls()
-	if !slices.Equal(cancelled, []string{"a", "nope"}) || !slices.Equal(resumed, []string{"d tok", "a "}) {
+	// "nope" is not found before the controller is asked (the caller may
+	// not see it either way).
+	if !slices.Equal(cancelled, []string{"a"}) || !slices.Equal(resumed, []string{"d tok", "a "}) {
 		t.Errorf("controller got cancel %q, resume %q", cancelled, resumed)
 	}
 }

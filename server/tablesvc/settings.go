@@ -12,6 +12,7 @@ import (
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 	"github.com/xdrlink/xdrlink/internal/apierr"
 	"github.com/xdrlink/xdrlink/server"
+	"github.com/xdrlink/xdrlink/server/authz"
 	"github.com/xdrlink/xdrlink/server/tenantsvc"
 	"github.com/xdrlink/xdrlink/workflow/engine"
 	"github.com/xdrlink/xdrlink/workflow/tablestate"
@@ -24,9 +25,9 @@ const settingsSuffix = "/tableSettings"
 // last observed of it in Azure.
 func (s *Service) GetTableSettings(ctx context.Context, req *xdrlinkv1.GetTableSettingsRequest) (*xdrlinkv1.TableSettings, error) {
 	tenant := strings.TrimSuffix(req.GetName(), settingsSuffix)
-	t, err := tenantsvc.Load(ctx, s.store, tenant)
+	t, err := tenantsvc.LoadFor(ctx, s.store, tenant, authz.Viewer)
 	if err != nil {
-		return nil, apierr.ForResource(err, tenant)
+		return nil, err
 	}
 	return tablestate.Settings(t), nil
 }
@@ -41,9 +42,9 @@ func (s *Service) UpdateTableSettings(ctx context.Context, req *xdrlinkv1.Update
 	}
 	in := req.GetTableSettings()
 	tenant := strings.TrimSuffix(in.GetName(), settingsSuffix)
-	t, err := tenantsvc.Load(ctx, s.store, tenant)
+	t, err := tenantsvc.LoadFor(ctx, s.store, tenant, authz.Operator)
 	if err != nil {
-		return nil, apierr.ForResource(err, tenant)
+		return nil, err
 	}
 	if err := connected(t); err != nil {
 		return nil, err

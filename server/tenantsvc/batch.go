@@ -29,7 +29,11 @@ func (s *Service) BatchCreateTenants(ctx context.Context, req *xdrlinkv1.BatchCr
 	}
 	recs := make([]*store.Tenant, len(req.GetRequests()))
 	for i, r := range req.GetRequests() {
-		rec, err := tenantrecord.Spec(r.GetTenantId(), newTenant(r))
+		t := newTenant(r)
+		if err := placeInGroup(ctx, fmt.Sprintf("requests[%d].tenant.access_group", i), t); err != nil {
+			return nil, err
+		}
+		rec, err := tenantrecord.Spec(r.GetTenantId(), t)
 		if err != nil {
 			return nil, err
 		}

@@ -16,7 +16,7 @@ var mutablePaths = []string{
 	"workspace", "workspace.subscription_id", "workspace.resource_group", "workspace.name", "workspace.region",
 	"connector", "connector.incidents", "connector.alerts", "connector.alert_provider_filter",
 	"connector.disable_incident_creation_rules", "connector.entity_sync", "connector.tables",
-	"credential_profile", "labels",
+	"credential_profile", "labels", "access_group",
 }
 
 // topLevelPaths is what "*" and an omitted mask expand to.

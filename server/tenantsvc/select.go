@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/xdrlink/xdrlink/internal/apierr"
+	"github.com/xdrlink/xdrlink/server/authz"
 	"github.com/xdrlink/xdrlink/store"
 	"github.com/xdrlink/xdrlink/workflow/tenantrecord"
 )
@@ -17,7 +18,10 @@ const MaxSelected = 10000
 // acts on: those its request names, or those its filter selects, in id
 // order. Exactly one of the two must be given; a filter must select at
 // least one tenant and at most MaxSelected. Named tenants are not looked
-// up here: the engine refuses unregistered ones when it starts the batch.
+// up here for unscoped callers: the engine refuses unregistered ones when
+// it starts the batch. A scoped caller must be an operator of each named
+// tenant; one outside its access groups is not found. A filter selects
+// only the tenants the caller operates.
 func Select(ctx context.Context, st store.TenantStore, tenants []string, filter string) ([]string, error) {
 	switch {
 	case len(tenants) == 0 && filter == "":
@@ -25,6 +29,13 @@ func Select(ctx context.Context, st store.TenantStore, tenants []string, filter 
 	case len(tenants) > 0 && filter != "":
 		return nil, apierr.InvalidArgument(apierr.Violation("filter", "give either tenants or filter, not both"))
 	case len(tenants) > 0:
+		if authz.TenantScope(ctx, authz.Operator) != nil {
+			for _, name := range tenants {
+				if _, err := LoadFor(ctx, st, name, authz.Operator); err != nil {
+					return nil, err
+				}
+			}
+		}
 		return tenants, nil
 	}
 	q, err := ParseFilter(filter)
@@ -32,6 +43,7 @@ func Select(ctx context.Context, st store.TenantStore, tenants []string, filter 
 		return nil, err
 	}
 	q.PageSize = store.MaxPageSize
+	q.Scope = authz.TenantScope(ctx, authz.Operator)
 	var names []string
 	for {
 		page, err := st.ListTenants(ctx, q)

@@ -14,6 +14,7 @@ import (
 
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 	"github.com/xdrlink/xdrlink/internal/apierr"
+	"github.com/xdrlink/xdrlink/server/authz"
 	"github.com/xdrlink/xdrlink/store"
 	"github.com/xdrlink/xdrlink/workflow/tenantrecord"
 )
@@ -49,6 +50,9 @@ func (s *Service) CreateTenant(ctx context.Context, req *xdrlinkv1.CreateTenantR
 	if v := s.createViolations("tenant.", t); len(v) > 0 {
 		return nil, apierr.InvalidArgument(v...)
 	}
+	if err := placeInGroup(ctx, "tenant.access_group", t); err != nil {
+		return nil, err
+	}
 	rec, err := tenantrecord.Spec(req.GetTenantId(), t)
 	if err != nil {
 		return nil, err
@@ -58,6 +62,15 @@ func (s *Service) CreateTenant(ctx context.Context, req *xdrlinkv1.CreateTenantR
 		return nil, workspaceTaken(apierr.ForResource(err, t.Name))
 	}
 	return tenantrecord.Decode(rec)
+}
+
+// placeInGroup checks that ctx's caller may register t in its access
+// group; without one, a caller scoped to one group registers it there.
+func placeInGroup(ctx context.Context, field string, t *xdrlinkv1.Tenant) error {
+	if t.AccessGroup == "" {
+		t.AccessGroup = authz.DefaultGroup(ctx, authz.Operator)
+	}
+	return authz.CheckGroup(ctx, field, t.GetAccessGroup(), authz.Operator, false)
 }
 
 // newTenant is the tenant a create request registers.
@@ -77,8 +90,7 @@ func newTenant(req *xdrlinkv1.CreateTenantRequest) *xdrlinkv1.Tenant {
 
 // GetTenant returns one tenant.
 func (s *Service) GetTenant(ctx context.Context, req *xdrlinkv1.GetTenantRequest) (*xdrlinkv1.Tenant, error) {
-	t, err := Load(ctx, s.store, req.GetName())
-	return t, apierr.ForResource(err, req.GetName())
+	return LoadFor(ctx, s.store, req.GetName(), authz.Viewer)
 }
 
 // ListTenants returns a page of tenants in id order.
@@ -89,6 +101,7 @@ func (s *Service) ListTenants(ctx context.Context, req *xdrlinkv1.ListTenantsReq
 	}
 	q.PageSize = int(req.GetPageSize())
 	q.PageToken = req.GetPageToken()
+	q.Scope = authz.TenantScope(ctx, authz.Viewer)
 	page, err := s.store.ListTenants(ctx, q)
 	if err != nil {
 		return nil, err
@@ -120,6 +133,9 @@ func (s *Service) UpdateTenant(ctx context.Context, req *xdrlinkv1.UpdateTenantR
 		if err != nil {
 			return nil, apierr.ForResource(err, in.GetName())
 		}
+		if err := authz.CheckTenant(ctx, in.GetName(), rec.AccessGroup, authz.Operator); err != nil {
+			return nil, err
+		}
 		// The caller's etag makes the update conditional; without one we
 		// still write conditionally on what we read, so a concurrent change
 		// is never silently overwritten.
@@ -150,6 +166,11 @@ func (s *Service) UpdateTenant(ctx context.Context, req *xdrlinkv1.UpdateTenantR
 		if proto.Equal(next, cur) {
 			return cur, nil // nothing differs: no write, etag unchanged
 		}
+		if next.GetAccessGroup() != cur.GetAccessGroup() {
+			if err := authz.CheckGroup(ctx, "tenant.access_group", next.GetAccessGroup(), authz.Admin, true); err != nil {
+				return nil, err
+			}
+		}
 		if movesPlacement(cur, next) {
 			if err := inAzure(cur, "change its entra_tenant_id or workspace"); err != nil {
 				return nil, err
@@ -179,6 +200,9 @@ func (s *Service) DeleteTenant(ctx context.Context, req *xdrlinkv1.DeleteTenantR
 	rec, err := s.store.GetTenant(ctx, id)
 	if err != nil {
 		return nil, apierr.ForResource(err, req.GetName())
+	}
+	if err := authz.CheckTenant(ctx, req.GetName(), rec.AccessGroup, authz.Operator); err != nil {
+		return nil, err
 	}
 	st, err := tenantrecord.Decode(rec)
 	if err != nil {

@@ -2,7 +2,6 @@ package verificationsvc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -11,6 +10,7 @@ import (
 
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 	"github.com/xdrlink/xdrlink/internal/apierr"
+	"github.com/xdrlink/xdrlink/server/authz"
 	"github.com/xdrlink/xdrlink/server"
 	"github.com/xdrlink/xdrlink/server/tenantsvc"
 	"github.com/xdrlink/xdrlink/store"
@@ -44,6 +44,9 @@ func New(st Store, ops Operations) *Service {
 
 // Verify starts the verification of one tenant.
 func (s *Service) Verify(ctx context.Context, req *xdrlinkv1.VerifyRequest) (*longrunningpb.Operation, error) {
+	if _, err := tenantsvc.LoadFor(ctx, s.store, req.GetName(), authz.Operator); err != nil {
+		return nil, err
+	}
 	return s.ops.Submit(ctx, engine.Request{
 		Kind: xdrlinkv1.OperationKind_OPERATION_KIND_VERIFY, Tenant: req.GetName(), Method: "Verify",
 		Caller: server.Caller(ctx), RequestID: req.GetRequestId(), Fingerprint: server.Fingerprint(req),
@@ -70,8 +73,8 @@ func (s *Service) BatchVerify(ctx context.Context, req *xdrlinkv1.BatchVerifyReq
 // looked up first: a mistyped name is NOT_FOUND, not "no reports".
 func (s *Service) ListVerifications(ctx context.Context, req *xdrlinkv1.ListVerificationsRequest) (*xdrlinkv1.ListVerificationsResponse, error) {
 	id := strings.TrimPrefix(req.GetParent(), tenantrecord.NamePrefix)
-	if _, err := s.store.GetTenant(ctx, id); err != nil {
-		return nil, apierr.ForResource(err, req.GetParent())
+	if _, err := tenantsvc.LoadFor(ctx, s.store, req.GetParent(), authz.Viewer); err != nil {
+		return nil, err
 	}
 	page, err := s.store.ListVerifications(ctx, store.VerificationQuery{
 		Tenant: id, PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken(),
@@ -90,17 +93,15 @@ func (s *Service) ListVerifications(ctx context.Context, req *xdrlinkv1.ListVeri
 	return resp, nil
 }
 
-// GetVerification returns one report. When there is none, the tenant is
-// looked up, so that the error names what is missing: the tenant or only
-// its report.
+// GetVerification returns one report. The tenant is looked up first, so
+// that the error names what is missing (the tenant, or only its report) and
+// a caller outside the tenant's access group learns neither.
 func (s *Service) GetVerification(ctx context.Context, req *xdrlinkv1.GetVerificationRequest) (*xdrlinkv1.IngestionReport, error) {
 	parent, id, _ := strings.Cut(strings.TrimPrefix(req.GetName(), tenantrecord.NamePrefix), "/verifications/")
-	v, err := s.store.GetVerification(ctx, parent, id)
-	if errors.Is(err, store.ErrNotFound) {
-		if _, terr := s.store.GetTenant(ctx, parent); terr != nil {
-			return nil, apierr.ForResource(terr, tenantrecord.NamePrefix+parent)
-		}
+	if _, err := tenantsvc.LoadFor(ctx, s.store, tenantrecord.NamePrefix+parent, authz.Viewer); err != nil {
+		return nil, err
 	}
+	v, err := s.store.GetVerification(ctx, parent, id)
 	if err != nil {
 		return nil, apierr.ForResource(err, req.GetName())
 	}

@@ -161,7 +161,7 @@ type queries struct {
 	tokens *store.PageTokens
 }
 
-const tenantColumns = "id, state, labels, body, workspace_key, status, etag, create_time, update_time, verdict"
+const tenantColumns = "id, state, labels, body, workspace_key, status, etag, create_time, update_time, verdict, access_group"
 
 // tenantRules are the uniqueness rules a tenant insert may break, the id's
 // first.
@@ -175,9 +175,9 @@ func tenantRules(t *store.Tenant) []store.UniqueRule {
 func (q queries) CreateTenant(ctx context.Context, t *store.Tenant) (*store.Tenant, error) {
 	out := store.NewRecord(t)
 	err := q.insert(ctx, func() (pgconn.CommandTag, error) {
-		return q.db.Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1, $2, $3, $4, $5, '', $6, $7, $7, '')
+		return q.db.Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1, $2, $3, $4, $5, '', $6, $7, $7, '', $8)
 			ON CONFLICT DO NOTHING`,
-			out.ID, out.State, labels(out.Labels), body(out.Body), out.WorkspaceKey, out.Etag, out.CreateTime)
+			out.ID, out.State, labels(out.Labels), body(out.Body), out.WorkspaceKey, out.Etag, out.CreateTime, out.AccessGroup)
 	}, tenantRules(out)...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: create tenant: %w", err)
@@ -192,9 +192,9 @@ func (q queries) CreateTenant(ctx context.Context, t *store.Tenant) (*store.Tena
 // usable to look up what a skipped row collided with; RETURNING the etags,
 // unique per record, tells which rows were stored.
 const insertTenants = `INSERT INTO tenants (` + tenantColumns + `)
-	SELECT id, state, labels::jsonb, body, workspace_key, '', etag, $7, $7, ''
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[])
-		WITH ORDINALITY AS r(id, state, labels, body, workspace_key, etag, n)
+	SELECT id, state, labels::jsonb, body, workspace_key, '', etag, $7, $7, '', access_group
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[], $8::text[])
+		WITH ORDINALITY AS r(id, state, labels, body, workspace_key, etag, access_group, n)
 	ORDER BY n
 	ON CONFLICT DO NOTHING
 	RETURNING etag`
@@ -213,7 +213,7 @@ func (s *Store) CreateTenants(ctx context.Context, ts []*store.Tenant) ([]*store
 		return out, nil
 	}
 	n := len(out)
-	ids, states, lbls, keys, etags := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	ids, states, lbls, keys, etags, groups := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	bodies := make([][]byte, n)
 	for i, t := range out {
 		lb, err := json.Marshal(labels(t.Labels))
@@ -221,11 +221,12 @@ func (s *Store) CreateTenants(ctx context.Context, ts []*store.Tenant) ([]*store
 			return nil, fmt.Errorf("postgres: create tenants: %w", err)
 		}
 		ids[i], states[i], lbls[i], keys[i], etags[i], bodies[i] = t.ID, t.State, string(lb), t.WorkspaceKey, t.Etag, body(t.Body)
+		groups[i] = t.AccessGroup
 	}
 	var err error
 	for attempt := 1; ; attempt++ {
 		err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
-			rows, err := tx.Query(ctx, insertTenants, ids, states, lbls, bodies, keys, etags, out[0].CreateTime)
+			rows, err := tx.Query(ctx, insertTenants, ids, states, lbls, bodies, keys, etags, out[0].CreateTime, groups)
 			if err != nil {
 				return err
 			}
@@ -291,6 +292,10 @@ func (q queries) ListTenants(ctx context.Context, tq store.TenantQuery) (*store.
 			query += ` AND labels @> @labels::jsonb`
 			args["labels"] = tq.Labels
 		}
+		if tq.Scope != nil {
+			query += ` AND access_group = ANY(@groups::text[])`
+			args["groups"] = store.ScopeGroups(tq.Scope)
+		}
 		rows, err := q.db.Query(ctx, query+` ORDER BY id LIMIT @limit`, args)
 		if err != nil {
 			return nil, fmt.Errorf("postgres: list tenants: %w", err)
@@ -303,25 +308,72 @@ func (q queries) ListTenants(ctx context.Context, tq store.TenantQuery) (*store.
 	})
 }
 
+// UpdateTenant runs in a transaction, so that the tenant's operations move
+// with it to its new access group (see queries.UpdateTenant).
+func (s *Store) UpdateTenant(ctx context.Context, t *store.Tenant, expectedEtag string) (*store.Tenant, error) {
+	var out *store.Tenant
+	err := s.InTx(ctx, func(tx store.Tx) (err error) {
+		out, err = tx.UpdateTenant(ctx, t, expectedEtag)
+		return err
+	})
+	var ce *store.ConflictError
+	if errors.As(err, &ce) && ce.Rule == store.ConflictWorkspace && ce.With == "" {
+		// The violation aborted the transaction: name the holder from
+		// outside it. If it went away meanwhile, the conflict stands unnamed.
+		if named := s.explain(ctx, workspaceRule(t.WorkspaceKey)); named != nil {
+			return nil, named
+		}
+	}
+	return out, err
+}
+
+func workspaceRule(key string) store.UniqueRule {
+	return store.Unique(`SELECT id FROM tenants WHERE workspace_key = $1 AND workspace_key <> ''`, key, store.Conflict(store.ConflictWorkspace))
+}
+
+// UpdateTenant also sets the access group of the tenant's operations,
+// which must run in the same transaction (Store.UpdateTenant starts one).
+// A taken WorkspaceKey aborts the transaction, so the *ConflictError cannot
+// name the holder (With is empty); Store.UpdateTenant names it.
 func (q queries) UpdateTenant(ctx context.Context, t *store.Tenant, expectedEtag string) (*store.Tenant, error) {
 	out := store.NewRecord(t)
-	err := q.db.QueryRow(ctx, `UPDATE tenants SET labels = $2, body = $3, workspace_key = $4, etag = $5, update_time = $6
-		WHERE id = $1 AND ($7 = '' OR etag = $7) RETURNING state, status, verdict, create_time`,
-		out.ID, labels(out.Labels), body(out.Body), out.WorkspaceKey, out.Etag, out.UpdateTime, expectedEtag).
+	// Lock the tenant first, waiting for an update in progress to commit:
+	// the statements that follow then see the group and the operations as
+	// it left them. (A single statement would decide which operations to
+	// move from a snapshot taken before that wait, and could leave some in
+	// the group the other update moved them to.)
+	var old string
+	err := q.db.QueryRow(ctx, `SELECT access_group FROM tenants WHERE id = $1 FOR NO KEY UPDATE`, t.ID).Scan(&old)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: update tenant: %w", err)
+	}
+	err = q.db.QueryRow(ctx, `UPDATE tenants SET labels = $2, body = $3, workspace_key = $4, access_group = $5, etag = $6, update_time = $7
+		WHERE id = $1 AND ($8 = '' OR etag = $8) RETURNING state, status, verdict, create_time`,
+		out.ID, labels(out.Labels), body(out.Body), out.WorkspaceKey, out.AccessGroup, out.Etag, out.UpdateTime, expectedEtag).
 		Scan(&out.State, &out.Status, &out.Verdict, &out.CreateTime)
 	var pgErr *pgconn.PgError
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, q.missOrMismatch(ctx, "tenants", t.ID)
 	case errors.As(err, &pgErr) && pgErr.ConstraintName == "tenants_workspace_key":
-		// The statement failed on its own (not in a transaction), so the
-		// connection can still look for the holder.
-		return nil, q.explain(ctx, store.Unique(`SELECT id FROM tenants WHERE workspace_key = $1`, out.WorkspaceKey, store.Conflict(store.ConflictWorkspace)))
+		return nil, &store.ConflictError{Rule: store.ConflictWorkspace}
 	case err != nil:
 		return nil, fmt.Errorf("postgres: update tenant: %w", err)
 	}
 	out.CreateTime = out.CreateTime.UTC()
 	out.Status = nilIfEmpty(out.Status) // as scanTenant
+	if old != out.AccessGroup {
+		// Neither Version nor UpdateTime changes: the group is not part of
+		// what watchers compare, and a worker's update by Version must not
+		// fail because the tenant moved.
+		if _, err := q.db.Exec(ctx, `UPDATE operations SET access_group = $2 WHERE tenant = $1 AND access_group <> $2`,
+			out.ID, out.AccessGroup); err != nil {
+			return nil, fmt.Errorf("postgres: update tenant: operations: %w", err)
+		}
+	}
 	return out, nil
 }
 
@@ -423,7 +475,8 @@ func (q queries) ListVerifications(ctx context.Context, vq store.VerificationQue
 	})
 }
 
-const opColumns = "id, tenant, kind, state, parent, exclusive, request_key, request_hash, job_id, done, body, version, create_time, update_time, end_time"
+const opColumns = "id, tenant, kind, state, parent, exclusive, request_key, request_hash, job_id, done, body, version, create_time, update_time, end_time, " +
+	"access_group, caller"
 
 func (q queries) CreateOperation(ctx context.Context, op *store.Operation) (*store.Operation, error) {
 	out := store.NewOperation(op)
@@ -436,9 +489,9 @@ func (q queries) CreateOperation(ctx context.Context, op *store.Operation) (*sto
 	}
 	err := q.insert(ctx, func() (pgconn.CommandTag, error) {
 		return q.db.Exec(ctx, `INSERT INTO operations (`+opColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12, $13) ON CONFLICT DO NOTHING`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12, $13, $14, $15) ON CONFLICT DO NOTHING`,
 			out.ID, out.Tenant, out.Kind, out.State, out.Parent, out.Exclusive, out.RequestKey, body(out.RequestHash),
-			out.JobID, out.Done, body(out.Body), out.CreateTime, endTime(out.EndTime))
+			out.JobID, out.Done, body(out.Body), out.CreateTime, endTime(out.EndTime), out.AccessGroup, out.Caller)
 	}, rules...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: create operation: %w", err)
@@ -479,6 +532,15 @@ func (q queries) ListOperations(ctx context.Context, oq store.OperationQuery) (*
 				query += ` AND ` + f.column + ` = @` + f.column
 				args[f.column] = f.value
 			}
+		}
+		if oq.Scope != nil {
+			scope := `access_group = ANY(@groups::text[])`
+			args["groups"] = store.ScopeGroups(oq.Scope)
+			if oq.Scope.Caller != "" {
+				scope += ` OR caller = @caller`
+				args["caller"] = oq.Scope.Caller
+			}
+			query += ` AND (` + scope + `)`
 		}
 		if after != nil {
 			query += ` AND (create_time, id) < (@after_time, @after_id)`
@@ -694,7 +756,7 @@ func (q queries) missOrMismatch(ctx context.Context, table, id string) error {
 
 func scanTenant(row pgx.Row) (*store.Tenant, error) {
 	var t store.Tenant
-	if err := row.Scan(&t.ID, &t.State, &t.Labels, &t.Body, &t.WorkspaceKey, &t.Status, &t.Etag, &t.CreateTime, &t.UpdateTime, &t.Verdict); err != nil {
+	if err := row.Scan(&t.ID, &t.State, &t.Labels, &t.Body, &t.WorkspaceKey, &t.Status, &t.Etag, &t.CreateTime, &t.UpdateTime, &t.Verdict, &t.AccessGroup); err != nil {
 		return nil, err
 	}
 	t.CreateTime, t.UpdateTime = t.CreateTime.UTC(), t.UpdateTime.UTC()
@@ -711,7 +773,7 @@ func scanOperation(row pgx.Row) (*store.Operation, error) {
 		ended *time.Time
 	)
 	if err := row.Scan(&op.ID, &op.Tenant, &op.Kind, &op.State, &op.Parent, &op.Exclusive, &op.RequestKey,
-		&op.RequestHash, &op.JobID, &op.Done, &op.Body, &op.Version, &op.CreateTime, &op.UpdateTime, &ended); err != nil {
+		&op.RequestHash, &op.JobID, &op.Done, &op.Body, &op.Version, &op.CreateTime, &op.UpdateTime, &ended, &op.AccessGroup, &op.Caller); err != nil {
 		return nil, err
 	}
 	op.CreateTime, op.UpdateTime = op.CreateTime.UTC(), op.UpdateTime.UTC()

@@ -3,10 +3,12 @@ package postgres
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/pressly/goose/v3"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"go.uber.org/goleak"
 
@@ -113,5 +115,42 @@ func TestReadyUnreachable(t *testing.T) {
 	s.Close()
 	if err := s.Ready(t.Context()); err == nil {
 		t.Error("Ready on a closed store = nil, want an error")
+	}
+}
+
+// TestMigrateDownAndUp: every migration's Down section undoes its Up, on a
+// database holding rows, so that a rollback and a second Up both work.
+func TestMigrateDownAndUp(t *testing.T) {
+	s := open(t, newDatabase(t))
+	defer s.Close()
+	ctx := t.Context()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateTenant(ctx, &store.Tenant{ID: "t", State: "S", AccessGroup: "g"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateOperation(ctx, &store.Operation{ID: "op", Tenant: "t", Kind: "K", State: "S", AccessGroup: "g", Caller: "c"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateAPIKey(ctx, &store.APIKey{ID: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	dir, _ := fs.Sub(migrations, "migrations")
+	p, err := goose.NewProvider(goose.DialectPostgres, s.db, dir, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 0); err != nil {
+		t.Fatalf("down: %v", err)
+	}
+	if err := s.Ready(ctx); !errors.Is(err, store.ErrMigrationsPending) {
+		t.Errorf("Ready after down = %v, want %v", err, store.ErrMigrationsPending)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("up again: %v", err)
+	}
+	if err := s.Ready(ctx); err != nil {
+		t.Errorf("Ready after up again: %v", err)
 	}
 }

@@ -162,6 +162,18 @@ func (s *Store) ListVerifications(ctx context.Context, q store.VerificationQuery
 	return s.read.ListVerifications(ctx, q)
 }
 
+func (s *Store) GetAPIKey(ctx context.Context, id string) (*store.APIKey, error) {
+	return s.read.GetAPIKey(ctx, id)
+}
+
+func (s *Store) ListAPIKeys(ctx context.Context, q store.APIKeyQuery) (*store.APIKeyPage, error) {
+	return s.read.ListAPIKeys(ctx, q)
+}
+
+func (s *Store) ListAuditEvents(ctx context.Context, q store.AuditQuery) (*store.AuditPage, error) {
+	return s.read.ListAuditEvents(ctx, q)
+}
+
 // Close closes the database. Stop the Jobs first.
 func (s *Store) Close() error {
 	if st := s.get.Load(); st != nil {
@@ -250,17 +262,17 @@ type queries struct {
 	tokens *store.PageTokens
 }
 
-const tenantColumns = "id, state, labels, body, workspace_key, status, etag, create_time, update_time, verdict"
+const tenantColumns = "id, state, labels, body, workspace_key, status, etag, create_time, update_time, verdict, access_group"
 
 const getTenantQuery = `SELECT ` + tenantColumns + ` FROM tenants WHERE id = ?`
 
-const insertTenantQuery = `INSERT INTO tenants (` + tenantColumns + `) VALUES (?, ?, ?, ?, ?, x'', ?, ?, ?, '')
+const insertTenantQuery = `INSERT INTO tenants (` + tenantColumns + `) VALUES (?, ?, ?, ?, ?, x'', ?, ?, ?, '', ?)
 	ON CONFLICT DO NOTHING`
 
 // insertTenantArgs are insertTenantQuery's arguments for the record t.
 func insertTenantArgs(t *store.Tenant) []any {
 	now := t.CreateTime.Format(timeLayout)
-	return []any{t.ID, t.State, encodeLabels(t.Labels), body(t.Body), t.WorkspaceKey, t.Etag, now, now}
+	return []any{t.ID, t.State, encodeLabels(t.Labels), body(t.Body), t.WorkspaceKey, t.Etag, now, now, t.AccessGroup}
 }
 
 // tenantRules are the uniqueness rules a tenant insert may break, the id's
@@ -359,6 +371,10 @@ func (q queries) ListTenants(ctx context.Context, tq store.TenantQuery) (*store.
 				SELECT 1 FROM json_each(tenants.labels) AS l WHERE l.key = f.key AND l.value = f.value))`
 			args = append(args, sql.Named("labels", encodeLabels(tq.Labels)))
 		}
+		if tq.Scope != nil {
+			query += ` AND access_group IN (SELECT value FROM json_each(@groups))`
+			args = append(args, sql.Named("groups", encodeList(store.ScopeGroups(tq.Scope))))
+		}
 		rows, err := q.db.QueryContext(ctx, query+` ORDER BY id LIMIT @limit`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: list tenants: %w", err)
@@ -371,12 +387,25 @@ func (q queries) ListTenants(ctx context.Context, tq store.TenantQuery) (*store.
 	})
 }
 
+// UpdateTenant runs in a transaction, so that the tenant's operations move
+// with it to its new access group (see queries.UpdateTenant).
+func (s *Store) UpdateTenant(ctx context.Context, t *store.Tenant, expectedEtag string) (*store.Tenant, error) {
+	var out *store.Tenant
+	err := s.InTx(ctx, func(tx store.Tx) (err error) {
+		out, err = tx.UpdateTenant(ctx, t, expectedEtag)
+		return err
+	})
+	return out, err
+}
+
+// UpdateTenant also sets the access group of the tenant's operations,
+// which must run in the same transaction (Store.UpdateTenant starts one).
 func (q queries) UpdateTenant(ctx context.Context, t *store.Tenant, expectedEtag string) (*store.Tenant, error) {
 	out := store.NewRecord(t)
 	var created string
-	err := q.db.QueryRowContext(ctx, `UPDATE tenants SET labels = ?, body = ?, workspace_key = ?, etag = ?, update_time = ?
+	err := q.db.QueryRowContext(ctx, `UPDATE tenants SET labels = ?, body = ?, workspace_key = ?, access_group = ?, etag = ?, update_time = ?
 		WHERE id = ? AND (? = '' OR etag = ?) RETURNING state, status, verdict, create_time`,
-		encodeLabels(out.Labels), body(out.Body), out.WorkspaceKey, out.Etag, out.UpdateTime.Format(timeLayout),
+		encodeLabels(out.Labels), body(out.Body), out.WorkspaceKey, out.AccessGroup, out.Etag, out.UpdateTime.Format(timeLayout),
 		out.ID, expectedEtag, expectedEtag).Scan(&out.State, &out.Status, &out.Verdict, &created)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -389,6 +418,15 @@ func (q queries) UpdateTenant(ctx context.Context, t *store.Tenant, expectedEtag
 	out.Status = nilIfEmpty(out.Status) // as scanTenant
 	if out.CreateTime, err = time.Parse(timeLayout, created); err != nil {
 		return nil, fmt.Errorf("sqlite: update tenant: %w", err)
+	}
+	// The operations follow their tenant's group. Those already in it are
+	// left alone, so an update that keeps the group writes none. Neither
+	// Version nor UpdateTime changes: the group is not part of what
+	// watchers compare, and a worker's update by Version must not fail
+	// because the tenant moved.
+	if _, err := q.db.ExecContext(ctx, `UPDATE operations SET access_group = ? WHERE tenant = ? AND access_group <> ?`,
+		out.AccessGroup, out.ID, out.AccessGroup); err != nil {
+		return nil, fmt.Errorf("sqlite: update tenant: operations: %w", err)
 	}
 	return out, nil
 }
@@ -492,7 +530,8 @@ func (q queries) ListVerifications(ctx context.Context, vq store.VerificationQue
 	})
 }
 
-const opColumns = "id, tenant, kind, state, parent, exclusive, request_key, request_hash, job_id, done, body, version, create_time, update_time, end_time"
+const opColumns = "id, tenant, kind, state, parent, exclusive, request_key, request_hash, job_id, done, body, version, create_time, update_time, end_time, " +
+	"access_group, caller"
 
 func (q queries) CreateOperation(ctx context.Context, op *store.Operation) (*store.Operation, error) {
 	out := store.NewOperation(op)
@@ -506,9 +545,9 @@ func (q queries) CreateOperation(ctx context.Context, op *store.Operation) (*sto
 	}
 	err := q.insert(ctx, func() (sql.Result, error) {
 		return q.db.ExecContext(ctx, `INSERT INTO operations (`+opColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			out.ID, out.Tenant, out.Kind, out.State, out.Parent, out.Exclusive, out.RequestKey, body(out.RequestHash),
-			out.JobID, out.Done, body(out.Body), now, now, endTime(out.EndTime))
+			out.JobID, out.Done, body(out.Body), now, now, endTime(out.EndTime), out.AccessGroup, out.Caller)
 	}, rules...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: create operation: %w", err)
@@ -549,6 +588,15 @@ func (q queries) ListOperations(ctx context.Context, oq store.OperationQuery) (*
 				query += ` AND ` + f.column + ` = @` + f.column
 				args = append(args, sql.Named(f.column, f.value))
 			}
+		}
+		if oq.Scope != nil {
+			scope := `access_group IN (SELECT value FROM json_each(@groups))`
+			args = append(args, sql.Named("groups", encodeList(store.ScopeGroups(oq.Scope))))
+			if oq.Scope.Caller != "" {
+				scope += ` OR caller = @caller`
+				args = append(args, sql.Named("caller", oq.Scope.Caller))
+			}
+			query += ` AND (` + scope + `)`
 		}
 		if after != nil {
 			query += ` AND (create_time, id) < (@after_time, @after_id)`
@@ -800,7 +848,7 @@ func scanTenant(row scanner) (*store.Tenant, error) {
 		labels           string
 		created, updated string
 	)
-	if err := row.Scan(&t.ID, &t.State, &labels, &t.Body, &t.WorkspaceKey, &t.Status, &t.Etag, &created, &updated, &t.Verdict); err != nil {
+	if err := row.Scan(&t.ID, &t.State, &labels, &t.Body, &t.WorkspaceKey, &t.Status, &t.Etag, &created, &updated, &t.Verdict, &t.AccessGroup); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(labels), &t.Labels); err != nil {
@@ -826,7 +874,7 @@ func scanOperation(row scanner) (*store.Operation, error) {
 		ended            sql.NullString
 	)
 	if err := row.Scan(&op.ID, &op.Tenant, &op.Kind, &op.State, &op.Parent, &op.Exclusive, &op.RequestKey,
-		&op.RequestHash, &op.JobID, &op.Done, &op.Body, &op.Version, &created, &updated, &ended); err != nil {
+		&op.RequestHash, &op.JobID, &op.Done, &op.Body, &op.Version, &created, &updated, &ended, &op.AccessGroup, &op.Caller); err != nil {
 		return nil, err
 	}
 	op.RequestHash, op.Body = nilIfEmpty(op.RequestHash), nilIfEmpty(op.Body)
@@ -872,6 +920,12 @@ func encodeLabels(m map[string]string) string {
 		return "{}"
 	}
 	b, _ := json.Marshal(m) // a map[string]string always marshals
+	return string(b)
+}
+
+// encodeList returns l as a JSON array, for json_each.
+func encodeList(l []string) string {
+	b, _ := json.Marshal(l) // a []string always marshals
 	return string(b)
 }
 

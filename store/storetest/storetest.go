@@ -52,7 +52,7 @@ func RunConformance(t *testing.T, open Opener) {
 		{"SpecialLabels", testSpecialLabels},
 		{"Ready", testReady},
 	}
-	for _, c := range slices.Concat(cases, createTenantsCases, operationCases, verificationCases) {
+	for _, c := range slices.Concat(cases, createTenantsCases, operationCases, verificationCases, scopeCases, accessCases) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			s, reopen := open(t)
@@ -148,6 +148,7 @@ func diff(got, want *store.Tenant) string {
 	check("WorkspaceKey", got.WorkspaceKey == want.WorkspaceKey, q(got.WorkspaceKey), q(want.WorkspaceKey))
 	check("Status", bytes.Equal(got.Status, want.Status), q(got.Status), q(want.Status))
 	check("Verdict", got.Verdict == want.Verdict, q(got.Verdict), q(want.Verdict))
+	check("AccessGroup", got.AccessGroup == want.AccessGroup, q(got.AccessGroup), q(want.AccessGroup))
 	check("Etag", got.Etag == want.Etag, q(got.Etag), q(want.Etag))
 	check("CreateTime", got.CreateTime.Equal(want.CreateTime), got.CreateTime, want.CreateTime)
 	check("UpdateTime", got.UpdateTime.Equal(want.UpdateTime), got.UpdateTime, want.UpdateTime)

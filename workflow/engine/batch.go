@@ -106,7 +106,8 @@ func (e *Engine) SubmitBatch(ctx context.Context, req BatchRequest) (*longrunnin
 			return op, err
 		}
 	}
-	if err := e.checkRegistered(ctx, req.Tenants); err != nil {
+	groups, err := e.checkRegistered(ctx, req.Tenants)
+	if err != nil {
 		return nil, err
 	}
 	limit := req.MaxConcurrency
@@ -115,8 +116,9 @@ func (e *Engine) SubmitBatch(ctx context.Context, req BatchRequest) (*longrunnin
 	}
 	now := timestamppb.Now()
 	batch := &oprecord.Record{
-		Row: &store.Operation{ID: oprecord.NewID(), RequestKey: key, RequestHash: req.Fingerprint},
-		Op:  &longrunningpb.Operation{},
+		Row: &store.Operation{ID: oprecord.NewID(), RequestKey: key, RequestHash: req.Fingerprint,
+			AccessGroup: commonGroup(groups), Caller: req.Caller},
+		Op: &longrunningpb.Operation{},
 		Metadata: &xdrlinkv1.OperationMetadata{
 			Kind: req.Kind, State: xdrlinkv1.OperationState_OPERATION_STATE_RUNNING,
 			CreateTime: now, UpdateTime: now, RequestId: req.RequestID, Caller: req.Caller,
@@ -126,7 +128,7 @@ func (e *Engine) SubmitBatch(ctx context.Context, req BatchRequest) (*longrunnin
 	if err := batch.Encode(); err != nil {
 		return nil, err
 	}
-	err := e.st.InTx(ctx, func(tx store.Tx) error {
+	err = e.st.InTx(ctx, func(tx store.Tx) error {
 		jobID, err := tx.InsertJob(ctx, batchArgs{OperationID: batch.Row.ID, MaxConcurrency: limit, WindowDays: req.WindowDays}, &river.InsertOpts{MaxAttempts: jobAttempts})
 		if err != nil {
 			return err
@@ -136,7 +138,7 @@ func (e *Engine) SubmitBatch(ctx context.Context, req BatchRequest) (*longrunnin
 			return err
 		}
 		for i, name := range req.Tenants {
-			if err := e.createChild(ctx, tx, batch, kind, i, name, now); err != nil {
+			if err := e.createChild(ctx, tx, batch, kind, i, name, groups[i], now); err != nil {
 				return err
 			}
 		}
@@ -156,37 +158,51 @@ func (e *Engine) SubmitBatch(ctx context.Context, req BatchRequest) (*longrunnin
 }
 
 // checkRegistered refuses a batch naming tenants that are not registered,
-// naming them (the first few) in the error.
-func (e *Engine) checkRegistered(ctx context.Context, names []string) error {
+// naming them (the first few) in the error, and returns the access group
+// of each.
+func (e *Engine) checkRegistered(ctx context.Context, names []string) ([]string, error) {
 	var missing []string
-	for _, name := range names {
-		_, err := e.st.GetTenant(ctx, strings.TrimPrefix(name, tenantrecord.NamePrefix))
+	groups := make([]string, len(names))
+	for i, name := range names {
+		rec, err := e.st.GetTenant(ctx, strings.TrimPrefix(name, tenantrecord.NamePrefix))
 		if errors.Is(err, store.ErrNotFound) {
 			missing = append(missing, name)
 			continue
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
+		groups[i] = rec.AccessGroup
 	}
 	if len(missing) == 0 {
-		return nil
+		return groups, nil
 	}
 	shown := missing[:min(len(missing), 5)]
 	msg := strings.Join(shown, ", ")
 	if len(missing) > len(shown) {
 		msg += fmt.Sprintf(" and %d more", len(missing)-len(shown))
 	}
-	return &apierr.Error{Code: codes.NotFound, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_TENANT_NOT_FOUND,
+	return nil, &apierr.Error{Code: codes.NotFound, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_TENANT_NOT_FOUND,
 		Message:  "not registered: " + msg + "; register them first (CreateTenant or BatchCreateTenants) or leave them out",
 		Metadata: map[string]string{"resource": shown[0]}}
 }
 
+// commonGroup is the access group every tenant of a batch is in, or "" when
+// they differ: a batch is then seen only by its creator and unscoped
+// callers.
+func commonGroup(groups []string) string {
+	if len(groups) == 0 || slices.ContainsFunc(groups, func(g string) bool { return g != groups[0] }) {
+		return ""
+	}
+	return groups[0]
+}
+
 // createChild stores the batch's i-th child, queued (no job yet). A tenant
 // busy with another operation gets a child that failed at once.
-func (e *Engine) createChild(ctx context.Context, tx store.Tx, batch *oprecord.Record, kind xdrlinkv1.OperationKind, i int, tenant string, now *timestamppb.Timestamp) error {
+func (e *Engine) createChild(ctx context.Context, tx store.Tx, batch *oprecord.Record, kind xdrlinkv1.OperationKind, i int, tenant, group string, now *timestamppb.Timestamp) error {
 	child := &oprecord.Record{
-		Row: &store.Operation{ID: childID(batch.Row.ID, i), Parent: batch.Row.ID, Exclusive: true},
+		Row: &store.Operation{ID: childID(batch.Row.ID, i), Parent: batch.Row.ID, Exclusive: true,
+			AccessGroup: group, Caller: batch.Row.Caller},
 		Op:  &longrunningpb.Operation{},
 		Metadata: &xdrlinkv1.OperationMetadata{
 			Tenant: tenant, Kind: kind, State: xdrlinkv1.OperationState_OPERATION_STATE_PENDING,

@@ -27,7 +27,7 @@ func Spec(id string, t *xdrlinkv1.Tenant) (*store.Tenant, error) {
 		return nil, err
 	}
 	return &store.Tenant{ID: id, State: t.GetState().String(), Labels: t.GetLabels(), Body: b,
-		WorkspaceKey: WorkspaceKey(t.GetWorkspace())}, nil
+		WorkspaceKey: WorkspaceKey(t.GetWorkspace()), AccessGroup: t.GetAccessGroup()}, nil
 }
 
 // ClearStatus drops the fields operations own.

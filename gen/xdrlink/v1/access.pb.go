@@ -855,7 +855,8 @@ type AuditEvent struct {
 	RequestId string `protobuf:"bytes,11,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// The outcome: OK, or the error's code.
 	Code code.Code `protobuf:"varint,12,opt,name=code,proto3,enum=google.rpc.Code" json:"code,omitempty"`
-	// The error's ErrorInfo reason, e.g. "PERMISSION_DENIED"; empty when OK.
+	// The error's ErrorInfo reason, e.g. "ERROR_REASON_PERMISSION_DENIED";
+	// empty when OK.
 	Reason string `protobuf:"bytes,13,opt,name=reason,proto3" json:"reason,omitempty"`
 	// The client's address (for REST, as forwarded by trusted proxies).
 	ClientAddress string `protobuf:"bytes,14,opt,name=client_address,json=clientAddress,proto3" json:"client_address,omitempty"`
