@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 
@@ -37,7 +38,11 @@ type Client struct {
 	Operations longrunningpb.OperationsClient
 	// OperationControl resumes and watches operations.
 	OperationControl xdrlinkv1.OperationServiceClient
-	Health           healthpb.HealthClient
+	// Access says who the caller is and manages API keys; Audit lists the
+	// audit log.
+	Access xdrlinkv1.AccessServiceClient
+	Audit  xdrlinkv1.AuditServiceClient
+	Health healthpb.HealthClient
 }
 
 // New returns a client for target ("host:port"). The connection is made
@@ -66,9 +71,29 @@ func New(target string, opts Options) (*Client, error) {
 		Verifications:    xdrlinkv1.NewVerificationServiceClient(conn),
 		Operations:       longrunningpb.NewOperationsClient(conn),
 		OperationControl: xdrlinkv1.NewOperationServiceClient(conn),
+		Access:           xdrlinkv1.NewAccessServiceClient(conn),
+		Audit:            xdrlinkv1.NewAuditServiceClient(conn),
 		Health:           healthpb.NewHealthClient(conn),
 	}, nil
 }
+
+// Bearer sends "Authorization: Bearer {credential}" (an OIDC access token
+// or an xdrlink API key) on every call, for Options.PerRPC. gRPC refuses to
+// send it over a plaintext connection unless allowPlaintext (loopback).
+func Bearer(credential string, allowPlaintext bool) credentials.PerRPCCredentials {
+	return bearer{value: "Bearer " + credential, plaintext: allowPlaintext}
+}
+
+type bearer struct {
+	value     string
+	plaintext bool
+}
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": b.value}, nil
+}
+
+func (b bearer) RequireTransportSecurity() bool { return !b.plaintext }
 
 // Conn is the underlying connection, for clients of other services.
 func (c *Client) Conn() *grpc.ClientConn { return c.conn }

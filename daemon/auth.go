@@ -95,6 +95,24 @@ func newRateLimiter(cfg Config) (*ratelimit.Limiter, error) {
 	return ratelimit.New(ratelimit.Options{Rate: cfg.RateLimit, Burst: cfg.RateBurst, Exempt: authz.Public})
 }
 
+// Failed authentications a client address may have: a burst of
+// authFailureBurst, then one every 1/authFailureRate seconds. A client
+// whose token expired fails once and signs in again; one failing more is
+// guessing, or pointing the server at the issuer's keys over and over.
+const (
+	authFailureRate  = 1.0
+	authFailureBurst = 20
+)
+
+// newAuthFailureLimiter bounds failed authentications per address
+// whenever --rate-limit is on.
+func newAuthFailureLimiter(cfg Config) (*ratelimit.Limiter, error) {
+	if cfg.RateLimit == 0 || cfg.Auth == AuthNone {
+		return nil, nil
+	}
+	return ratelimit.New(ratelimit.Options{Rate: authFailureRate, Burst: authFailureBurst})
+}
+
 func loadCAPool(file string) (*x509.CertPool, error) {
 	pem, err := os.ReadFile(file)
 	if err != nil {

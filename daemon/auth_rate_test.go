@@ -1,15 +1,19 @@
 package daemon
 
 import (
+	"fmt"
 	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	grpcmd "google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
@@ -38,7 +42,9 @@ func TestAuthRateLimit(t *testing.T) {
 	start := time.Now()
 	allowed := 0
 	var refused error
+	var refusedBefore time.Time // when the refused call was sent: the bucket held less than a token after it
 	for range 50 {
+		refusedBefore = time.Now()
 		_, err := access.GetCaller(bearerCtx(t.Context(), keyA), &xdrlinkv1.GetCallerRequest{})
 		if err != nil {
 			refused = err
@@ -68,7 +74,6 @@ func TestAuthRateLimit(t *testing.T) {
 	}
 
 	// Over REST the same caller is limited too (one bucket per principal).
-	start = time.Now()
 	allowedREST := 0
 	var limited restResult
 	for range 50 {
@@ -79,7 +84,7 @@ func TestAuthRateLimit(t *testing.T) {
 		}
 		allowedREST++
 	}
-	elapsed = time.Since(start)
+	elapsed = time.Since(refusedBefore)
 	if limited.code != http.StatusTooManyRequests || limited.reason() != xdrlinkv1.ErrorReason_ERROR_REASON_RATE_LIMITED.String() {
 		t.Fatalf("REST: HTTP %d %s, want 429 RATE_LIMITED", limited.code, limited.body)
 	}
@@ -87,7 +92,7 @@ func TestAuthRateLimit(t *testing.T) {
 		t.Errorf("Retry-After %q, want whole seconds >= 1", limited.header.Get("Retry-After"))
 	}
 	if allowedREST > maxAllowed(elapsed)-2 {
-		// The gRPC calls emptied the bucket: only what refilled since.
+		// The gRPC refusal left less than a token: only what refilled since.
 		t.Errorf("REST: %d calls allowed in %s after gRPC emptied the bucket", allowedREST, elapsed)
 	}
 
@@ -107,5 +112,100 @@ func TestAuthRateLimit(t *testing.T) {
 		if r := restCall(t, d, http.MethodGet, "/healthz", "", "", nil); r.code != http.StatusOK {
 			t.Fatalf("/healthz %d: HTTP %d %s", i, r.code, r.body)
 		}
+	}
+}
+
+// TestAuthRateLimitNotEvadedByForwardedFor: with --auth=none callers are
+// named, and rate-limited, by address; a client that claims another
+// address with each call (x-forwarded-for metadata over gRPC, the header
+// over REST) still shares one bucket.
+func TestAuthRateLimitNotEvadedByForwardedFor(t *testing.T) {
+	d := startDaemon(t, func(c *Config) { c.RateLimit, c.RateBurst = 1, 2 })
+	tenants := xdrlinkv1.NewTenantServiceClient(plainConn(t, d))
+	start := time.Now()
+	allowed, refused := 0, false
+	for i := range 50 {
+		ctx := grpcmd.AppendToOutgoingContext(t.Context(), "x-forwarded-for", fmt.Sprintf("198.51.100.%d", i+1))
+		_, err := tenants.ListTenants(ctx, &xdrlinkv1.ListTenantsRequest{})
+		if status.Code(err) == codes.ResourceExhausted {
+			refused = true
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		allowed++
+	}
+	if !refused || allowed > maxAllowed(time.Since(start)) {
+		t.Errorf("gRPC: %d calls claiming as many addresses allowed in %s (refused: %v)", allowed, time.Since(start), refused)
+	}
+
+	d = startDaemon(t, func(c *Config) { c.RateLimit, c.RateBurst = 1, 2 })
+	start = time.Now()
+	allowed, refused = 0, false
+	for i := range 50 {
+		r := restCall(t, d, http.MethodGet, "/v1/tenants", "", "", &xdrlinkv1.ListTenantsResponse{},
+			"X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i+1))
+		if r.code == http.StatusTooManyRequests {
+			refused = true
+			break
+		}
+		if r.code != http.StatusOK {
+			t.Fatalf("HTTP %d %s", r.code, r.body)
+		}
+		allowed++
+	}
+	if !refused || allowed > maxAllowed(time.Since(start)) {
+		t.Errorf("REST: %d calls claiming as many addresses allowed in %s (refused: %v)", allowed, time.Since(start), refused)
+	}
+}
+
+// Failed authentications are bounded per client address, before the
+// credential is looked at: past the burst, even a good token from that
+// address is refused RATE_LIMITED, so bad tokens cannot make the server
+// fetch the issuer's keys, or try API keys, as fast as a client likes.
+// Another address is not affected.
+func TestAuthFailuresLimitedByAddress(t *testing.T) {
+	d := startAuthDaemon(t, nil, func(c *Config) { c.RateLimit, c.RateBurst = 1000, 1000 })
+	good := staffToken(t, d, "admin")
+	tenants := xdrlinkv1.NewTenantServiceClient(plainConn(t, d))
+	start := time.Now()
+	failed := 0
+	for ; failed < 10*authFailureBurst; failed++ {
+		_, err := tenants.ListTenants(bearerCtx(t.Context(), "xdrlink_0000000000000000_"+strings.Repeat("0", 64)), &xdrlinkv1.ListTenantsRequest{})
+		if status.Code(err) == codes.ResourceExhausted {
+			break
+		}
+		if status.Code(err) != codes.Unauthenticated {
+			t.Fatalf("bad key %d: %v, want UNAUTHENTICATED", failed, err)
+		}
+	}
+	// A burst, then one a second while the loop ran.
+	if most := authFailureBurst + int(time.Since(start).Seconds()*authFailureRate) + 1; failed < authFailureBurst || failed > most {
+		t.Fatalf("%d failures before RATE_LIMITED, want %d to %d", failed, authFailureBurst, most)
+	}
+	_, err := tenants.ListTenants(bearerCtx(t.Context(), good), &xdrlinkv1.ListTenantsRequest{})
+	if info := errInfo(err); status.Code(err) != codes.ResourceExhausted || info.GetReason() != "ERROR_REASON_RATE_LIMITED" {
+		t.Fatalf("good token from the blocked address: %v, want RATE_LIMITED", err)
+	}
+	// REST reaches the server from the gateway but is counted by its own
+	// client address (here 127.0.0.1 too): also blocked.
+	if r := restCall(t, d, http.MethodGet, "/v1/tenants", "", good, &xdrlinkv1.ListTenantsResponse{}); r.code != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Fatalf("REST from the blocked address: HTTP %d, Retry-After %q; want 429 with Retry-After", r.code, r.header.Get("Retry-After"))
+	}
+	// A trusted proxy's client is another address, with its own bucket.
+	d2 := startAuthDaemon(t, nil, func(c *Config) {
+		c.RateLimit, c.RateBurst = 1000, 1000
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	})
+	good2 := staffToken(t, d2, "admin")
+	for range authFailureBurst + 5 {
+		restCall(t, d2, http.MethodGet, "/v1/tenants", "", "garbage", nil, "X-Forwarded-For", "198.51.100.7")
+	}
+	if r := restCall(t, d2, http.MethodGet, "/v1/tenants", "", good2, &xdrlinkv1.ListTenantsResponse{}, "X-Forwarded-For", "198.51.100.8"); r.code != http.StatusOK {
+		t.Fatalf("another client behind the proxy: HTTP %d %s", r.code, r.body)
+	}
+	if r := restCall(t, d2, http.MethodGet, "/v1/tenants", "", good2, &xdrlinkv1.ListTenantsResponse{}, "X-Forwarded-For", "198.51.100.7"); r.code != http.StatusTooManyRequests {
+		t.Fatalf("the failing client behind the proxy: HTTP %d, want 429", r.code)
 	}
 }

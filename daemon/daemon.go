@@ -283,8 +283,12 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
+	failures, err := newAuthFailureLimiter(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if d.grpc, err = server.New(server.Options{Logger: log, MaxRecvBytes: int(cfg.MaxBodyBytes), SyncCallTimeout: cfg.SyncCallTimeout,
-		ServerOptions: grpcOpts, Authenticator: auth, Audit: d.store, RateLimiter: limiter, NoReflection: cfg.NoReflection}); err != nil {
+		ServerOptions: grpcOpts, Authenticator: auth, Audit: d.store, RateLimiter: limiter, AuthFailures: failures, NoReflection: cfg.NoReflection}); err != nil {
 		return nil, err
 	}
 	xdrlinkv1.RegisterTenantServiceServer(d.grpc, tenantsvc.New(d.store, d.azure.profileNames()))

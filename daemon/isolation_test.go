@@ -98,10 +98,21 @@ func testTenantIsolation(t *testing.T, db string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitDone(t, adminOps, bBatch.GetName())
+	isoWaitDone(t, adminOps, bBatch.GetName())
 	bBatchID := strings.TrimPrefix(bBatch.GetName(), "operations/")
 	if row, err := d.store.GetOperation(ctx, bBatchID); err != nil || row.AccessGroup != "b" {
 		t.Fatalf("B's batch: %+v, %v; want access group b", row, err)
+	}
+	// A batch across groups (the admin's): only unscoped callers and its
+	// creator see it; the scoped caller sees its child on A, not on B.
+	mixed, err := admin.Verifications.BatchVerify(ctx, &xdrlinkv1.BatchVerifyRequest{Tenants: []string{"tenants/a", "tenants/b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	isoWaitDone(t, adminOps, mixed.GetName())
+	mixedID := strings.TrimPrefix(mixed.GetName(), "operations/")
+	if row, err := d.store.GetOperation(ctx, mixedID); err != nil || row.AccessGroup != "" {
+		t.Fatalf("the mixed batch: %+v, %v; want no access group", row, err)
 	}
 	const bReport = "isolation-b-report"
 	body, err := proto.Marshal(&xdrlinkv1.IngestionReport{Name: "tenants/b/verifications/" + bReport, Verdict: xdrlinkv1.Verdict_VERDICT_HEALTHY})
@@ -112,22 +123,25 @@ func testTenantIsolation(t *testing.T, db string) {
 		Body: body, CreateTime: time.Now()}, 0); err != nil {
 		t.Fatal(err)
 	}
-	before := isoSnap(t, d, bBatchID)
-	if len(before.ops) < 3 {
-		t.Fatalf("B's operations %v: want its onboarding, its batch and the batch's child", before.ops)
+	before := isoSnap(t, d, bBatchID, mixedID)
+	if len(before.ops) < 5 {
+		t.Fatalf("B's operations %v: want its onboarding, its batch and its child, the mixed batch and its child on B", before.ops)
 	}
 
 	// What the scoped caller must never be told (unless it said it first):
 	// B's and D's names, operations, report and Azure identifiers.
 	secrets := []string{"tenants/b", "tenants/d", bReport, cB.WorkspaceName, cB.EntraTenantID, cD.WorkspaceName, cD.EntraTenantID}
 	for id := range before.ops {
-		secrets = append(secrets, id)
+		if id != mixedID { // named, as parent, by its child on A
+			secrets = append(secrets, id)
+		}
 	}
 
 	opKey := isoKey(t, d, &xdrlinkv1.ApiKey{DisplayName: "operator of a", Role: authz.Operator, AccessGroups: []string{"a"}})
 	rec := &isoRecorder{}
 	env := &isoEnv{d: d, admin: admin, adminOps: adminOps, adminKey: adminKey, opKey: opKey, bOnboard: bOnboard.GetName(),
-		bBatch: bBatch.GetName(), bReport: "tenants/b/verifications/" + bReport}
+		bBatch: bBatch.GetName(), mixed: mixed.GetName(), bReport: "tenants/b/verifications/" + bReport,
+		bWorkspace: &xdrlinkv1.Workspace{SubscriptionId: cB.SubscriptionID, ResourceGroup: cB.ResourceGroup, Name: cB.WorkspaceName, Region: cB.Region}}
 	for _, transport := range []string{"grpc", "rest"} {
 		t.Run(transport, func(t *testing.T) {
 			c := &isoCaller{transport: transport, covered: map[string]bool{}}
@@ -155,14 +169,14 @@ func testTenantIsolation(t *testing.T, db string) {
 	}
 
 	// Zero writes: B's and D's records, operations and reports are as they were.
-	if diff := cmp.Diff(before, isoSnap(t, d, bBatchID), cmp.AllowUnexported(isoSnapshot{})); diff != "" {
+	if diff := cmp.Diff(before, isoSnap(t, d, bBatchID, mixedID), cmp.AllowUnexported(isoSnapshot{})); diff != "" {
 		t.Errorf("the scoped caller changed what it may not see (-before +after):\n%s", diff)
 	}
 	// Zero reads: nothing it received names them.
 	for _, x := range rec.all() {
 		for _, s := range secrets {
-			if mentions(x.response, s) && !mentions(x.request, s) {
-				t.Errorf("%s %s answered %q, which mentions %q:\nrequest: %s\nresponse: %s", x.transport, x.method, s, s, x.request, x.response)
+			if isoMentions(x.response, s) && !isoMentions(x.request, s) {
+				t.Errorf("%s %s: the answer mentions %q:\nrequest: %s\nresponse: %s", x.transport, x.method, s, x.request, x.response)
 			}
 		}
 	}
@@ -173,6 +187,21 @@ func testTenantIsolation(t *testing.T, db string) {
 	if _, err := xdrlinkv1.NewAccessServiceClient(admin.Conn()).GetCaller(ctx, &xdrlinkv1.GetCallerRequest{}); err != nil {
 		t.Errorf("the admin key no longer works: %v", err)
 	}
+
+	// Control: once the admin moves B into group a, the same calls find
+	// B and its operations, so the refusals above came from the scope.
+	_, err = admin.Tenants.UpdateTenant(ctx, &xdrlinkv1.UpdateTenantRequest{Tenant: &xdrlinkv1.Tenant{Name: "tenants/b", AccessGroup: "a"},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"access_group"}}})
+	if err != nil {
+		t.Fatalf("admin moving B to group a: %v", err)
+	}
+	c := &isoCaller{transport: "grpc", covered: map[string]bool{}, client: isoClient(t, d, opKey, nil)}
+	c.ok(t, rpcGetTenant("tenants/b"))
+	c.ok(t, rpcGetOperation(bOnboard.GetName()))
+	c.ok(t, rpcGetVerification(env.bReport))
+	if ops := c.listOperations(t, `tenant="tenants/b"`, 0); len(ops) < 2 {
+		t.Errorf("B's operations after B moved to group a: %d, want its onboarding and its batch's child", len(ops))
+	}
 }
 
 // isoEnv is what the per-transport cases act on.
@@ -182,13 +211,15 @@ type isoEnv struct {
 	adminOps                  grpcOps
 	adminKey, opKey           string
 	bOnboard, bBatch, bReport string // B's operations and report, by name
+	mixed                     string // the admin's batch of A and B
+	bWorkspace                *xdrlinkv1.Workspace
 }
 
 // run exercises every method as the scoped caller c.
 func (e *isoEnv) run(t *testing.T, c *isoCaller) {
 	ctx := context.Background()
 	sfx := "-" + c.transport // ids the caller creates differ per transport
-	principal := "apikey:" + keyID(e.opKey)
+	principal := "apikey:" + isoKeyID(e.opKey)
 	missingTenant := "tenants/zz-missing"
 	missingOp := "operations/" + uuid.NewString()
 
@@ -229,6 +260,21 @@ func (e *isoEnv) run(t *testing.T, c *isoCaller) {
 	if renamed.GetDisplayName() != "A"+sfx || renamed.GetAccessGroup() != "a" {
 		t.Errorf("tenant a after its operator renamed it: %v", renamed)
 	}
+	// B's workspace is taken: the caller must learn that much (one tenant
+	// per workspace), but not by whom.
+	takenB := validTenant("Taken" + sfx)
+	takenB.Workspace = e.bWorkspace
+	takenItem := createRequest("a-taken2" + sfx)
+	takenItem.Tenant.Workspace = e.bWorkspace
+	for _, call := range []isoCall{
+		rpcCreateTenant("a-taken"+sfx, takenB),
+		rpcBatchCreate(takenItem),
+		rpcUpdateTenant(&xdrlinkv1.Tenant{Name: mine.GetName(), Workspace: e.bWorkspace}, "workspace"),
+	} {
+		// That the error does not name B is left to the final scan.
+		c.want(t, call, codes.AlreadyExists, xdrlinkv1.ErrorReason_ERROR_REASON_WORKSPACE_ALREADY_REGISTERED)
+	}
+	e.wantAbsent(t, "a-taken"+sfx, "a-taken2"+sfx)
 
 	// Lists: filters that B (and D) match select only the caller's tenants.
 	for _, filter := range []string{"", "state=ACTION_REQUIRED", "state=REGISTERED", "labels.tier=gold", "labels.fleet=x",
@@ -248,7 +294,8 @@ func (e *isoEnv) run(t *testing.T, c *isoCaller) {
 		}
 	}
 
-	// Onboarding and verification of B: not found.
+	// Onboarding and verification of B: not found, and nothing started.
+	opsBefore := e.adminCount(t, "")
 	for _, cs := range []struct{ of, missing isoCall }{
 		{rpcCheckPrerequisites("tenants/b"), rpcCheckPrerequisites(missingTenant)},
 		{rpcOnboard("tenants/b"), rpcOnboard(missingTenant)},
@@ -257,7 +304,7 @@ func (e *isoEnv) run(t *testing.T, c *isoCaller) {
 		{rpcGetTableSettings("tenants/b"), rpcGetTableSettings(missingTenant)},
 		{rpcUpdateTableSettings("tenants/b"), rpcUpdateTableSettings(missingTenant)},
 		{rpcListVerifications("tenants/b"), rpcListVerifications(missingTenant)},
-		{rpcGetVerification(e.bReport), rpcGetVerification(missingTenant + "/verifications/" + keyID(e.bReport))},
+		{rpcGetVerification(e.bReport), rpcGetVerification(missingTenant + "/verifications/" + isoKeyID(e.bReport))},
 		{rpcBatchOnboard(&xdrlinkv1.BatchOnboardRequest{Tenants: []string{"tenants/a", "tenants/b"}}),
 			rpcBatchOnboard(&xdrlinkv1.BatchOnboardRequest{Tenants: []string{"tenants/a", missingTenant}})},
 		{rpcBatchVerify(&xdrlinkv1.BatchVerifyRequest{Tenants: []string{"tenants/a", "tenants/b"}}),
@@ -266,6 +313,9 @@ func (e *isoEnv) run(t *testing.T, c *isoCaller) {
 		c.wantSame(t, cs.of, cs.missing, "tenants/b", missingTenant, codes.NotFound, xdrlinkv1.ErrorReason_ERROR_REASON_TENANT_NOT_FOUND)
 	}
 	c.wantSame(t, rpcGetTableSettings("tenants/d"), rpcGetTableSettings(missingTenant), "tenants/d", missingTenant, codes.NotFound, xdrlinkv1.ErrorReason_ERROR_REASON_TENANT_NOT_FOUND)
+	if n := e.adminCount(t, ""); n != opsBefore {
+		t.Errorf("%d operations after refused calls on B, want %d as before", n, opsBefore)
+	}
 	// The caller's own tenant: readable.
 	c.ok(t, rpcCheckPrerequisites("tenants/a"))
 	if ts := c.ok(t, rpcGetTableSettings("tenants/a")).(*xdrlinkv1.TableSettings); ts.GetName() != "tenants/a/tableSettings" {
@@ -291,7 +341,7 @@ func (e *isoEnv) run(t *testing.T, c *isoCaller) {
 
 	// A batch by filter takes only the caller's tenants, though B matches.
 	batch := c.ok(t, rpcBatchVerify(&xdrlinkv1.BatchVerifyRequest{Filter: "labels.tier=gold"})).(*longrunningpb.Operation)
-	e.wantOnlyGroupA(t, batch.GetName(), principal)
+	e.wantOnlyGroupA(t, c, batch.GetName(), principal)
 	// One that B alone (with D) would match selects nothing: refused, and
 	// nothing started.
 	batchesBefore := e.adminCount(t, "kind=BATCH_ONBOARD")
@@ -300,12 +350,25 @@ func (e *isoEnv) run(t *testing.T, c *isoCaller) {
 	if got := e.adminCount(t, "kind=BATCH_ONBOARD"); got != batchesBefore+1 {
 		t.Errorf("%d batch onboardings after one refused and one started, want %d", got, batchesBefore+1)
 	}
-	e.wantOnlyGroupA(t, onboardBatch.GetName(), principal)
+	e.wantOnlyGroupA(t, c, onboardBatch.GetName(), principal)
 
-	// B's operations, its batch and the batch's child: not found, with the
-	// error of an operation that never existed.
-	kids := e.children(t, e.bBatch)
-	for _, name := range append([]string{e.bOnboard, e.bBatch}, kids...) {
+	// B's operations, its batch and the batch's child, the admin's batch
+	// across groups and its child on B: not found, with the error of an
+	// operation that never existed.
+	hidden := append([]string{e.bOnboard, e.bBatch, e.mixed}, e.children(t, e.bBatch)...)
+	var mixedOnA []string
+	for _, k := range e.children(t, e.mixed) {
+		row, err := e.d.store.GetOperation(ctx, strings.TrimPrefix(k, "operations/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row.Tenant == "b" {
+			hidden = append(hidden, k)
+		} else {
+			mixedOnA = append(mixedOnA, k)
+		}
+	}
+	for _, name := range hidden {
 		for _, cs := range []struct{ of, missing isoCall }{
 			{rpcGetOperation(name), rpcGetOperation(missingOp)},
 			{rpcWaitOperation(name, 0), rpcWaitOperation(missingOp, 0)},
@@ -322,7 +385,7 @@ func (e *isoEnv) run(t *testing.T, c *isoCaller) {
 
 	// Operation lists: nothing of B, whatever the filter.
 	for _, filter := range []string{"", `tenant="tenants/b"`, "tenant=b", `tenant="tenants/d"`, `parent="` + e.bBatch + `"`,
-		"kind=ONBOARD", "kind=VERIFY", "kind=BATCH_VERIFY", "kind=BATCH_ONBOARD", "state=ACTION_REQUIRED", "state=FAILED", "state=SUCCEEDED"} {
+		`parent="` + e.mixed + `"`, "kind=ONBOARD", "kind=VERIFY", "kind=BATCH_VERIFY", "kind=BATCH_ONBOARD", "state=ACTION_REQUIRED", "state=FAILED", "state=SUCCEEDED"} {
 		for _, size := range []int32{0, 1} {
 			ops := c.listOperations(t, filter, size)
 			var names []string
@@ -341,6 +404,10 @@ func (e *isoEnv) run(t *testing.T, c *isoCaller) {
 				if !slices.Contains(names, op.GetName()) {
 					t.Errorf("ListOperations(%s) = %v, without the caller's own %s", filter, names, op.GetName())
 				}
+			case `parent="` + e.mixed + `"`:
+				if !slices.Equal(names, mixedOnA) {
+					t.Errorf("ListOperations(%s) = %v, want only the child on A, %v", filter, names, mixedOnA)
+				}
 			case `tenant="tenants/b"`, "tenant=b", `tenant="tenants/d"`, `parent="` + e.bBatch + `"`:
 				if len(names) > 0 {
 					t.Errorf("ListOperations(%s) = %v, want none", filter, names)
@@ -353,9 +420,9 @@ func (e *isoEnv) run(t *testing.T, c *isoCaller) {
 	for _, call := range []isoCall{
 		rpcCreateAPIKey(&xdrlinkv1.ApiKey{DisplayName: "escalate", Role: authz.Admin}),
 		rpcCreateAPIKey(&xdrlinkv1.ApiKey{DisplayName: "widen", Role: authz.Operator, AccessGroups: []string{"b"}}),
-		rpcGetAPIKey("apiKeys/" + keyID(e.adminKey)),
+		rpcGetAPIKey("apiKeys/" + isoKeyID(e.adminKey)),
 		rpcListAPIKeys(),
-		rpcRevokeAPIKey("apiKeys/" + keyID(e.adminKey)),
+		rpcRevokeAPIKey("apiKeys/" + isoKeyID(e.adminKey)),
 		rpcListAuditEvents(""),
 		rpcListAuditEvents(`resource="tenants/b"`),
 	} {
@@ -371,10 +438,13 @@ func (e *isoEnv) run(t *testing.T, c *isoCaller) {
 	// It changes its own operation: cancels it, waits for the end, deletes
 	// it (so the next transport starts again).
 	c.ok(t, rpcCancelOperation(op.GetName()))
-	for {
+	for deadline := time.Now().Add(90 * time.Second); ; {
 		got := c.ok(t, rpcWaitOperation(op.GetName(), 30*time.Second)).(*longrunningpb.Operation)
 		if got.GetDone() {
 			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not done after cancel: %v", op.GetName(), got)
 		}
 	}
 	c.ok(t, rpcDeleteOperation(op.GetName()))
@@ -399,12 +469,19 @@ func (e *isoEnv) waitOwn(t *testing.T, c *isoCaller, name string) {
 }
 
 // wantOnlyGroupA checks that the caller's batch has children, all on
-// tenants of group a, as the caller lists them and as the admin does.
-func (e *isoEnv) wantOnlyGroupA(t *testing.T, batch, principal string) {
+// tenants of group a, and that the caller lists the same ones as the admin.
+func (e *isoEnv) wantOnlyGroupA(t *testing.T, c *isoCaller, batch, principal string) {
 	t.Helper()
 	kids := e.children(t, batch)
 	if len(kids) == 0 {
 		t.Fatalf("batch %s has no children", batch)
+	}
+	var listed []string
+	for _, op := range c.listOperations(t, `parent="`+batch+`"`, 0) {
+		listed = append(listed, op.GetName())
+	}
+	if slices.Sort(listed); !slices.Equal(listed, kids) {
+		t.Errorf("the caller lists the children of its batch %s as %v; the admin as %v", batch, listed, kids)
 	}
 	for _, k := range kids {
 		row, err := e.d.store.GetOperation(context.Background(), strings.TrimPrefix(k, "operations/"))
@@ -461,8 +538,8 @@ func (e *isoEnv) wantAbsent(t *testing.T, ids ...string) {
 	}
 }
 
-// waitDone polls until the operation is done.
-func waitDone(t *testing.T, api opsAPI, name string) {
+// isoWaitDone polls until the operation is done.
+func isoWaitDone(t *testing.T, api opsAPI, name string) {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
@@ -481,8 +558,8 @@ func waitDone(t *testing.T, api opsAPI, name string) {
 }
 
 // isoSnapshot is everything of B and D: their records, the operations on
-// them or in group b (and B's batch's children), their reports, and the
-// tenants of group b.
+// them or in group b, B's batch's children, the admin's batch across
+// groups, their reports, and the tenants of group b.
 type isoSnapshot struct {
 	tenants map[string]store.Tenant
 	ops     map[string]int64 // id: version
@@ -490,7 +567,7 @@ type isoSnapshot struct {
 	groupB  []string
 }
 
-func isoSnap(t *testing.T, d *Daemon, bBatch string) isoSnapshot {
+func isoSnap(t *testing.T, d *Daemon, bBatch, mixed string) isoSnapshot {
 	t.Helper()
 	ctx := context.Background()
 	s := isoSnapshot{tenants: map[string]store.Tenant{}, ops: map[string]int64{}, reports: map[string][]string{}}
@@ -515,7 +592,7 @@ func isoSnap(t *testing.T, d *Daemon, bBatch string) isoSnapshot {
 			t.Fatal(err)
 		}
 		for _, op := range page.Operations {
-			if op.Tenant == "b" || op.Tenant == "d" || op.AccessGroup == "b" || op.ID == bBatch || op.Parent == bBatch {
+			if op.Tenant == "b" || op.Tenant == "d" || op.AccessGroup == "b" || op.ID == bBatch || op.Parent == bBatch || op.ID == mixed {
 				s.ops[op.ID] = op.Version
 			}
 		}
@@ -543,9 +620,9 @@ func isoKey(t *testing.T, d *Daemon, k *xdrlinkv1.ApiKey) string {
 	return resp.GetKey()
 }
 
-// keyID is the id in an API key ("xdrlink_{id}_{secret}"), or the last
+// isoKeyID is the id in an API key ("xdrlink_{id}_{secret}"), or the last
 // segment of a resource name.
-func keyID(s string) string {
+func isoKeyID(s string) string {
 	if rest, ok := strings.CutPrefix(s, "xdrlink_"); ok {
 		id, _, _ := strings.Cut(rest, "_")
 		return id
@@ -553,19 +630,19 @@ func keyID(s string) string {
 	return s[strings.LastIndex(s, "/")+1:]
 }
 
-// bearerKey sends an API key on every gRPC call.
-type bearerKey string
+// isoBearer sends an API key on every gRPC call.
+type isoBearer string
 
-func (k bearerKey) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+func (k isoBearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
 	return map[string]string{"authorization": "Bearer " + string(k)}, nil
 }
-func (bearerKey) RequireTransportSecurity() bool { return false }
+func (isoBearer) RequireTransportSecurity() bool { return false }
 
 // isoClient is a gRPC client calling with key; rec, when not nil, records
 // every exchange.
 func isoClient(t *testing.T, d *Daemon, key string, rec *isoRecorder) *client.Client {
 	t.Helper()
-	opts := client.Options{Insecure: true, PerRPC: bearerKey(key)}
+	opts := client.Options{Insecure: true, PerRPC: isoBearer(key)}
 	if rec != nil {
 		opts.DialOptions = []grpc.DialOption{grpc.WithChainUnaryInterceptor(rec.unary), grpc.WithChainStreamInterceptor(rec.stream)}
 	}
@@ -602,49 +679,59 @@ func (r *isoRecorder) unary(ctx context.Context, method string, req, reply any, 
 	// Headers and trailers are read too: a server could leak through them.
 	var header, trailer grpcmd.MD
 	err := invoke(ctx, method, req, reply, cc, append(opts, grpc.Header(&header), grpc.Trailer(&trailer))...)
-	out := fmt.Sprint(header, trailer)
+	out := isoMDText(header) + isoMDText(trailer)
 	if err != nil {
-		out += statusText(err)
+		out += isoStatusText(err)
 	} else {
-		out += messageText(reply)
+		out += isoMessageText(reply)
 	}
-	r.add(isoExchange{"grpc", method, messageText(req), out})
+	r.add(isoExchange{"grpc", method, isoMessageText(req), out})
 	return err
 }
 
 func (r *isoRecorder) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	s, err := streamer(ctx, desc, cc, method, opts...)
 	if err != nil {
-		r.add(isoExchange{"grpc", method, "", statusText(err)})
+		r.add(isoExchange{"grpc", method, "", isoStatusText(err)})
 		return nil, err
 	}
-	return &recordedStream{ClientStream: s, rec: r, method: method}, nil
+	return &isoStream{ClientStream: s, rec: r, method: method}, nil
 }
 
-type recordedStream struct {
+type isoStream struct {
 	grpc.ClientStream
 	rec     *isoRecorder
 	method  string
 	request string
 }
 
-func (s *recordedStream) SendMsg(m any) error {
-	s.request += messageText(m)
+func (s *isoStream) SendMsg(m any) error {
+	s.request += isoMessageText(m)
 	return s.ClientStream.SendMsg(m)
 }
 
-func (s *recordedStream) RecvMsg(m any) error {
+func (s *isoStream) RecvMsg(m any) error {
 	err := s.ClientStream.RecvMsg(m)
 	switch {
 	case err == nil:
-		s.rec.add(isoExchange{"grpc", s.method, s.request, messageText(m)})
+		s.rec.add(isoExchange{"grpc", s.method, s.request, isoMessageText(m)})
 	case err != io.EOF:
-		s.rec.add(isoExchange{"grpc", s.method, s.request, statusText(err)})
+		s.rec.add(isoExchange{"grpc", s.method, s.request, isoStatusText(err)})
 	}
 	return err
 }
 
-func messageText(m any) string {
+// isoMDText prints every header or trailer in full (metadata.MD's own
+// printing redacts values).
+func isoMDText(md grpcmd.MD) string {
+	var b strings.Builder
+	for k, vs := range md {
+		fmt.Fprintf(&b, "%s: %q\n", k, vs)
+	}
+	return b.String()
+}
+
+func isoMessageText(m any) string {
 	if pm, ok := m.(proto.Message); ok {
 		b, err := protojson.Marshal(pm)
 		if err == nil {
@@ -654,8 +741,8 @@ func messageText(m any) string {
 	return fmt.Sprint(m)
 }
 
-func statusText(err error) string {
-	return err.Error() + " " + messageText(status.Convert(err).Proto())
+func isoStatusText(err error) string {
+	return err.Error() + " " + isoMessageText(status.Convert(err).Proto())
 }
 
 // isoTransport sends the API key on every REST call and records each
@@ -668,6 +755,7 @@ type isoTransport struct {
 func (k *isoTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	req = req.Clone(req.Context())
 	req.Header.Set("Authorization", "Bearer "+k.key)
+	method := req.Method + " " + req.URL.Path
 	sent := req.Method + " " + req.URL.String()
 	if req.GetBody != nil {
 		if b, err := req.GetBody(); err == nil {
@@ -679,47 +767,47 @@ func (k *isoTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp.Body = &recordedBody{ReadCloser: resp.Body, done: func(b []byte) {
-		k.rec.add(isoExchange{"rest", sent, sent, fmt.Sprint(resp.StatusCode, " ", resp.Header, " ", string(b))})
+	resp.Body = &isoBody{ReadCloser: resp.Body, done: func(b []byte) {
+		k.rec.add(isoExchange{"rest", method, sent, fmt.Sprint(resp.StatusCode, " ", resp.Header, " ", string(b))})
 	}}
 	return resp, nil
 }
 
-type recordedBody struct {
+type isoBody struct {
 	io.ReadCloser
 	buf  bytes.Buffer
 	once sync.Once
 	done func([]byte)
 }
 
-func (b *recordedBody) Read(p []byte) (int, error) {
+func (b *isoBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.buf.Write(p[:n])
 	return n, err
 }
 
-func (b *recordedBody) Close() error {
+func (b *isoBody) Close() error {
 	b.once.Do(func() { b.done(b.buf.Bytes()) })
 	return b.ReadCloser.Close()
 }
 
-// mentions says whether text names token: followed by nothing that would
+// isoMentions says whether text names token: followed by nothing that would
 // make it part of a longer id ("tenants/b" is not in "tenants/bx").
-func mentions(text, token string) bool {
+func isoMentions(text, token string) bool {
 	for i := 0; ; {
 		j := strings.Index(text[i:], token)
 		if j < 0 {
 			return false
 		}
 		end := i + j + len(token)
-		if end == len(text) || !isIDChar(text[end]) {
+		if end == len(text) || !isoIDChar(text[end]) {
 			return true
 		}
 		i = end
 	}
 }
 
-func isIDChar(c byte) bool {
+func isoIDChar(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }
 
@@ -756,7 +844,7 @@ func (c *isoCaller) ok(t *testing.T, call isoCall) proto.Message {
 	t.Helper()
 	out, err := c.do(call)
 	if err != nil {
-		t.Fatalf("%s %s: %v", call.method, messageText(call.req), err)
+		t.Fatalf("%s %s: %v", call.method, isoMessageText(call.req), err)
 	}
 	return out
 }
@@ -765,7 +853,7 @@ func (c *isoCaller) ok(t *testing.T, call isoCall) proto.Message {
 func (c *isoCaller) want(t *testing.T, call isoCall, code codes.Code, reason xdrlinkv1.ErrorReason) error {
 	t.Helper()
 	_, err := c.do(call)
-	c.checkError(t, fmt.Sprintf("%s %s", call.method, messageText(call.req)), err, code, reason)
+	c.checkError(t, fmt.Sprintf("%s %s", call.method, isoMessageText(call.req)), err, code, reason)
 	return err
 }
 
@@ -778,15 +866,16 @@ func (c *isoCaller) checkError(t *testing.T, what string, err error, code codes.
 	}
 	if c.transport == "rest" {
 		var re *restError
-		if !errors.As(err, &re) || re.httpStatus != httpStatus[code] {
-			t.Errorf("%s over REST: %v, want HTTP %d", what, err, httpStatus[code])
+		if !errors.As(err, &re) || re.httpStatus != isoHTTPStatus[code] {
+			t.Errorf("%s over REST: %v, want HTTP %d", what, err, isoHTTPStatus[code])
 		}
 	}
 }
 
-var httpStatus = map[codes.Code]int{
+var isoHTTPStatus = map[codes.Code]int{
 	codes.NotFound: http.StatusNotFound, codes.PermissionDenied: http.StatusForbidden,
 	codes.InvalidArgument: http.StatusBadRequest, codes.FailedPrecondition: http.StatusBadRequest,
+	codes.AlreadyExists: http.StatusConflict,
 }
 
 // wantSame makes call, which names the hidden resource name, and missing,
@@ -796,7 +885,7 @@ func (c *isoCaller) wantSame(t *testing.T, call, missing isoCall, name, missingN
 	t.Helper()
 	_, err := c.do(call)
 	_, errMissing := c.do(missing)
-	c.checkError(t, fmt.Sprintf("%s %s", call.method, messageText(call.req)), err, code, reason)
+	c.checkError(t, fmt.Sprintf("%s %s", call.method, isoMessageText(call.req)), err, code, reason)
 	c.sameError(t, err, errMissing, name, missingName, code, reason)
 }
 
@@ -882,12 +971,12 @@ func (c *isoCaller) listOperations(t *testing.T, filter string, size int32) []*l
 // The calls, one constructor per method (REST paths as in the protos'
 // google.api.http rules).
 
-func newTenantMsg() proto.Message { return &xdrlinkv1.Tenant{} }
-func newOp() proto.Message        { return &longrunningpb.Operation{} }
-func newEmpty() proto.Message     { return &emptypb.Empty{} }
+func isoNewTenant() proto.Message { return &xdrlinkv1.Tenant{} }
+func isoNewOp() proto.Message     { return &longrunningpb.Operation{} }
+func isoNewEmpty() proto.Message  { return &emptypb.Empty{} }
 
 func rpcGetTenant(name string) isoCall {
-	return isoCall{xdrlinkv1.TenantService_GetTenant_FullMethodName, &xdrlinkv1.GetTenantRequest{Name: name}, newTenantMsg,
+	return isoCall{xdrlinkv1.TenantService_GetTenant_FullMethodName, &xdrlinkv1.GetTenantRequest{Name: name}, isoNewTenant,
 		http.MethodGet, "/v1/" + name, ""}
 }
 
@@ -899,7 +988,7 @@ func rpcListTenants(filter string, size int32, token string) isoCall {
 }
 
 func rpcCreateTenant(id string, tn *xdrlinkv1.Tenant) isoCall {
-	return isoCall{xdrlinkv1.TenantService_CreateTenant_FullMethodName, &xdrlinkv1.CreateTenantRequest{TenantId: id, Tenant: tn}, newTenantMsg,
+	return isoCall{xdrlinkv1.TenantService_CreateTenant_FullMethodName, &xdrlinkv1.CreateTenantRequest{TenantId: id, Tenant: tn}, isoNewTenant,
 		http.MethodPost, "/v1/tenants?" + url.Values{"tenant_id": {id}}.Encode(), jsonBody(tn)}
 }
 
@@ -911,12 +1000,12 @@ func rpcBatchCreate(reqs ...*xdrlinkv1.CreateTenantRequest) isoCall {
 
 func rpcUpdateTenant(tn *xdrlinkv1.Tenant, paths ...string) isoCall {
 	return isoCall{xdrlinkv1.TenantService_UpdateTenant_FullMethodName,
-		&xdrlinkv1.UpdateTenantRequest{Tenant: tn, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}}, newTenantMsg,
+		&xdrlinkv1.UpdateTenantRequest{Tenant: tn, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}}, isoNewTenant,
 		http.MethodPatch, "/v1/" + tn.GetName() + "?" + url.Values{"update_mask": {strings.Join(paths, ",")}}.Encode(), jsonBody(tn)}
 }
 
 func rpcDeleteTenant(name string) isoCall {
-	return isoCall{xdrlinkv1.TenantService_DeleteTenant_FullMethodName, &xdrlinkv1.DeleteTenantRequest{Name: name}, newEmpty,
+	return isoCall{xdrlinkv1.TenantService_DeleteTenant_FullMethodName, &xdrlinkv1.DeleteTenantRequest{Name: name}, isoNewEmpty,
 		http.MethodDelete, "/v1/" + name, ""}
 }
 
@@ -928,25 +1017,25 @@ func rpcCheckPrerequisites(name string) isoCall {
 
 func rpcOnboard(name string) isoCall {
 	req := &xdrlinkv1.OnboardRequest{Name: name}
-	return isoCall{xdrlinkv1.OnboardingService_Onboard_FullMethodName, req, newOp, http.MethodPost, "/v1/" + name + ":onboard", jsonBody(req)}
+	return isoCall{xdrlinkv1.OnboardingService_Onboard_FullMethodName, req, isoNewOp, http.MethodPost, "/v1/" + name + ":onboard", jsonBody(req)}
 }
 
 func rpcOffboard(name string) isoCall {
 	req := &xdrlinkv1.OffboardRequest{Name: name}
-	return isoCall{xdrlinkv1.OnboardingService_Offboard_FullMethodName, req, newOp, http.MethodPost, "/v1/" + name + ":offboard", jsonBody(req)}
+	return isoCall{xdrlinkv1.OnboardingService_Offboard_FullMethodName, req, isoNewOp, http.MethodPost, "/v1/" + name + ":offboard", jsonBody(req)}
 }
 
 func rpcBatchOnboard(req *xdrlinkv1.BatchOnboardRequest) isoCall {
-	return isoCall{xdrlinkv1.OnboardingService_BatchOnboard_FullMethodName, req, newOp, http.MethodPost, "/v1/tenants:batchOnboard", jsonBody(req)}
+	return isoCall{xdrlinkv1.OnboardingService_BatchOnboard_FullMethodName, req, isoNewOp, http.MethodPost, "/v1/tenants:batchOnboard", jsonBody(req)}
 }
 
 func rpcVerify(name string) isoCall {
 	req := &xdrlinkv1.VerifyRequest{Name: name}
-	return isoCall{xdrlinkv1.VerificationService_Verify_FullMethodName, req, newOp, http.MethodPost, "/v1/" + name + ":verify", jsonBody(req)}
+	return isoCall{xdrlinkv1.VerificationService_Verify_FullMethodName, req, isoNewOp, http.MethodPost, "/v1/" + name + ":verify", jsonBody(req)}
 }
 
 func rpcBatchVerify(req *xdrlinkv1.BatchVerifyRequest) isoCall {
-	return isoCall{xdrlinkv1.VerificationService_BatchVerify_FullMethodName, req, newOp, http.MethodPost, "/v1/tenants:batchVerify", jsonBody(req)}
+	return isoCall{xdrlinkv1.VerificationService_BatchVerify_FullMethodName, req, isoNewOp, http.MethodPost, "/v1/tenants:batchVerify", jsonBody(req)}
 }
 
 func rpcListVerifications(parent string) isoCall {
@@ -968,7 +1057,7 @@ func rpcGetTableSettings(tenant string) isoCall {
 func rpcUpdateTableSettings(tenant string) isoCall {
 	ts := &xdrlinkv1.TableSettings{Name: tenant + "/tableSettings", DesiredTables: []string{tProcess}}
 	return isoCall{xdrlinkv1.TableService_UpdateTableSettings_FullMethodName,
-		&xdrlinkv1.UpdateTableSettingsRequest{TableSettings: ts, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"desired_tables"}}}, newOp,
+		&xdrlinkv1.UpdateTableSettingsRequest{TableSettings: ts, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"desired_tables"}}}, isoNewOp,
 		http.MethodPatch, "/v1/" + ts.GetName() + "?update_mask=desired_tables", jsonBody(ts)}
 }
 
@@ -978,7 +1067,7 @@ func rpcListTables() isoCall {
 }
 
 func rpcGetOperation(name string) isoCall {
-	return isoCall{longrunningpb.Operations_GetOperation_FullMethodName, &longrunningpb.GetOperationRequest{Name: name}, newOp,
+	return isoCall{longrunningpb.Operations_GetOperation_FullMethodName, &longrunningpb.GetOperationRequest{Name: name}, isoNewOp,
 		http.MethodGet, "/v1/" + name, ""}
 }
 
@@ -991,22 +1080,22 @@ func rpcListOperations(filter string, size int32, token string) isoCall {
 
 func rpcWaitOperation(name string, timeout time.Duration) isoCall {
 	return isoCall{longrunningpb.Operations_WaitOperation_FullMethodName,
-		&longrunningpb.WaitOperationRequest{Name: name, Timeout: durationpb.New(timeout)}, newOp,
+		&longrunningpb.WaitOperationRequest{Name: name, Timeout: durationpb.New(timeout)}, isoNewOp,
 		http.MethodPost, "/v1/" + name + ":wait", fmt.Sprintf(`{"timeout":"%.3fs"}`, timeout.Seconds())}
 }
 
 func rpcCancelOperation(name string) isoCall {
-	return isoCall{longrunningpb.Operations_CancelOperation_FullMethodName, &longrunningpb.CancelOperationRequest{Name: name}, newEmpty,
+	return isoCall{longrunningpb.Operations_CancelOperation_FullMethodName, &longrunningpb.CancelOperationRequest{Name: name}, isoNewEmpty,
 		http.MethodPost, "/v1/" + name + ":cancel", "{}"}
 }
 
 func rpcDeleteOperation(name string) isoCall {
-	return isoCall{longrunningpb.Operations_DeleteOperation_FullMethodName, &longrunningpb.DeleteOperationRequest{Name: name}, newEmpty,
+	return isoCall{longrunningpb.Operations_DeleteOperation_FullMethodName, &longrunningpb.DeleteOperationRequest{Name: name}, isoNewEmpty,
 		http.MethodDelete, "/v1/" + name, ""}
 }
 
 func rpcResumeOperation(name string) isoCall {
-	return isoCall{xdrlinkv1.OperationService_ResumeOperation_FullMethodName, &xdrlinkv1.ResumeOperationRequest{Name: name}, newOp,
+	return isoCall{xdrlinkv1.OperationService_ResumeOperation_FullMethodName, &xdrlinkv1.ResumeOperationRequest{Name: name}, isoNewOp,
 		http.MethodPost, "/v1/" + name + ":resume", "{}"}
 }
 

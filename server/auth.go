@@ -6,21 +6,34 @@ import (
 	"sync"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 
 	"github.com/xdrlink/xdrlink/internal/apierr"
 	"github.com/xdrlink/xdrlink/server/authn"
 	"github.com/xdrlink/xdrlink/server/authz"
+	"github.com/xdrlink/xdrlink/server/ratelimit"
 )
 
 // authenticate puts the caller's principal in the context of every call
 // but those to public methods (health, reflection), or refuses the call.
-func authenticate(auth *authn.Authenticator, log *slog.Logger) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
+// failures, when enabled, bounds failed authentications per client address:
+// an address past it is refused before its credential is looked at, so
+// that nobody can make the server fetch the issuer's keys (a token naming
+// an unknown key id) or try keys as fast as it likes.
+func authenticate(auth *authn.Authenticator, failures *ratelimit.Limiter, log *slog.Logger) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
 	check := func(ctx context.Context, method string) (context.Context, error) {
 		if authz.Public(method) {
 			return ctx, nil
 		}
+		addr := "address:" + authn.ClientAddress(ctx)
+		if blocked, wait := failures.Blocked(addr); blocked {
+			return nil, apierr.RateLimited(wait)
+		}
 		p, err := auth.Authenticate(authn.WithMethod(ctx, method))
 		if err != nil {
+			if apierr.Status(err).Code() == codes.Unauthenticated {
+				failures.Allow(addr)
+			}
 			return nil, mapError(ctx, log, method, err)
 		}
 		noteCaller(ctx, p.ID)

@@ -35,8 +35,11 @@ type Options struct {
 	Authenticator *authn.Authenticator
 	// Audit, when set, records every change (see auditUnary).
 	Audit store.AuditStore
-	// RateLimiter, when set, bounds each caller's request rate.
-	RateLimiter *ratelimit.Limiter
+	// RateLimiter, when set, bounds each caller's request rate;
+	// AuthFailures, when set, each client address's failed authentications
+	// (see authenticate).
+	RateLimiter  *ratelimit.Limiter
+	AuthFailures *ratelimit.Limiter
 	// NoReflection leaves the reflection service out.
 	NoReflection bool
 }
@@ -59,7 +62,7 @@ func New(opts Options) (*grpc.Server, error) {
 		}
 	}
 	var s *grpc.Server
-	authnUnary, authnStream := authenticate(auth, log)
+	authnUnary, authnStream := authenticate(auth, opts.AuthFailures, log)
 	authzUnary, authzStream := authorize(log, func() *grpc.Server { return s })
 	limitUnary, limitStream := passUnary, passStream
 	if opts.RateLimiter.Enabled() {

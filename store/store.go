@@ -56,6 +56,12 @@ type Tenant struct {
 	// it; "" for none. When an update changes it, the tenant's operations
 	// follow (Operation.AccessGroup) in the same transaction.
 	AccessGroup string
+	// RequireState, for UpdateTenant only, makes the update conditional on
+	// the stored State (ErrEtagMismatch otherwise): a change checked against
+	// the state read (moving a tenant that is not connected to Azure) must
+	// not land after an operation changed the state, which leaves the etag
+	// alone. Never stored.
+	RequireState string
 	// Etag is set by the store on every write; callers never choose it.
 	Etag string
 	// CreateTime and UpdateTime are set by the store (UTC, microsecond precision).
@@ -108,7 +114,9 @@ type TenantStore interface {
 	// UpdateTenant replaces Labels, Body, WorkspaceKey and AccessGroup of
 	// t.ID (never State or Status, which belong to UpdateTenantStatus) if
 	// its current etag equals expectedEtag (an empty expectedEtag skips the
-	// check), and returns the new record with a fresh Etag and UpdateTime.
+	// check) and, when t.RequireState is not empty, its current State
+	// equals it, and returns the new record with a fresh Etag and
+	// UpdateTime.
 	// ErrNotFound or ErrEtagMismatch otherwise; of concurrent updates with
 	// the same etag exactly one succeeds. The tenant's operations move to
 	// its new AccessGroup in the same transaction, keeping their Version

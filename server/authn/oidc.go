@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,7 +62,7 @@ func newOIDCVerifier(ctx context.Context, opts OIDCOptions) (*oidcVerifier, erro
 }
 
 // errIssuerUnavailable: the token could not be checked, not found bad.
-var errIssuerUnavailable = errors.New("the token issuer's discovery document could not be fetched")
+var errIssuerUnavailable = errors.New("the token issuer could not be reached")
 
 func (v *oidcVerifier) get() (*oidc.IDTokenVerifier, error) {
 	v.mu.Lock()
@@ -101,6 +102,12 @@ func (v *oidcVerifier) authenticate(ctx context.Context, raw string) (*authz.Pri
 	}
 	tok, err := verifier.Verify(ctx, raw)
 	if err != nil {
+		// go-oidc says only in its message ("failed to verify signature:
+		// fetching keys ...") that it could not fetch the key set for a
+		// key id it had not seen: the issuer is down, the token may be good.
+		if strings.Contains(err.Error(), "fetching keys") {
+			return nil, fmt.Errorf("%w: %v", errIssuerUnavailable, err)
+		}
 		return nil, err
 	}
 	if !slices.ContainsFunc(tok.Audience, func(a string) bool { return slices.Contains(v.opts.Audiences, a) }) {

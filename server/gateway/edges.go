@@ -53,6 +53,12 @@ func frontDoor(next http.Handler, log *slog.Logger, trusted []netip.Prefix) http
 		}
 		r.Header.Set(requestIDHeader, id)
 		w.Header().Set(requestIDHeader, id)
+		// The server reads the client from the first X-Forwarded-For hop
+		// the gateway forwards (grpc-gateway appends the peer's), for the
+		// audit log and rate limits: it must be the client as resolved
+		// here, never a value the client made up.
+		client := clientAddr(r, trusted)
+		r.Header.Set("X-Forwarded-For", client)
 		sw := &statusWriter{ResponseWriter: w}
 		if field, desc := badPathOrQuery(r); field != "" {
 			writeStatus(sw, http.StatusBadRequest, apierr.InvalidArgument(apierr.Violation(field, desc)).GRPCStatus())
@@ -78,7 +84,7 @@ func frontDoor(next http.Handler, log *slog.Logger, trusted []netip.Prefix) http
 			slog.String("http.path", r.URL.EscapedPath()),
 			slog.Int("http.status", code),
 			slog.Duration("latency", time.Since(start)),
-			slog.String("client", clientAddr(r, trusted)),
+			slog.String("client", client),
 			slog.String("request_id", id),
 		}
 		if tid := traceID(r); tid != "" {

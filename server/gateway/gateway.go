@@ -211,11 +211,22 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 	if st, ok := status.FromError(err); ok {
 		setRetryAfter(w, st)
 		if st.Code() == codes.Unauthenticated {
-			// RFC 6750: a 401 names the scheme the client should use.
-			w.Header().Set("WWW-Authenticate", `Bearer realm="xdrlink"`)
+			w = bearerChallenge{w}
 		}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+// bearerChallenge makes a 401's WWW-Authenticate the scheme a client
+// should use (RFC 6750), replacing what grpc-gateway puts there (the
+// status message, which is not a challenge).
+type bearerChallenge struct{ http.ResponseWriter }
+
+func (b bearerChallenge) WriteHeader(code int) {
+	if code == http.StatusUnauthorized {
+		b.Header().Set("WWW-Authenticate", `Bearer realm="xdrlink"`)
+	}
+	b.ResponseWriter.WriteHeader(code)
 }
 
 // setRetryAfter turns a status's RetryInfo (e.g. RATE_LIMITED, which is

@@ -116,6 +116,29 @@ func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
 	return false, (d + time.Millisecond - 1).Truncate(time.Millisecond)
 }
 
+// Blocked reports whether key's bucket is empty, and then the wait until
+// it holds a token, without taking one (a key never seen has a full
+// bucket). With Allow on failures only, it bounds how often something can
+// fail: check Blocked first, call Allow when it failed.
+func (l *Limiter) Blocked(key string) (blocked bool, retryAfter time.Duration) {
+	if !l.Enabled() {
+		return false, 0
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.keys[key]
+	if !ok {
+		return false, 0
+	}
+	tokens := e.Value.(*bucket).lim.TokensAt(now)
+	if tokens >= 1 {
+		return false, 0
+	}
+	d := time.Duration((1 - tokens) / float64(l.limit) * float64(time.Second))
+	return true, (d + time.Millisecond - 1).Truncate(time.Millisecond)
+}
+
 // Len is the number of keys tracked.
 func (l *Limiter) Len() int {
 	if l == nil {

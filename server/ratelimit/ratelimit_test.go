@@ -327,3 +327,29 @@ func TestDisabledInterceptors(t *testing.T) {
 		t.Fatalf("stream: %v", err)
 	}
 }
+
+// Blocked looks without taking: it says a key is blocked only once Allow
+// has emptied its bucket, and for as long as Allow would refuse.
+func TestBlocked(t *testing.T) {
+	l, c := newTest(t, Options{Rate: 2, Burst: 2})
+	if blocked, _ := l.Blocked("mallory"); blocked || l.Len() != 0 {
+		t.Fatalf("an unseen key is blocked (%v) or tracked (%d keys)", blocked, l.Len())
+	}
+	mustAllow(t, l, "mallory")
+	for range 3 {
+		if blocked, _ := l.Blocked("mallory"); blocked {
+			t.Fatal("blocked with a token left")
+		}
+	}
+	mustAllow(t, l, "mallory") // Blocked took nothing: the second token is still there
+	if blocked, wait := l.Blocked("mallory"); !blocked || wait != 500*time.Millisecond {
+		t.Fatalf("Blocked = %v, %v; want true, 500ms", blocked, wait)
+	}
+	c.advance(500 * time.Millisecond)
+	if blocked, _ := l.Blocked("mallory"); blocked {
+		t.Fatal("still blocked once a token is back")
+	}
+	if blocked, _ := l.Blocked("alice"); blocked {
+		t.Fatal("another key is blocked")
+	}
+}

@@ -41,7 +41,7 @@ func (s *Service) BatchCreateTenants(ctx context.Context, req *xdrlinkv1.BatchCr
 	}
 	recs, err := s.store.CreateTenants(ctx, recs)
 	if err != nil {
-		return nil, batchConflict(err, req.GetRequests())
+		return nil, s.batchConflict(ctx, err, req.GetRequests())
 	}
 	resp := &xdrlinkv1.BatchCreateTenantsResponse{Tenants: make([]*xdrlinkv1.Tenant, len(recs))}
 	for i, rec := range recs {
@@ -115,7 +115,7 @@ func (s *Service) batchViolations(reqs []*xdrlinkv1.CreateTenantRequest) []*errd
 // batchConflict maps the store's refusal of one item to the error
 // CreateTenant gives for it (same code and reason), saying which item it
 // was: the message starts with requests[i], and the metadata adds "index".
-func batchConflict(err error, reqs []*xdrlinkv1.CreateTenantRequest) error {
+func (s *Service) batchConflict(ctx context.Context, err error, reqs []*xdrlinkv1.CreateTenantRequest) error {
 	var item *store.ItemError
 	if !errors.As(err, &item) || item.Index < 0 || item.Index >= len(reqs) {
 		return err
@@ -129,7 +129,7 @@ func batchConflict(err error, reqs []*xdrlinkv1.CreateTenantRequest) error {
 			Message:  path + ": " + name + " already exists",
 			Metadata: map[string]string{"resource": name, "index": strconv.Itoa(item.Index)}}
 	case errors.As(item.Err, &c) && c.Rule == store.ConflictWorkspace:
-		e := workspaceTaken(item.Err).(*apierr.Error)
+		e := s.workspaceTaken(ctx, item.Err).(*apierr.Error)
 		e.Message = path + " (" + name + "): " + e.Message
 		e.Metadata["resource"], e.Metadata["index"] = name, strconv.Itoa(item.Index)
 		return e

@@ -20,7 +20,7 @@ var mutablePaths = []string{
 }
 
 // topLevelPaths is what "*" and an omitted mask expand to.
-var topLevelPaths = []string{"display_name", "entra_tenant_id", "workspace", "connector", "credential_profile", "labels"}
+var topLevelPaths = []string{"display_name", "entra_tenant_id", "workspace", "connector", "credential_profile", "labels", "access_group"}
 
 // ignoredPaths may appear in a mask (REST derives the mask from the body,
 // which may echo them) but never change anything: identity, the etag

@@ -59,7 +59,7 @@ func (s *Service) CreateTenant(ctx context.Context, req *xdrlinkv1.CreateTenantR
 	}
 	rec, err = s.store.CreateTenant(ctx, rec)
 	if err != nil {
-		return nil, workspaceTaken(apierr.ForResource(err, t.Name))
+		return nil, s.workspaceTaken(ctx, apierr.ForResource(err, t.Name))
 	}
 	return tenantrecord.Decode(rec)
 }
@@ -176,16 +176,22 @@ func (s *Service) UpdateTenant(ctx context.Context, req *xdrlinkv1.UpdateTenantR
 				return nil, err
 			}
 		}
+		stateRead := rec.State
 		rec, err = tenantrecord.Spec(id, next)
 		if err != nil {
 			return nil, err
 		}
+		// Conditional on the state read too: what was checked against it
+		// (movesPlacement) must not land after an operation changed it.
+		rec.RequireState = stateRead
 		out, err := s.store.UpdateTenant(ctx, rec, expected)
-		if errors.Is(err, store.ErrEtagMismatch) && in.GetEtag() == "" && attempt < updateRetries {
+		if errors.Is(err, store.ErrEtagMismatch) && attempt < updateRetries {
+			// Read again: the caller's etag, if any, is compared with the
+			// new one, and the rules with the new state.
 			continue
 		}
 		if err != nil {
-			return nil, workspaceTaken(apierr.ForResource(err, in.GetName()))
+			return nil, s.workspaceTaken(ctx, apierr.ForResource(err, in.GetName()))
 		}
 		return tenantrecord.Decode(out)
 	}
@@ -341,15 +347,26 @@ func busy(state string) bool {
 }
 
 // workspaceTaken names the tenant that already holds the workspace.
-func workspaceTaken(err error) error {
+func (s *Service) workspaceTaken(ctx context.Context, err error) error {
 	var c *store.ConflictError
 	if !errors.As(err, &c) || c.Rule != store.ConflictWorkspace {
 		return err
 	}
+	e := &apierr.Error{Code: codes.AlreadyExists, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_WORKSPACE_ALREADY_REGISTERED,
+		Message: "the workspace is already registered to another tenant: one tenant per workspace", Metadata: map[string]string{}}
+	// Workspaces are unique across access groups, so a caller may learn
+	// that one is taken, but not by which tenant unless it may see that
+	// tenant.
+	if c.With == "" {
+		return e
+	}
 	other := namePrefix + c.With
-	return &apierr.Error{Code: codes.AlreadyExists, Reason: xdrlinkv1.ErrorReason_ERROR_REASON_WORKSPACE_ALREADY_REGISTERED,
-		Message:  "the workspace is already registered as " + other + ": one tenant per workspace",
-		Metadata: map[string]string{"tenant": other}}
+	if holder, err := s.store.GetTenant(ctx, c.With); err != nil || authz.CheckTenant(ctx, other, holder.AccessGroup, authz.Viewer) != nil {
+		return e
+	}
+	e.Message = "the workspace is already registered as " + other + ": one tenant per workspace"
+	e.Metadata["tenant"] = other
+	return e
 }
 
 // clearOutputOnly drops what callers may not set (AIP-203: ignored on input).

@@ -10,8 +10,8 @@ import (
 
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 	"github.com/xdrlink/xdrlink/internal/apierr"
-	"github.com/xdrlink/xdrlink/server/authz"
 	"github.com/xdrlink/xdrlink/server"
+	"github.com/xdrlink/xdrlink/server/authz"
 	"github.com/xdrlink/xdrlink/server/tenantsvc"
 	"github.com/xdrlink/xdrlink/store"
 	"github.com/xdrlink/xdrlink/workflow/engine"

@@ -351,8 +351,8 @@ func (q queries) UpdateTenant(ctx context.Context, t *store.Tenant, expectedEtag
 		return nil, fmt.Errorf("postgres: update tenant: %w", err)
 	}
 	err = q.db.QueryRow(ctx, `UPDATE tenants SET labels = $2, body = $3, workspace_key = $4, access_group = $5, etag = $6, update_time = $7
-		WHERE id = $1 AND ($8 = '' OR etag = $8) RETURNING state, status, verdict, create_time`,
-		out.ID, labels(out.Labels), body(out.Body), out.WorkspaceKey, out.AccessGroup, out.Etag, out.UpdateTime, expectedEtag).
+		WHERE id = $1 AND ($8 = '' OR etag = $8) AND ($9 = '' OR state = $9) RETURNING state, status, verdict, create_time`,
+		out.ID, labels(out.Labels), body(out.Body), out.WorkspaceKey, out.AccessGroup, out.Etag, out.UpdateTime, expectedEtag, t.RequireState).
 		Scan(&out.State, &out.Status, &out.Verdict, &out.CreateTime)
 	var pgErr *pgconn.PgError
 	switch {

@@ -404,9 +404,9 @@ func (q queries) UpdateTenant(ctx context.Context, t *store.Tenant, expectedEtag
 	out := store.NewRecord(t)
 	var created string
 	err := q.db.QueryRowContext(ctx, `UPDATE tenants SET labels = ?, body = ?, workspace_key = ?, access_group = ?, etag = ?, update_time = ?
-		WHERE id = ? AND (? = '' OR etag = ?) RETURNING state, status, verdict, create_time`,
+		WHERE id = ? AND (? = '' OR etag = ?) AND (? = '' OR state = ?) RETURNING state, status, verdict, create_time`,
 		encodeLabels(out.Labels), body(out.Body), out.WorkspaceKey, out.AccessGroup, out.Etag, out.UpdateTime.Format(timeLayout),
-		out.ID, expectedEtag, expectedEtag).Scan(&out.State, &out.Status, &out.Verdict, &created)
+		out.ID, expectedEtag, expectedEtag, t.RequireState, t.RequireState).Scan(&out.State, &out.Status, &out.Verdict, &created)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, q.missOrMismatch(ctx, "tenants", t.ID)

@@ -35,6 +35,7 @@ func RunConformance(t *testing.T, open Opener) {
 		{"CreateDuplicate", testCreateDuplicate},
 		{"Update", testUpdate},
 		{"UpdateStaleEtag", testUpdateStaleEtag},
+		{"UpdateRequireState", testUpdateRequireState},
 		{"UpdateMissing", testUpdateMissing},
 		{"Delete", testDelete},
 		{"DeleteStaleEtag", testDeleteStaleEtag},
@@ -283,6 +284,37 @@ func testUpdateStaleEtag(t *testing.T, h *harness) {
 		wantErr(t, fmt.Sprintf("UpdateTenant(etag %q)", etag), err, store.ErrEtagMismatch)
 	}
 	wantEqual(t, "GetTenant after stale updates", get(t, h.s, "t"), cur)
+}
+
+func testUpdateRequireState(t *testing.T, h *harness) {
+	orig := create(t, h.s, newTenant("t", "REGISTERED", nil))
+	if err := h.s.UpdateTenantStatus(t.Context(), "t", "ONBOARDING", nil); err != nil {
+		t.Fatal(err)
+	}
+	moved := get(t, h.s, "t")
+	stale := newTenant("t", "REGISTERED", map[string]string{"x": "y"})
+	stale.RequireState = "REGISTERED" // as read before the operation started
+	_, err := h.s.UpdateTenant(t.Context(), stale, orig.Etag)
+	wantErr(t, "UpdateTenant requiring a state it left", err, store.ErrEtagMismatch)
+	var txErr error
+	if err := h.s.InTx(t.Context(), func(tx store.Tx) error {
+		_, txErr = tx.UpdateTenant(t.Context(), stale, "")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "Tx.UpdateTenant requiring a state it left", txErr, store.ErrEtagMismatch)
+	wantEqual(t, "tenant after refused updates", get(t, h.s, "t"), moved)
+
+	current := newTenant("t", "ONBOARDING", map[string]string{"x": "y"})
+	current.RequireState = "ONBOARDING"
+	upd, err := h.s.UpdateTenant(t.Context(), current, orig.Etag)
+	if err != nil {
+		t.Fatalf("UpdateTenant requiring the current state: %v", err)
+	}
+	if upd.RequireState != "" || upd.Labels["x"] != "y" {
+		t.Errorf("updated record %+v: want the new labels and no RequireState", upd)
+	}
 }
 
 func testUpdateMissing(t *testing.T, h *harness) {

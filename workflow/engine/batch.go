@@ -203,7 +203,7 @@ func (e *Engine) createChild(ctx context.Context, tx store.Tx, batch *oprecord.R
 	child := &oprecord.Record{
 		Row: &store.Operation{ID: childID(batch.Row.ID, i), Parent: batch.Row.ID, Exclusive: true,
 			AccessGroup: group, Caller: batch.Row.Caller},
-		Op:  &longrunningpb.Operation{},
+		Op: &longrunningpb.Operation{},
 		Metadata: &xdrlinkv1.OperationMetadata{
 			Tenant: tenant, Kind: kind, State: xdrlinkv1.OperationState_OPERATION_STATE_PENDING,
 			CreateTime: now, UpdateTime: now, Caller: batch.Metadata.GetCaller(), Parent: batch.Op.GetName(),

@@ -131,7 +131,7 @@ func (e *Engine) submit(ctx context.Context, req Request, retries int) (*longrun
 	op := &oprecord.Record{
 		Row: &store.Operation{ID: oprecord.NewID(), Exclusive: true, RequestKey: key, RequestHash: req.Fingerprint,
 			AccessGroup: rec.AccessGroup, Caller: req.Caller},
-		Op:  &longrunningpb.Operation{},
+		Op: &longrunningpb.Operation{},
 		Metadata: &xdrlinkv1.OperationMetadata{
 			Tenant: req.Tenant, Kind: req.Kind, State: xdrlinkv1.OperationState_OPERATION_STATE_PENDING,
 			CreateTime: now, UpdateTime: now, RequestId: req.RequestID, Caller: req.Caller,
