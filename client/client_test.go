@@ -68,19 +68,12 @@ func tlsServer(t *testing.T) (string, *x509.CertPool) {
 	return lis.Addr().String(), pool
 }
 
-type bearer string
-
-func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer " + string(b)}, nil
-}
-func (bearer) RequireTransportSecurity() bool { return true }
-
 func TestTLSAndPerRPCCredentials(t *testing.T) {
 	addr, pool := tlsServer(t)
 	check := func(opts Options) error {
 		c, err := New(addr, opts)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		defer c.Close()
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
@@ -88,17 +81,21 @@ func TestTLSAndPerRPCCredentials(t *testing.T) {
 		_, err = c.Health.Check(ctx, &healthpb.HealthCheckRequest{})
 		return err
 	}
-	if err := check(Options{TLS: &tls.Config{RootCAs: pool}, PerRPC: bearer("t0ken")}); err != nil {
+	if err := check(Options{TLS: &tls.Config{RootCAs: pool}, PerRPC: Bearer("t0ken", false)}); err != nil {
 		t.Errorf("TLS with the right roots and token: %v", err)
 	}
 	if err := check(Options{TLS: &tls.Config{RootCAs: pool}}); status.Code(err) != codes.Unauthenticated {
 		t.Errorf("without per-call credentials: %v, want UNAUTHENTICATED", err)
 	}
-	if err := check(Options{TLS: &tls.Config{RootCAs: x509.NewCertPool()}, PerRPC: bearer("t0ken")}); status.Code(err) != codes.Unavailable {
+	if err := check(Options{TLS: &tls.Config{RootCAs: x509.NewCertPool()}, PerRPC: Bearer("t0ken", false)}); status.Code(err) != codes.Unavailable {
 		t.Errorf("untrusted server certificate: %v, want UNAVAILABLE", err)
 	}
 	if err := check(Options{Insecure: true}); err == nil {
 		t.Error("plaintext to a TLS server succeeded")
+	}
+	// A bearer credential is never sent in plaintext unless allowed.
+	if err := check(Options{Insecure: true, PerRPC: Bearer("t0ken", false)}); err == nil || status.Code(err) == codes.Unauthenticated {
+		t.Errorf("a bearer credential over plaintext: %v, want a refusal before sending", err)
 	}
 }
 

@@ -61,13 +61,14 @@ func (d *Daemon) newAuthenticator(ctx context.Context) (*authn.Authenticator, er
 	if opts.Disabled {
 		return authn.New(ctx, opts)
 	}
-	issuer, audiences, client := cfg.OIDCIssuer, cfg.OIDCAudiences, http.DefaultClient
+	// Discovery and key fetches must not hang a call for long.
+	issuer, audiences, client := cfg.OIDCIssuer, cfg.OIDCAudiences, &http.Client{Timeout: 30 * time.Second}
 	if cfg.OIDCCAFile != "" {
 		pool, err := loadCAPool(cfg.OIDCCAFile)
 		if err != nil {
 			return nil, fmt.Errorf("--oidc-ca-file: %w", err)
 		}
-		client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
 	}
 	if staff, ok := d.sandboxStaff(); ok && issuer == "" {
 		issuer, audiences, client = staff.Issuer, []string{staff.Audience}, d.azure.sandbox.HTTPClient()
@@ -89,9 +90,14 @@ func (d *Daemon) sandboxStaff() (azuresim.StaffIdentity, bool) {
 	return d.azure.sandbox.StaffIdentity()
 }
 
-// newRateLimiter is the per-caller limit of --rate-limit; health checks
-// are exempt (probes call on their own schedule).
+// newRateLimiter is the per-caller limit of --rate-limit; public methods
+// (health checks: probes call on their own schedule) are exempt. With
+// --auth=none every caller is the same anonymous admin, so there is no
+// caller to limit: none.
 func newRateLimiter(cfg Config) (*ratelimit.Limiter, error) {
+	if cfg.Auth == AuthNone {
+		return nil, nil
+	}
 	return ratelimit.New(ratelimit.Options{Rate: cfg.RateLimit, Burst: cfg.RateBurst, Exempt: authz.Public})
 }
 

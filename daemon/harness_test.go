@@ -41,7 +41,7 @@ func startDaemon(t testing.TB, mutate ...func(*Config)) *Daemon {
 	cfg.SandboxAddr, cfg.SandboxCAOut = "127.0.0.1:0", ""
 	cfg.SandboxSecretKey = filepath.Join(t.TempDir(), "secret.key")
 	cfg.SandboxRegister = false
-	cfg.RateLimit = 0 // tests call fast from one address; limits are tested on their own
+	cfg.RateLimit = 0 // tests with --auth=required call fast with one key; limits are tested on their own
 	for _, m := range mutate {
 		m(&cfg)
 	}

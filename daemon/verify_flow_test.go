@@ -161,7 +161,6 @@ func startFlowDaemon(t *testing.T, db string, world func() (*azuresim.World, []a
 	cfg.ReadinessInterval = 50 * time.Millisecond
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	cfg.SandboxAddr, cfg.SandboxCAOut = "127.0.0.1:0", ""
-	cfg.RateLimit = 0
 	cfg.SandboxSecretKey = filepath.Join(t.TempDir(), "secret.key")
 	cfg.SandboxRegister = false
 	cfg.JobPollInterval = 50 * time.Millisecond

@@ -535,7 +535,6 @@ func (p *benchDaemon) startInProcess(db, config, key, ca, backend string, s benc
 	cfg.AzureConfigFile, cfg.SecretKeyFile = config, key
 	cfg.Workers, cfg.AzureMaxConcurrent, cfg.JobPollInterval = s.workers, s.azureMaxConcurrent, s.jobPollInterval
 	cfg.MaxBodyBytes = 4 << 20
-	cfg.RateLimit = 0 // the benchmark polls as fast as it can from one address
 	if backend == "postgres" {
 		cfg.PostgresMaxConns = int32(s.pgMaxConns)
 	}
@@ -602,7 +601,6 @@ func startBenchDaemon(b *testing.B, bin, dir, db string, sim *azuresim.Sim, worl
 		"--job-poll-interval", s.jobPollInterval.String(),
 		"--max-body-bytes", strconv.Itoa(4 << 20), // 1,000 tenants a call, 10,000 names a batch
 		"--verify-interval", "0", // only the batch measured runs
-		"--rate-limit", "0", // the run polls as fast as it can from one address
 	}
 	if backend == "postgres" {
 		args = append(args, "--postgres-max-conns", strconv.Itoa(s.pgMaxConns))

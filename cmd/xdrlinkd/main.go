@@ -131,7 +131,7 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&cfg.OIDCRolesClaim, "oidc-roles-claim", cfg.OIDCRolesClaim, "token claim with the caller's roles: Admin, Operator, Viewer, or Operator.{access group}, Viewer.{access group}")
 	f.StringVar(&cfg.OIDCCAFile, "oidc-ca-file", "", "PEM CA to check the OIDC issuer's HTTPS certificate against (default: the system's)")
 	f.StringVar(&cfg.TLSClientCAFile, "tls-client-ca-file", "", "gRPC: accept client certificates issued by this PEM CA as credentials; their OU values are the roles (needs --tls-cert-file and --auth=required)")
-	f.Float64Var(&cfg.RateLimit, "rate-limit", cfg.RateLimit, "calls per second each caller may make, sustained (0: no limit); over it, RESOURCE_EXHAUSTED / 429 with Retry-After")
+	f.Float64Var(&cfg.RateLimit, "rate-limit", cfg.RateLimit, "with --auth=required: calls per second each caller may make, sustained (0: no limit); over it, RESOURCE_EXHAUSTED / 429 with Retry-After")
 	f.IntVar(&cfg.RateBurst, "rate-burst", cfg.RateBurst, "calls each caller may make at once above --rate-limit")
 	f.DurationVar(&cfg.AuditRetention, "audit-retention", cfg.AuditRetention, "how long audit events are kept (0: forever)")
 	f.BoolVar(&cfg.NoReflection, "no-reflection", false, "do not serve gRPC reflection")

@@ -118,39 +118,17 @@ func TestReadyUnreachable(t *testing.T) {
 	}
 }
 
-// TestMigrateDownAndUp: every migration's Down section undoes its Up, on a
-// database holding rows, so that a rollback and a second Up both work.
+// TestMigrateDownAndUp: see storetest.RunMigrateDownAndUp.
 func TestMigrateDownAndUp(t *testing.T) {
 	s := open(t, newDatabase(t))
 	defer s.Close()
-	ctx := t.Context()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.CreateTenant(ctx, &store.Tenant{ID: "t", State: "S", AccessGroup: "g"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.CreateOperation(ctx, &store.Operation{ID: "op", Tenant: "t", Kind: "K", State: "S", AccessGroup: "g", Caller: "c"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.CreateAPIKey(ctx, &store.APIKey{ID: "k"}); err != nil {
-		t.Fatal(err)
-	}
-	dir, _ := fs.Sub(migrations, "migrations")
-	p, err := goose.NewProvider(goose.DialectPostgres, s.db, dir, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.DownTo(ctx, 0); err != nil {
-		t.Fatalf("down: %v", err)
-	}
-	if err := s.Ready(ctx); !errors.Is(err, store.ErrMigrationsPending) {
-		t.Errorf("Ready after down = %v, want %v", err, store.ErrMigrationsPending)
-	}
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatalf("up again: %v", err)
-	}
-	if err := s.Ready(ctx); err != nil {
-		t.Errorf("Ready after up again: %v", err)
-	}
+	storetest.RunMigrateDownAndUp(t, s, func(ctx context.Context) error {
+		dir, _ := fs.Sub(migrations, "migrations")
+		p, err := goose.NewProvider(goose.DialectPostgres, s.db, dir, goose.WithDisableGlobalRegistry(true))
+		if err != nil {
+			return err
+		}
+		_, err = p.DownTo(ctx, 0)
+		return err
+	})
 }
