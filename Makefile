@@ -32,7 +32,7 @@ lint:
 	$(BUF) format --diff --exit-code --path proto/xdrlink
 
 # Lints the generated OpenAPI document with Redocly CLI (pinned; needs npx),
-# configured by redocly.yaml and .redocly.lint-ignore.yaml. Warnings do not fail.
+# configured by redocly.yaml. Warnings do not fail.
 # Telemetry and the update check are off: CI reaches only the npm registry.
 REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --yes @redocly/cli@2.77.0
 lint-openapi:

@@ -291,7 +291,7 @@ func testBadInput(t *testing.T, d *Daemon) {
 	fx := badSetupOperations(t, d, c)
 	rest := newREST(d)
 	for _, tc := range slices.Concat(badInputCases(), badBatchCases(), badBatchOnboardCases(), badOperationCases(fx),
-		badTableCases(), badVerificationCases(), badBatchVerifyCases()) {
+		badTableCases(), badVerificationCases(), badBatchVerifyCases(), badAccessCases()) {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.grpc != nil {
 				t.Run("grpc", func(t *testing.T) {
@@ -1020,4 +1020,65 @@ func badBatchVerifyCases() []badInput {
 	add("window_days 31", &xdrlinkv1.BatchVerifyRequest{Tenants: []string{existing}, WindowDays: 31}, invalid("window_days"))
 	add("request_id not a UUID", &xdrlinkv1.BatchVerifyRequest{Tenants: []string{existing}, RequestId: "nope"}, invalid("request_id"))
 	return cases
+}
+
+// badAccessCases are the bad requests of access groups, API keys and the
+// audit log (the daemon runs with --auth=none: the caller is an admin).
+func badAccessCases() []badInput {
+	var cases []badInput
+	createKey := postCases(&cases, "create API key: ", "/v1/apiKeys",
+		func(ctx context.Context, c *client.Client, r *xdrlinkv1.ApiKey) error {
+			_, err := c.Access.CreateApiKey(ctx, &xdrlinkv1.CreateApiKeyRequest{ApiKey: r})
+			return err
+		})
+	createKey("no role", &xdrlinkv1.ApiKey{DisplayName: "k"}, invalid("api_key.role"))
+	createKey("no display name", &xdrlinkv1.ApiKey{Role: xdrlinkv1.Role_ROLE_VIEWER}, invalid("api_key.display_name"))
+	createKey("unknown role", &xdrlinkv1.ApiKey{DisplayName: "k", Role: 9}, invalid("api_key.role"))
+	createKey("malformed access group", &xdrlinkv1.ApiKey{DisplayName: "k", Role: xdrlinkv1.Role_ROLE_VIEWER, AccessGroups: []string{"Pod East"}},
+		invalid("api_key.access_groups[0]"))
+	createKey("repeated access group", &xdrlinkv1.ApiKey{DisplayName: "k", Role: xdrlinkv1.Role_ROLE_VIEWER, AccessGroups: []string{"a", "a"}},
+		invalid("api_key.access_groups"))
+	createKey("scoped admin", &xdrlinkv1.ApiKey{DisplayName: "k", Role: xdrlinkv1.Role_ROLE_ADMIN, AccessGroups: []string{"a"}},
+		invalid("api_key.access_groups"))
+	getKey := func(name string) func(context.Context, *client.Client) error {
+		return func(ctx context.Context, c *client.Client) error {
+			_, err := c.Access.GetApiKey(ctx, &xdrlinkv1.GetApiKeyRequest{Name: name})
+			return err
+		}
+	}
+	revokeKey := func(name string) func(context.Context, *client.Client) error {
+		return func(ctx context.Context, c *client.Client) error {
+			_, err := c.Access.RevokeApiKey(ctx, &xdrlinkv1.RevokeApiKeyRequest{Name: name})
+			return err
+		}
+	}
+	audit := func(filter string) func(context.Context, *client.Client) error {
+		return func(ctx context.Context, c *client.Client) error {
+			_, err := c.Audit.ListAuditEvents(ctx, &xdrlinkv1.ListAuditEventsRequest{Filter: filter})
+			return err
+		}
+	}
+	keyNotFound := xdrlinkv1.ErrorReason_ERROR_REASON_API_KEY_NOT_FOUND
+	badFilter := xdrlinkv1.ErrorReason_ERROR_REASON_INVALID_FILTER
+	return append(cases,
+		badInput{name: "create tenant: malformed access group", grpc: createReq("grouped", func(tn *xdrlinkv1.Tenant) { tn.AccessGroup = "Pod_East" }),
+			rest: restReq{"POST", "/v1/tenants?tenant_id=grouped", strings.TrimSuffix(validBody, "}") + `,"accessGroup":"Pod_East"}`},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"tenant.access_group"}},
+		badInput{name: "get API key: malformed name", grpc: getKey("apiKeys/UPPER"), rest: restReq{"GET", "/v1/apiKeys/UPPER", ""},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"name"}},
+		badInput{name: "get API key: missing", grpc: getKey("apiKeys/nope"), rest: restReq{"GET", "/v1/apiKeys/nope", ""},
+			code: codes.NotFound, httpStatus: 404, reason: keyNotFound, metadata: map[string]string{"resource": "apiKeys/nope"}},
+		badInput{name: "revoke API key: missing", grpc: revokeKey("apiKeys/nope"), rest: restReq{"POST", "/v1/apiKeys/nope:revoke", "{}"},
+			code: codes.NotFound, httpStatus: 404, reason: keyNotFound},
+		badInput{name: "list API keys: negative page size", rest: restReq{"GET", "/v1/apiKeys?page_size=-1", ""},
+			code: codes.InvalidArgument, httpStatus: 400, reason: invalidArg, fields: []string{"page_size"}},
+		badInput{name: "list API keys: forged page token", rest: restReq{"GET", "/v1/apiKeys?page_token=forged", ""},
+			code: codes.InvalidArgument, httpStatus: 400, reason: xdrlinkv1.ErrorReason_ERROR_REASON_INVALID_PAGE_TOKEN, fields: []string{"page_token"}},
+		badInput{name: "audit: unknown field", grpc: audit(`password = "x"`), rest: restReq{"GET", "/v1/auditEvents?filter=" + url.QueryEscape(`password = "x"`), ""},
+			code: codes.InvalidArgument, httpStatus: 400, reason: badFilter, fields: []string{"filter"}},
+		badInput{name: "audit: unknown code", grpc: audit(`code = NOPE`), rest: restReq{"GET", "/v1/auditEvents?filter=" + url.QueryEscape(`code = NOPE`), ""},
+			code: codes.InvalidArgument, httpStatus: 400, reason: badFilter, fields: []string{"filter"}},
+		badInput{name: "audit: not a filter", grpc: audit(`principal =`), rest: restReq{"GET", "/v1/auditEvents?filter=" + url.QueryEscape(`principal =`), ""},
+			code: codes.InvalidArgument, httpStatus: 400, reason: badFilter, fields: []string{"filter"}},
+	)
 }

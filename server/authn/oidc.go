@@ -2,6 +2,7 @@ package authn
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -46,7 +47,26 @@ type oidcVerifier struct {
 
 	mu       sync.Mutex
 	verifier *oidc.IDTokenVerifier
+
+	// verified remembers the principal of each token verified, until the
+	// token expires: a portal sends the same token with every call, and
+	// checking its RSA signature costs far more than a hash.
+	cacheMu  sync.Mutex
+	verified map[[sha256.Size]byte]verifiedToken
 }
+
+// verifiedToken is a verified token's principal and the times between
+// which go-oidc accepts it (from nbf, less its leeway, to exp).
+type verifiedToken struct {
+	p         *authz.Principal
+	from, exp time.Time
+}
+
+// nbfLeeway is go-oidc's allowance for clock skew on nbf.
+const nbfLeeway = 5 * time.Minute
+
+// verifiedMax bounds the cache of verified tokens; past it, it starts over.
+const verifiedMax = 10000
 
 func newOIDCVerifier(ctx context.Context, opts OIDCOptions) (*oidcVerifier, error) {
 	if opts.Issuer == "" || len(opts.Audiences) == 0 {
@@ -58,7 +78,7 @@ func newOIDCVerifier(ctx context.Context, opts OIDCOptions) (*oidcVerifier, erro
 	if opts.HTTPClient != nil {
 		ctx = oidc.ClientContext(ctx, opts.HTTPClient)
 	}
-	return &oidcVerifier{opts: opts, ctx: ctx}, nil
+	return &oidcVerifier{opts: opts, ctx: ctx, verified: map[[sha256.Size]byte]verifiedToken{}}, nil
 }
 
 // errIssuerUnavailable: the token could not be checked, not found bad.
@@ -96,9 +116,39 @@ type claims struct {
 }
 
 func (v *oidcVerifier) authenticate(ctx context.Context, raw string) (*authz.Principal, error) {
-	verifier, err := v.get()
+	sum := sha256.Sum256([]byte(raw))
+	v.cacheMu.Lock()
+	hit, ok := v.verified[sum]
+	v.cacheMu.Unlock()
+	if now := v.now(); ok && !now.Before(hit.from) && now.Before(hit.exp) {
+		return hit.p, nil
+	}
+	p, valid, err := v.verify(ctx, raw)
 	if err != nil {
 		return nil, err
+	}
+	v.cacheMu.Lock()
+	if len(v.verified) >= verifiedMax {
+		clear(v.verified)
+	}
+	v.verified[sum] = valid
+	v.cacheMu.Unlock()
+	return p, nil
+}
+
+func (v *oidcVerifier) now() time.Time {
+	if v.opts.Now != nil {
+		return v.opts.Now()
+	}
+	return time.Now()
+}
+
+// verify checks raw with the issuer's keys and returns its principal, and
+// when it is valid.
+func (v *oidcVerifier) verify(ctx context.Context, raw string) (*authz.Principal, verifiedToken, error) {
+	verifier, err := v.get()
+	if err != nil {
+		return nil, verifiedToken{}, err
 	}
 	tok, err := verifier.Verify(ctx, raw)
 	if err != nil {
@@ -106,20 +156,20 @@ func (v *oidcVerifier) authenticate(ctx context.Context, raw string) (*authz.Pri
 		// fetching keys ...") that it could not fetch the key set for a
 		// key id it had not seen: the issuer is down, the token may be good.
 		if strings.Contains(err.Error(), "fetching keys") {
-			return nil, fmt.Errorf("%w: %v", errIssuerUnavailable, err)
+			return nil, verifiedToken{}, fmt.Errorf("%w: %v", errIssuerUnavailable, err)
 		}
-		return nil, err
+		return nil, verifiedToken{}, err
 	}
 	if !slices.ContainsFunc(tok.Audience, func(a string) bool { return slices.Contains(v.opts.Audiences, a) }) {
-		return nil, fmt.Errorf("token audience %q is not accepted here", tok.Audience)
+		return nil, verifiedToken{}, fmt.Errorf("token audience %q is not accepted here", tok.Audience)
 	}
 	var c claims
 	if err := tok.Claims(&c); err != nil {
-		return nil, err
+		return nil, verifiedToken{}, err
 	}
 	var all map[string]any
 	if err := tok.Claims(&all); err != nil {
-		return nil, err
+		return nil, verifiedToken{}, err
 	}
 	p := &authz.Principal{Method: xdrlinkv1.AuthMethod_AUTH_METHOD_OIDC, ID: "oidc:" + tok.Subject}
 	if c.TenantID != "" && c.ObjectID != "" {
@@ -136,7 +186,11 @@ func (v *oidcVerifier) authenticate(ctx context.Context, raw string) (*authz.Pri
 			p.Grants = append(p.Grants, g)
 		}
 	}
-	return p, nil
+	valid := verifiedToken{p: p, exp: tok.Expiry}
+	if nbf, ok := all["nbf"].(float64); ok {
+		valid.from = time.Unix(int64(nbf), 0).Add(-nbfLeeway)
+	}
+	return p, valid, nil
 }
 
 // stringValues reads a claim that is a string or an array of strings.

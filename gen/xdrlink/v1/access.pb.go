@@ -838,8 +838,8 @@ type AuditEvent struct {
 	AuthMethod AuthMethod `protobuf:"varint,4,opt,name=auth_method,json=authMethod,proto3,enum=xdrlink.v1.AuthMethod" json:"auth_method,omitempty"`
 	// The caller's human-readable name (Caller.display_name).
 	DisplayName string `protobuf:"bytes,5,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
-	// The caller's highest role over the resource (or over any tenant, for
-	// calls that name none).
+	// The caller's highest role, over any tenant (with scoped, and the
+	// outcome, enough to tell a refused call from an allowed one).
 	Role Role `protobuf:"varint,6,opt,name=role,proto3,enum=xdrlink.v1.Role" json:"role,omitempty"`
 	// Whether the caller was limited to access groups.
 	Scoped bool `protobuf:"varint,7,opt,name=scoped,proto3" json:"scoped,omitempty"`
