@@ -43,7 +43,9 @@ func TestAuthReflection(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			d := startAuthDaemon(t, nil, func(c *Config) { c.NoReflection = off })
 			resp, err := healthpb.NewHealthClient(plainConn(t, d)).Check(t.Context(), &healthpb.HealthCheckRequest{})
-			if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			// Answered, not refused (SERVING or not: a loaded machine may
+			// still be checking the store).
+			if err != nil || resp.GetStatus() == healthpb.HealthCheckResponse_UNKNOWN {
 				t.Errorf("health without credentials: %v %v", resp, err)
 			}
 			services, err := listServices(t, d)
