@@ -1,20 +1,30 @@
 # syntax=docker/dockerfile:1
 # Multi-stage: a static xdrlinkd (pure Go, SQLite included) on an empty base,
 # running as an unprivileged user, with a HEALTHCHECK on the gRPC health
-# service.
+# service. deploy/dockerfile_test.go builds the binary with this file's build
+# command and checks the rest against xdrlinkd's commands and flags.
 FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
+# CGO_ENABLED=0: no libc, so the binary runs on scratch.
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/xdrlinkd ./cmd/xdrlinkd \
- && mkdir -p /out/data
+ && mkdir -p /out/data /out/tmp
 
 FROM scratch
-# CA roots for TLS to Azure.
+# CA roots for TLS to Azure, the OIDC issuer and PostgreSQL.
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /out/xdrlinkd /xdrlinkd
+# Fails the build if the binary cannot start on the empty base (e.g. it was
+# linked against a libc the base does not have).
+RUN ["/xdrlinkd", "--help"]
 COPY --from=build --chown=65532:65532 /out/data /data
+# Go's os.TempDir; scratch has none. On Kubernetes with a read-only root
+# file system, the chart mounts an emptyDir here.
+COPY --from=build --chown=65532:65532 /out/tmp /tmp
+# Numeric: scratch has no /etc/passwd, and Kubernetes' runAsNonRoot can only
+# check a numeric user.
 USER 65532:65532
 ENV XDRLINK_DB=/data/xdrlink.db \
     XDRLINK_GRPC_ADDR=0.0.0.0:9090 \

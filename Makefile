@@ -4,7 +4,7 @@
 GO  ?= go
 BUF := $(GO) tool -modfile=tools-buf/go.mod buf
 
-.PHONY: run test bench generate lint lint-openapi breaking check-generated vet tidy-check check build
+.PHONY: run test bench generate lint lint-openapi lint-deploy breaking check-generated vet tidy-check check build
 
 run:
 	$(GO) run ./cmd/xdrlinkd serve
@@ -38,6 +38,15 @@ REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --yes @
 lint-openapi:
 	$(REDOCLY) lint --config redocly.yaml gen/openapiv2/xdrlink.swagger.json
 
+# The deployment: `helm lint --strict` and `helm template` of deploy/helm/xdrlink
+# with its defaults and each values file in its ci/ directory (helm pinned in
+# tools/go.mod), every rendered object decoded strictly into its Kubernetes
+# API type and held against xdrlinkd's flags, config loader and ports; and
+# the Dockerfile's build reproduced and checked (static binary, user,
+# health check, CMD). -race only so that it reuses `make test`'s build.
+lint-deploy:
+	$(GO) test -race -count=1 ./deploy/
+
 # Wire and JSON compatibility with the main branch.
 breaking:
 	$(BUF) breaking --against '.git#branch=main'
@@ -57,4 +66,4 @@ tidy-check:
 	cd tools && $(GO) mod tidy -diff
 	cd tools-buf && $(GO) mod tidy -diff
 
-check: lint breaking check-generated lint-openapi vet tidy-check
+check: lint breaking check-generated lint-openapi lint-deploy vet tidy-check

@@ -14,6 +14,7 @@ import (
 	"github.com/xdrlink/xdrlink/azure/credential"
 	"github.com/xdrlink/xdrlink/azure/outbound"
 	"github.com/xdrlink/xdrlink/azuresim"
+	"github.com/xdrlink/xdrlink/internal/telemetry"
 	"github.com/xdrlink/xdrlink/workflow/prereq"
 	"github.com/xdrlink/xdrlink/workflow/steps"
 )
@@ -84,7 +85,7 @@ const sandboxSecretEnv = "XDRLINK_SANDBOX_CLIENT_SECRET"
 // newAzureAccess builds the Azure state from the config file, or, without
 // one, starts azuresim on loopback with a generated world (sandbox mode) and
 // points everything at it.
-func newAzureAccess(cfg Config, log *slog.Logger) (*azureAccess, error) {
+func newAzureAccess(cfg Config, log *slog.Logger, tel *telemetry.Telemetry) (*azureAccess, error) {
 	a := &azureAccess{}
 	getenv := os.Getenv
 	var transport policy.Transporter // nil: azcore's default HTTP client
@@ -135,7 +136,8 @@ func newAzureAccess(cfg Config, log *slog.Logger) (*azureAccess, error) {
 		return nil, a.closeWith(err)
 	}
 	a.endpoints = endpoints
-	if a.outbound, err = outbound.New(outbound.Config{Cloud: endpoints, Transport: transport, MaxConcurrent: cfg.AzureMaxConcurrent}); err != nil {
+	if a.outbound, err = outbound.New(outbound.Config{Cloud: endpoints, Transport: transport, MaxConcurrent: cfg.AzureMaxConcurrent,
+		TracerProvider: tel.TracerProvider, MeterProvider: tel.MeterProvider}); err != nil {
 		return nil, a.closeWith(err)
 	}
 	a.creds, err = credential.NewProvider(credential.Options{

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/xdrlink/xdrlink/azuresim"
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
+	"github.com/xdrlink/xdrlink/internal/telemetry"
 	"github.com/xdrlink/xdrlink/server"
 	"github.com/xdrlink/xdrlink/server/accesssvc"
 	"github.com/xdrlink/xdrlink/server/auditsvc"
@@ -147,7 +149,14 @@ type Config struct {
 	AuditRetention time.Duration
 	// NoReflection leaves out gRPC reflection.
 	NoReflection bool
-	Logger       *slog.Logger
+	// MetricsAddr, when set, serves Prometheus metrics at /metrics on this
+	// address (no authentication; the labels carry no tenant or operation).
+	MetricsAddr string
+	// TracerProvider, when set, receives every span (tests record them);
+	// nil builds one from the OTEL_* environment (see internal/telemetry):
+	// no export unless those ask for it.
+	TracerProvider trace.TracerProvider
+	Logger         *slog.Logger
 
 	// sandboxWorld, when set, gives the sandbox's emulator this world and
 	// these customers instead of the demo world (tests with a world of
@@ -217,6 +226,10 @@ type Daemon struct {
 	httpLis      net.Listener
 	inprocLis    *inprocListener
 	certs        *certReloader // nil without TLS
+	tel          *telemetry.Telemetry
+	metrics      *http.Server // nil without MetricsAddr
+	metricsLis   net.Listener
+	knownMethods func() map[string]bool
 	cancel       context.CancelFunc
 	serveErr     chan error
 }
@@ -227,7 +240,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	d := &Daemon{cfg: cfg, log: log, serveErr: make(chan error, 3)}
+	d := &Daemon{cfg: cfg, log: log, serveErr: make(chan error, 4)}
 	defer func() {
 		if err != nil {
 			d.close()
@@ -243,7 +256,21 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if err = checkAuthConfig(cfg); err != nil {
 		return nil, err
 	}
-	var grpcOpts []grpc.ServerOption
+	if d.tel, err = telemetry.New(ctx, telemetry.Options{Metrics: cfg.MetricsAddr != "", TracerProvider: cfg.TracerProvider}); err != nil {
+		return nil, err
+	}
+	// Only registered methods are traced and measured: a client may send
+	// any method name. d.grpc is set before the first call arrives.
+	d.knownMethods = sync.OnceValue(func() map[string]bool {
+		known := map[string]bool{}
+		for svc, info := range d.grpc.GetServiceInfo() {
+			for _, m := range info.Methods {
+				known["/"+svc+"/"+m.Name] = true
+			}
+		}
+		return known
+	})
+	grpcOpts := []grpc.ServerOption{grpc.StatsHandler(d.tel.GRPCServerHandler(func(m string) bool { return d.knownMethods()[m] }))}
 	if cfg.TLSCertFile != "" {
 		if d.certs, err = newCertReloader(cfg.TLSCertFile, cfg.TLSKeyFile, log); err != nil {
 			return nil, err
@@ -269,7 +296,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		}
 	}
 
-	if d.azure, err = newAzureAccess(cfg, log); err != nil {
+	if d.azure, err = newAzureAccess(cfg, log, d.tel); err != nil {
 		return nil, fmt.Errorf("azure: %w", err)
 	}
 
@@ -315,6 +342,9 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if d.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("http listen: %w", err)
 	}
+	if err = d.listenMetrics(); err != nil {
+		return nil, err
+	}
 	// The gateway is a client of the same gRPC server, so REST gets the same
 	// interceptors; it dials an in-memory listener that server also serves
 	// (inprocListener), so no call crosses the network in plaintext, TLS or
@@ -322,10 +352,13 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	d.inprocLis = newInprocListener()
 	if d.conn, err = grpc.NewClient(inprocTarget, append(d.inprocLis.dialOptions(),
 		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(int(cfg.MaxBodyBytes)+4096)),
+		// Carries the REST request's trace context to the gRPC server.
+		grpc.WithStatsHandler(d.tel.GRPCClientHandler()),
 	)...); err != nil {
 		return nil, err
 	}
-	gw, err := gateway.New(bgCtx, gateway.Options{Conn: d.conn, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log, TrustedProxies: cfg.TrustedProxies})
+	gw, err := gateway.New(bgCtx, gateway.Options{Conn: d.conn, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log, TrustedProxies: cfg.TrustedProxies,
+		Telemetry: d.tel, ServerName: d.HTTPAddr()})
 	if err != nil {
 		return nil, err
 	}
@@ -351,6 +384,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		go d.startWorkflowsWhenReady(bgCtx)
 	}
 	go d.pruneAudit(bgCtx)
+	d.serveMetrics()
 	go func() { d.serveErr <- d.grpc.Serve(d.grpcLis) }()
 	go func() {
 		if err := d.grpc.Serve(d.inprocLis); err != nil {
@@ -367,7 +401,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		}
 	}()
 	log.Info("xdrlinkd serving", "grpc", d.GRPCAddr(), "http", d.HTTPAddr(), "tls", d.certs != nil, "auth", cfg.Auth,
-		"db", redactDSN(cfg.DB))
+		"db", redactDSN(cfg.DB), "metrics", d.MetricsAddr(), "trace_export", d.tel.Exporter)
 	return d, nil
 }
 
@@ -403,6 +437,9 @@ func (d *Daemon) Shutdown() error {
 	// Running steps finish (or stop at the deadline and resume at the next
 	// start) before the store they write to closes.
 	err = errors.Join(err, d.stopWorkflows(ctx))
+	if d.metrics != nil {
+		err = errors.Join(err, d.metrics.Shutdown(ctx))
+	}
 	stopped := make(chan struct{})
 	go func() { d.grpc.GracefulStop(); close(stopped) }()
 	select {
@@ -411,7 +448,9 @@ func (d *Daemon) Shutdown() error {
 		d.grpc.Stop() // streams still open past the deadline are cut
 		<-stopped
 	}
-	return errors.Join(err, d.close())
+	err = errors.Join(err, d.close())
+	// Last, so the spans of the shutdown's own calls are flushed too.
+	return errors.Join(err, d.tel.Shutdown(ctx))
 }
 
 // close releases whatever Start managed to open.
@@ -426,7 +465,7 @@ func (d *Daemon) close() error {
 	if d.grpc != nil && d.http == nil { // Start failed before serving
 		d.grpc.Stop()
 	}
-	listeners := []net.Listener{d.grpcLis, d.httpLis}
+	listeners := []net.Listener{d.grpcLis, d.httpLis, d.metricsLis}
 	if d.inprocLis != nil {
 		listeners = append(listeners, d.inprocLis)
 	}
@@ -440,6 +479,9 @@ func (d *Daemon) close() error {
 	}
 	if d.store != nil {
 		errs = append(errs, d.store.Close())
+	}
+	if d.tel != nil && d.http == nil { // Start failed; Shutdown flushes otherwise
+		errs = append(errs, d.tel.Shutdown(context.Background()))
 	}
 	return errors.Join(errs...)
 }

@@ -35,6 +35,8 @@ func (d *Daemon) newEngine() (*engine.Engine, error) {
 		FetchPollInterval: d.cfg.JobPollInterval,
 		VerifyInterval:    d.cfg.VerifyInterval,
 		VerificationsKept: d.cfg.VerificationsKept,
+		TracerProvider:    d.tel.TracerProvider,
+		MeterProvider:     d.tel.MeterProvider,
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"buf.build/go/protovalidate"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -251,6 +252,10 @@ func requestIDField(ctx context.Context) logging.Fields {
 	}
 	if ci, ok := ctx.Value(callInfoKey{}).(*callInfo); ok && ci.principal != "" {
 		f = append(f, "principal", ci.principal)
+	}
+	// The stats handler's span (or the caller's traceparent, when tracing is off).
+	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+		f = append(f, "trace_id", sc.TraceID().String())
 	}
 	return f
 }

@@ -167,7 +167,7 @@ func (o *Outbound) ARMLimits() ARMLimits { return o.limiter.Limits() }
 // counted and gated and no slot is held while sleeping before a retry.
 func (o *Outbound) ARMClientOptions(tenantID, subscriptionID string) *arm.ClientOptions {
 	opts := o.clientOptions(APIResourceManager, tenantID, subscriptionID)
-	opts.PerRetryPolicies = append([]policy.Policy{scopePolicy{api: APIResourceManager, tenant: tenantID, gates: o.gates, slots: o.slots, limiter: o.limiter}}, opts.PerRetryPolicies...)
+	opts.PerRetryPolicies = append([]policy.Policy{scopePolicy{ins: o.ins, api: APIResourceManager, tenant: tenantID, gates: o.gates, slots: o.slots, limiter: o.limiter}}, opts.PerRetryPolicies...)
 	return &arm.ClientOptions{ClientOptions: opts}
 }
 
@@ -177,7 +177,7 @@ func (o *Outbound) ARMClientOptions(tenantID, subscriptionID string) *arm.Client
 // take their endpoint from cloud.Endpoints.
 func (o *Outbound) ClientOptions(api API, tenantID string) policy.ClientOptions {
 	opts := o.clientOptions(api, tenantID, "")
-	opts.PerRetryPolicies = append([]policy.Policy{scopePolicy{api: api, tenant: tenantID, gates: o.gates, slots: o.slots}}, opts.PerRetryPolicies...)
+	opts.PerRetryPolicies = append([]policy.Policy{scopePolicy{ins: o.ins, api: api, tenant: tenantID, gates: o.gates, slots: o.slots}}, opts.PerRetryPolicies...)
 	return opts
 }
 
@@ -186,7 +186,7 @@ func (o *Outbound) ClientOptions(api API, tenantID string) policy.ClientOptions 
 // URL). Token requests are not counted against ARM's buckets.
 func (o *Outbound) TokenClientOptions() azcore.ClientOptions {
 	opts := o.clientOptions(APIEntra, "", "")
-	opts.PerRetryPolicies = append([]policy.Policy{scopePolicy{api: APIEntra, gates: o.gates, slots: o.slots}}, opts.PerRetryPolicies...)
+	opts.PerRetryPolicies = append([]policy.Policy{scopePolicy{ins: o.ins, api: APIEntra, gates: o.gates, slots: o.slots}}, opts.PerRetryPolicies...)
 	return opts
 }
 
@@ -206,7 +206,7 @@ func (o *Outbound) clientOptions(api API, tenantID, subscriptionID string) polic
 			telemetryPolicy{ins: o.ins, api: api, tenant: tenantID, subscription: subscriptionID},
 		},
 		PerRetryPolicies: []policy.Policy{
-			tryPolicy{ins: o.ins, api: api, tenant: tenantID},
+			tryPolicy{ins: o.ins, api: api},
 			concurrencyPolicy{global: o.global, tenant: tenantSlots},
 		},
 	}

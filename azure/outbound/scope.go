@@ -1,7 +1,9 @@
 package outbound
 
 import (
+	"context"
 	"net/http"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 )
@@ -18,6 +20,7 @@ import (
 //
 // Because each try passes here, retries are counted and gated like first attempts.
 type scopePolicy struct {
+	ins     *instruments // times the waits
 	api     API
 	tenant  string
 	gates   *RetryAfterGates
@@ -28,7 +31,13 @@ type scopePolicy struct {
 func (p scopePolicy) Do(req *policy.Request) (*http.Response, error) {
 	raw := req.Raw()
 	ctx := raw.Context()
-	tenant, _ := callTenant(req, p.api, p.tenant)
+	tenant, call := callTenant(req, p.api, p.tenant)
+	if call != nil {
+		// A retry: azcore's pause since the last try, before this try's own waits below.
+		if end := call.tryEnd.Load(); end != 0 {
+			p.ins.recordWait(ctx, p.api, WaitRetry, time.Since(time.Unix(0, end)))
+		}
+	}
 	k := GateKey{Tenant: tenant, API: p.api}
 	if p.limiter != nil {
 		k.Scope = subscriptionOf(raw.URL.Path)
@@ -38,18 +47,29 @@ func (p scopePolicy) Do(req *policy.Request) (*http.Response, error) {
 		return nil, err
 	}
 	defer slot.Release()
-	if err := p.gates.Wait(ctx, k); err != nil {
+	if err := p.waitGate(ctx, k); err != nil {
 		return nil, err
 	}
 	if p.limiter != nil {
-		if err := p.limiter.Wait(ctx, tenant, k.Scope, ClassOf(raw.Method)); err != nil {
+		start := time.Now()
+		err := p.limiter.Wait(ctx, tenant, k.Scope, ClassOf(raw.Method))
+		p.ins.recordWait(ctx, p.api, WaitARMBucket, time.Since(start))
+		if err != nil {
 			return nil, err
 		}
-		if err := p.gates.Wait(ctx, k); err != nil {
+		if err := p.waitGate(ctx, k); err != nil {
 			return nil, err
 		}
 	}
 	resp, err := p.gates.recheckOnConnection(req, k).Next()
 	p.gates.observe(k, resp, err)
 	return resp, err
+}
+
+// waitGate waits for the scope's Retry-After gate and records how long it was closed.
+func (p scopePolicy) waitGate(ctx context.Context, k GateKey) error {
+	start := time.Now()
+	err := p.gates.Wait(ctx, k)
+	p.ins.recordWait(ctx, p.api, WaitRetryAfter, time.Since(start))
+	return err
 }

@@ -44,11 +44,31 @@ const (
 	AttrURLPath      = attribute.Key("url.path")
 )
 
-// Metric names.
+// AttrWait says what a throttling wait waited for (a metric label): WaitRetryAfter, WaitARMBucket
+// or WaitRetry.
+const AttrWait = attribute.Key("xdrlink.azure.wait")
+
+// Wait reasons.
+const (
+	// WaitRetryAfter: the scope's Retry-After gate, closed by a 429 of any call of the scope.
+	WaitRetryAfter = "retry_after"
+	// WaitARMBucket: a token of ARM's (tenant, subscription) bucket, kept by the limiter.
+	WaitARMBucket = "arm_bucket"
+	// WaitRetry: azcore's pause before a retry (the response's Retry-After, or its backoff).
+	WaitRetry = "retry"
+)
+
+// Metric names. Their labels never carry a tenant, subscription or path: those are unbounded
+// (and a tenant id is the customer's); spans carry them.
 const (
 	MetricRequestDuration    = "xdrlink.azure.client.request.duration"
 	MetricThrottledResponses = "xdrlink.azure.client.throttled_responses"
+	MetricWaitDuration       = "xdrlink.azure.client.wait.duration"
 )
+
+// minWait is the shortest pause recorded as a wait: an open gate or a full bucket answers in
+// microseconds, and counting those would make the histogram's count the number of tries.
+const minWait = time.Millisecond
 
 const instrumentationName = "github.com/xdrlink/xdrlink/azure/outbound"
 
@@ -70,6 +90,15 @@ type instruments struct {
 	tracer    trace.Tracer
 	duration  metric.Float64Histogram
 	throttled metric.Int64Counter
+	wait      metric.Float64Histogram
+}
+
+// recordWait records a pause of a call to api, if it was one.
+func (ins *instruments) recordWait(ctx context.Context, api API, reason string, d time.Duration) {
+	if d < minWait {
+		return
+	}
+	ins.wait.Record(ctx, d.Seconds(), metric.WithAttributes(AttrAPI.String(string(api)), AttrWait.String(reason)))
 }
 
 func newInstruments(tp trace.TracerProvider, mp metric.MeterProvider) (*instruments, error) {
@@ -86,7 +115,14 @@ func newInstruments(tp trace.TracerProvider, mp metric.MeterProvider) (*instrume
 	if err != nil {
 		return nil, err
 	}
-	return &instruments{tracer: tp.Tracer(instrumentationName), duration: duration, throttled: throttled}, nil
+	wait, err := meter.Float64Histogram(MetricWaitDuration,
+		metric.WithUnit("s"),
+		metric.WithDescription("Pauses of Azure calls for throttling: Retry-After gates, ARM token buckets, and retries."),
+		metric.WithExplicitBucketBoundaries(0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300))
+	if err != nil {
+		return nil, err
+	}
+	return &instruments{tracer: tp.Tracer(instrumentationName), duration: duration, throttled: throttled, wait: wait}, nil
 }
 
 // callInfo is what the per-call telemetryPolicy settles once and the per-try policies read,
@@ -94,6 +130,8 @@ func newInstruments(tp trace.TracerProvider, mp metric.MeterProvider) (*instrume
 type callInfo struct {
 	tenant string
 	tries  atomic.Int32
+	// tryEnd is when the last try ended (UnixNano), to time the pause before the next.
+	tryEnd atomic.Int64
 }
 
 // tenantOf is the tenant a request of api is for: the client's, or for token requests
@@ -128,10 +166,10 @@ func (p telemetryPolicy) Do(req *policy.Request) (*http.Response, error) {
 	raw := req.Raw()
 	tenant := tenantOf(p.api, p.tenant, raw)
 	op := operationFrom(raw.Context())
+	// common are the span's and the metric's attributes, all bounded; the tenant is the span's.
 	common := []attribute.KeyValue{
 		AttrAPI.String(string(p.api)),
 		AttrMethod.String(raw.Method),
-		AttrTenant.String(tenant),
 	}
 	if op != "" {
 		common = append(common, AttrOperation.String(op))
@@ -141,6 +179,7 @@ func (p telemetryPolicy) Do(req *policy.Request) (*http.Response, error) {
 		spanName = string(p.api) + " " + op
 	}
 	spanAttrs := append([]attribute.KeyValue{
+		AttrTenant.String(tenant),
 		AttrServer.String(raw.URL.Hostname()),
 		AttrURLPath.String(raw.URL.Path), // the path only: never the query
 	}, common...)
@@ -179,22 +218,25 @@ func (p telemetryPolicy) Do(req *policy.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// tryPolicy runs once per try: counts tries and 429s.
+// tryPolicy runs once per try: counts tries and 429s, and notes when the try ended (scopePolicy
+// times the pause before the next from it).
 type tryPolicy struct {
-	ins    *instruments
-	api    API
-	tenant string
+	ins *instruments
+	api API
 }
 
 func (p tryPolicy) Do(req *policy.Request) (*http.Response, error) {
-	tenant, call := callTenant(req, p.api, p.tenant)
-	if call != nil {
+	ctx := req.Raw().Context()
+	var call *callInfo
+	if req.OperationValue(&call) {
 		call.tries.Add(1)
 	}
 	resp, err := req.Next()
+	if call != nil {
+		call.tryEnd.Store(time.Now().UnixNano())
+	}
 	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
-		p.ins.throttled.Add(req.Raw().Context(), 1, metric.WithAttributes(
-			AttrAPI.String(string(p.api)), AttrTenant.String(tenant)))
+		p.ins.throttled.Add(ctx, 1, metric.WithAttributes(AttrAPI.String(string(p.api))))
 	}
 	return resp, err
 }

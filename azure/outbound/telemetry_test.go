@@ -89,13 +89,24 @@ func TestTelemetrySpanAndHistogram(t *testing.T) {
 					t.Fatalf("histogram points %+v", h.DataPoints)
 				}
 				set := h.DataPoints[0].Attributes
-				for k, want := range map[attribute.Key]string{AttrAPI: "arm", AttrMethod: "GET", AttrStatusCode: "404", AttrTenant: "tenant-1", AttrOperation: "sentinel.dataConnectors.get"} {
+				for k, want := range map[attribute.Key]string{AttrAPI: "arm", AttrMethod: "GET", AttrStatusCode: "404", AttrOperation: "sentinel.dataConnectors.get"} {
 					if v, ok := set.Value(k); !ok || v.Emit() != want {
 						t.Errorf("histogram %s = %q, want %q", k, v.Emit(), want)
 					}
 				}
-				if _, ok := set.Value(AttrURLPath); ok {
-					t.Error("url.path on a metric: unbounded cardinality")
+				for _, k := range []attribute.Key{AttrURLPath, AttrTenant, AttrSubscription} {
+					if _, ok := set.Value(k); ok {
+						t.Errorf("%s on a metric: unbounded cardinality", k)
+					}
+				}
+			case MetricWaitDuration:
+				// The 429's retry-after-ms (10ms) was waited for before the second try.
+				h := m.Data.(metricdata.Histogram[float64])
+				if len(h.DataPoints) != 1 || h.DataPoints[0].Count != 1 || h.DataPoints[0].Sum < 0.01 {
+					t.Fatalf("wait points %+v", h.DataPoints)
+				}
+				if v, _ := h.DataPoints[0].Attributes.Value(AttrWait); v.Emit() != WaitRetry {
+					t.Errorf("wait reason %q", v.Emit())
 				}
 			case MetricThrottledResponses:
 				sum := m.Data.(metricdata.Sum[int64])
@@ -105,7 +116,7 @@ func TestTelemetrySpanAndHistogram(t *testing.T) {
 			}
 		}
 	}
-	if !found[MetricRequestDuration] || !found[MetricThrottledResponses] {
+	if !found[MetricRequestDuration] || !found[MetricThrottledResponses] || !found[MetricWaitDuration] {
 		t.Fatalf("metrics %v", found)
 	}
 }
@@ -125,7 +136,8 @@ func TestTenantFromAuthorityPath(t *testing.T) {
 	}
 }
 
-// Token requests carry their tenant in the URL only; the span, the histogram and the 429
+// Token requests carry their tenant in the URL only; the span names it, the histogram and the
+// 429 counter do not (metric labels never carry a tenant).
 // counter all attribute them to it.
 func TestTokenRequestTelemetryNamesTenantFromURL(t *testing.T) {
 	const tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -170,8 +182,8 @@ func TestTokenRequestTelemetryNamesTenantFromURL(t *testing.T) {
 			}
 			for _, set := range sets {
 				seen[m.Name] = true
-				if v, _ := set.Value(AttrTenant); v.Emit() != tenant {
-					t.Errorf("%s tenant %q, want %q", m.Name, v.Emit(), tenant)
+				if v, ok := set.Value(AttrTenant); ok {
+					t.Errorf("%s carries tenant %q: metric labels must stay bounded", m.Name, v.Emit())
 				}
 				if v, _ := set.Value(AttrAPI); v.Emit() != string(APIEntra) {
 					t.Errorf("%s api %q", m.Name, v.Emit())
@@ -181,5 +193,43 @@ func TestTokenRequestTelemetryNamesTenantFromURL(t *testing.T) {
 	}
 	if !seen[MetricRequestDuration] || !seen[MetricThrottledResponses] {
 		t.Fatalf("metrics %v", seen)
+	}
+}
+
+// A 429's Retry-After is counted once: as azcore's pause before the retry, not again at the
+// scope's gate (which it has already waited out), and never with a tenant label.
+func TestWaitRecordedOnce(t *testing.T) {
+	srv, _ := throttledOnce(t, "retry-after-ms", "50")
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer func() { _ = mp.Shutdown(context.Background()) }()
+	o := newTestOutbound(t, srv, func(c *Config) { c.MeterProvider = mp })
+	resp, err := do(t, o.ClientOptions(APIGraph, "tenant-1"), http.MethodGet, srv.URL+"/v1.0/subscribedSkus")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("%v %v", resp, err)
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var total float64
+	reasons := map[string]uint64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != MetricWaitDuration {
+				continue
+			}
+			for _, p := range m.Data.(metricdata.Histogram[float64]).DataPoints {
+				v, _ := p.Attributes.Value(AttrWait)
+				reasons[v.Emit()] += p.Count
+				total += p.Sum
+				if _, ok := p.Attributes.Value(AttrTenant); ok {
+					t.Error("tenant on the wait metric")
+				}
+			}
+		}
+	}
+	if reasons[WaitRetry] != 1 || reasons[WaitRetryAfter] != 0 || total < 0.05 {
+		t.Fatalf("waits %v totalling %.3fs; want one retry wait of at least 50ms", reasons, total)
 	}
 }

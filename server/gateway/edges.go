@@ -24,6 +24,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -177,7 +178,12 @@ func clientAddr(r *http.Request, trusted []netip.Prefix) string {
 // traceparent is a W3C Trace Context header: version-traceid-parentid-flags.
 var traceparent = regexp.MustCompile(`^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}`)
 
+// traceID is the request's trace: its span's when tracing is on (a new
+// trace when the caller sent none), else the caller's traceparent.
 func traceID(r *http.Request) string {
+	if sc := trace.SpanContextFromContext(r.Context()); sc.HasTraceID() {
+		return sc.TraceID().String()
+	}
 	if m := traceparent.FindStringSubmatch(r.Header.Get("Traceparent")); m != nil {
 		return m[1]
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/xdrlink/xdrlink/gen/openapiv2"
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 	"github.com/xdrlink/xdrlink/internal/apierr"
+	"github.com/xdrlink/xdrlink/internal/telemetry"
 	"github.com/xdrlink/xdrlink/server"
 )
 
@@ -40,6 +41,11 @@ type Options struct {
 	// TrustedProxies are the peers whose X-Forwarded-For names the client
 	// in the access log; others' is ignored.
 	TrustedProxies []netip.Prefix
+	// Telemetry, when set, traces and measures every request (otelhttp),
+	// naming spans and labelling metrics by route; ServerName is the
+	// server.address on the metrics (the listen address).
+	Telemetry  *telemetry.Telemetry
+	ServerName string
 }
 
 // marshaler is set explicitly: the gateway's default emits every unset field
@@ -60,7 +66,7 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
 		runtime.WithErrorHandler(errorHandler),
 		runtime.WithRoutingErrorHandler(routingError),
-		runtime.WithMiddlewares(routeProbe, queryGuard),
+		runtime.WithMiddlewares(routeProbe, queryGuard, routeSpan),
 		// A form-encoded POST is refused (415), never re-read as a GET.
 		runtime.WithDisablePathLengthFallback(),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
@@ -114,7 +120,23 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 	if err := mux.HandlePath(http.MethodGet, "/openapi.json", serveOpenAPI); err != nil {
 		return nil, err
 	}
-	return frontDoor(limitBody(mux, opts.MaxBodyBytes), opts.Logger, opts.TrustedProxies), nil
+	h := frontDoor(limitBody(mux, opts.MaxBodyBytes), opts.Logger, opts.TrustedProxies)
+	if opts.Telemetry != nil {
+		// Outermost, so refusals of the front door (413, 415, 400) count too.
+		h = opts.Telemetry.HTTPHandler(h, opts.ServerName)
+	}
+	return h, nil
+}
+
+// routeSpan names the request's span and metrics by the matched route.
+// After routeProbe: a 405 probe is not a request.
+func routeSpan(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+		if p, ok := runtime.HTTPPattern(r.Context()); ok {
+			telemetry.RouteSpan(r, p.String())
+		}
+		next(w, r, params)
+	}
 }
 
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request, _ map[string]string) {

@@ -10,6 +10,7 @@ import (
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"github.com/riverqueue/river"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -152,6 +153,8 @@ func (e *Engine) SubmitBatch(ctx context.Context, req BatchRequest) (*longrunnin
 	case err != nil:
 		return nil, err
 	}
+	e.ins.transition(ctx, req.Kind, batch.Metadata.GetState(), 1)
+	e.ins.transition(ctx, kind, xdrlinkv1.OperationState_OPERATION_STATE_PENDING, int64(len(req.Tenants)))
 	e.log.InfoContext(ctx, "batch started", "operation", batch.Op.GetName(), "kind", req.Kind.String(),
 		"tenants", len(req.Tenants), "max_concurrency", limit)
 	return batch.Op, nil
@@ -344,6 +347,7 @@ type batchWorker struct {
 }
 
 func (w *batchWorker) Work(ctx context.Context, job *river.Job[batchArgs]) error {
+	trace.SpanFromContext(ctx).SetAttributes(AttrOperationID.String(job.Args.OperationID))
 	return w.e.tend(ctx, job.Args)
 }
 
@@ -504,6 +508,7 @@ func (e *Engine) finishBatch(ctx context.Context, batch *oprecord.Record, counts
 		}
 		break
 	}
+	e.ins.transition(ctx, md.GetKind(), md.GetState(), 1)
 	e.log.InfoContext(ctx, "batch finished", "operation", batch.Op.GetName(), "state", md.State.String(),
 		"succeeded", md.BatchProgress.GetSucceeded(), "failed", md.BatchProgress.GetFailed(), "cancelled", md.BatchProgress.GetCancelled())
 	return nil

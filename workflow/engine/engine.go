@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/xdrlink/xdrlink/azure/credential"
 	"github.com/xdrlink/xdrlink/internal/sealbox"
@@ -50,6 +53,10 @@ type Config struct {
 	// VerifyInterval is how often every connected tenant (ONBOARDED or
 	// DEGRADED) is verified in one batch; 0 turns that off.
 	VerifyInterval time.Duration
+	// TracerProvider and MeterProvider instrument River and the workflow
+	// (nil: the otel globals).
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 func (c *Config) defaults() {
@@ -95,6 +102,10 @@ type Engine struct {
 	runner *steps.Runner
 	jobs   store.Jobs
 	log    *slog.Logger
+	ins    *instruments
+	// working is true between Start and Stop: the queue gauge reads the
+	// database only then.
+	working atomic.Bool
 }
 
 // New builds the engine and its River client on the store's database. It
@@ -105,6 +116,11 @@ func New(cfg Config) (*Engine, error) {
 		return nil, errors.New("engine: Store, SignIn and Box are required")
 	}
 	e := &Engine{cfg: cfg, st: cfg.Store, log: cfg.Logger}
+	tp, mp := cfg.providers()
+	var err error
+	if e.ins, err = newInstruments(mp); err != nil {
+		return nil, err
+	}
 	access := cfg.Access
 	access.Checkpoint = e.checkpoint
 	e.runner = steps.NewRunner(access)
@@ -138,22 +154,38 @@ func New(cfg Config) (*Engine, error) {
 		ErrorHandler:         jobErrors{e},
 		RetryPolicy:          retryPolicy{},
 		PeriodicJobs:         periodic,
+		Middleware:           riverMiddleware(tp, mp),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	e.jobs = jobs
+	if counter, ok := jobs.(queueDepther); ok {
+		g := &queueGauge{counter: counter, queues: []string{river.QueueDefault}, working: &e.working}
+		if _, err := mp.Meter(instrumentationName).Int64ObservableGauge(MetricQueueJobs,
+			metric.WithDescription("River jobs available (due, waiting for a worker) and running, per queue; sampled."),
+			metric.WithInt64Callback(g.observe)); err != nil {
+			return nil, err
+		}
+	}
 	return e, nil
 }
 
 // Start works jobs until Stop.
-func (e *Engine) Start(ctx context.Context) error { return e.jobs.Start(ctx) }
+func (e *Engine) Start(ctx context.Context) error {
+	if err := e.jobs.Start(ctx); err != nil {
+		return err
+	}
+	e.working.Store(true)
+	return nil
+}
 
 // Stop lets running steps finish until ctx ends, then cancels the rest:
 // a cancelled step hands its job back (available at once), so the next
 // start, here or on another replica, picks it up without waiting for
 // River's rescue of stuck jobs.
 func (e *Engine) Stop(ctx context.Context) error {
+	e.working.Store(false)
 	err := e.jobs.Stop(ctx)
 	if err == nil || ctx.Err() == nil {
 		return err

@@ -183,7 +183,7 @@ func (r *run) requireSignIn(ctx context.Context, st *xdrlinkv1.Step, f *steps.Fa
 	ep := r.e.cfg.Access.Endpoints
 	action := &xdrlinkv1.RequiredAction{
 		Who:  signInWho(r.tenant),
-		What: fmt.Sprintf("sign in at %s with the code %s so that xdrlink can %s; one sign-in serves every step of this operation", grant.VerificationURI, grant.UserCode, f.Message),
+		What: fmt.Sprintf("sign in at %s with the code %s (why: %s); one sign-in serves every step of this operation", grant.VerificationURI, grant.UserCode, f.Message),
 		How: &xdrlinkv1.RequiredAction_DeviceCode{DeviceCode: &xdrlinkv1.DeviceCodeSignIn{
 			VerificationUri: grant.VerificationURI, UserCode: grant.UserCode}},
 		ExpireTime:       timestamppb.New(grant.ExpiresAt),

@@ -179,6 +179,7 @@ func (e *Engine) submit(ctx context.Context, req Request, retries int) (*longrun
 	case err != nil:
 		return nil, apierr.ForResource(err, req.Tenant)
 	}
+	e.ins.transition(ctx, req.Kind, op.Metadata.GetState(), 1)
 	e.log.InfoContext(ctx, "operation started", "operation", op.Op.GetName(), "kind", req.Kind.String(), "tenant", req.Tenant)
 	return op.Op, nil
 }

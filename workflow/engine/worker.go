@@ -92,6 +92,8 @@ type run struct {
 	needPlace bool
 	// report is a VERIFY step's report, stored by the next save.
 	report *xdrlinkv1.IngestionReport
+	// savedState is the operation's state as stored, to count transitions.
+	savedState xdrlinkv1.OperationState
 }
 
 // errNoPlace: a batch's child may not run yet; its batch is at its
@@ -114,6 +116,7 @@ func (e *Engine) advance(ctx context.Context, args runArgs) error {
 	if r.op.Op.GetDone() {
 		return nil
 	}
+	annotate(ctx, r)
 	ctx = context.WithValue(ctx, runKey{}, r)
 	began := time.Now()
 	for {
@@ -165,7 +168,8 @@ func (e *Engine) load(ctx context.Context, args runArgs) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &run{e: e, args: args, op: op, tenantID: strings.TrimPrefix(op.Metadata.GetTenant(), tenantrecord.NamePrefix)}
+	r := &run{e: e, args: args, op: op, tenantID: strings.TrimPrefix(op.Metadata.GetTenant(), tenantrecord.NamePrefix),
+		savedState: op.Metadata.GetState()}
 	trow, err := e.st.GetTenant(ctx, r.tenantID)
 	if err != nil {
 		return nil, err
@@ -230,13 +234,18 @@ func (r *run) step(ctx context.Context, i int, delegated azcore.TokenCredential)
 	}
 
 	stepCtx, cancel := context.WithTimeout(ctx, r.e.cfg.StepTimeout)
+	began := time.Now()
 	res, err := r.e.runStep(stepCtx, md.GetKind(), st.GetKind(), r.target, r.applied, delegated, false)
 	cancel()
+	took := time.Since(began) // the step's work, not the recording below
 	if ctx.Err() != nil {
 		// The job itself is stopping (shutdown): not the step's fault. The
 		// next run starts it again.
+		r.e.ins.step(ctx, st.GetKind(), outcomeInterrupted, took)
 		return river.JobSnooze(0)
 	}
+	// The outcome is the state the step is left in, known on return.
+	defer func() { r.e.ins.step(ctx, st.GetKind(), stepOutcome(st), took) }()
 	recordResult(st, res)
 	r.tenant.Status.Applied = appliedToProto(r.applied)
 	r.tenant.Status.Tables = tablestate.Merge(r.tenant.Status.Tables, res.Observations)
@@ -272,6 +281,22 @@ func (r *run) step(ctx context.Context, i int, delegated azcore.TokenCredential)
 		r.failStep(st, f)
 		return r.finishErr(ctx, st)
 	}
+}
+
+// stepOutcome is the metric's outcome of a step run, read from the state
+// it left the step in.
+func stepOutcome(st *xdrlinkv1.Step) string {
+	switch st.GetState() {
+	case xdrlinkv1.StepState_STEP_STATE_SUCCEEDED:
+		return outcomeSucceeded
+	case xdrlinkv1.StepState_STEP_STATE_SKIPPED:
+		return outcomeSkipped
+	case xdrlinkv1.StepState_STEP_STATE_FAILED:
+		return outcomeFailed
+	case xdrlinkv1.StepState_STEP_STATE_ACTION_REQUIRED:
+		return outcomeActionRequired
+	}
+	return outcomeRetry
 }
 
 func (r *run) failStep(st *xdrlinkv1.Step, f *steps.Failure) {
@@ -466,6 +491,10 @@ func (r *run) save(ctx context.Context, tenant, dropSecret bool) error {
 			return err
 		}
 		r.op.Row, r.needPlace, r.report = saved, false, nil
+		if state := r.op.Metadata.GetState(); state != r.savedState {
+			r.savedState = state
+			r.e.ins.transition(ctx, r.op.Metadata.GetKind(), state, 1)
+		}
 		if wakeBatch {
 			r.e.wakeBatch(ctx, r.args.Batch)
 		}

@@ -63,3 +63,18 @@ func (j jobs[TTx]) Retry(ctx context.Context, jobID int64) error {
 	_, err := j.c.JobRetry(ctx, jobID)
 	return err
 }
+
+// QueueDepth counts the available and running jobs of each named queue
+// (for the engine's queue-depth gauge; not part of store.Jobs, so test
+// doubles need not implement it).
+func (j jobs[TTx]) QueueDepth(ctx context.Context, queues []string) (available, running map[string]int64, err error) {
+	res, err := j.c.Driver().GetExecutor().JobCountByQueueAndState(ctx, &riverdriver.JobCountByQueueAndStateParams{QueueNames: queues})
+	if err != nil {
+		return nil, nil, err
+	}
+	available, running = map[string]int64{}, map[string]int64{}
+	for _, r := range res {
+		available[r.Queue], running[r.Queue] = r.CountAvailable, r.CountRunning
+	}
+	return available, running, nil
+}
