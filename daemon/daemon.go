@@ -227,6 +227,9 @@ type Daemon struct {
 	inprocLis    *inprocListener
 	certs        *certReloader // nil without TLS
 	tel          *telemetry.Telemetry
+	// serving is set once the servers are started: until then, close
+	// releases the listeners and the gRPC server itself (Start failed).
+	serving      bool
 	metrics      *http.Server // nil without MetricsAddr
 	metricsLis   net.Listener
 	knownMethods func() map[string]bool
@@ -384,6 +387,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		go d.startWorkflowsWhenReady(bgCtx)
 	}
 	go d.pruneAudit(bgCtx)
+	d.serving = true
 	d.serveMetrics()
 	go func() { d.serveErr <- d.grpc.Serve(d.grpcLis) }()
 	go func() {
@@ -462,7 +466,7 @@ func (d *Daemon) close() error {
 	if d.conn != nil {
 		errs = append(errs, d.conn.Close())
 	}
-	if d.grpc != nil && d.http == nil { // Start failed before serving
+	if d.grpc != nil && !d.serving { // Start failed before serving
 		d.grpc.Stop()
 	}
 	listeners := []net.Listener{d.grpcLis, d.httpLis, d.metricsLis}
@@ -470,7 +474,7 @@ func (d *Daemon) close() error {
 		listeners = append(listeners, d.inprocLis)
 	}
 	for _, l := range listeners {
-		if l != nil && d.http == nil {
+		if l != nil && !d.serving {
 			_ = l.Close()
 		}
 	}
@@ -480,7 +484,7 @@ func (d *Daemon) close() error {
 	if d.store != nil {
 		errs = append(errs, d.store.Close())
 	}
-	if d.tel != nil && d.http == nil { // Start failed; Shutdown flushes otherwise
+	if d.tel != nil && !d.serving { // Start failed; Shutdown flushes otherwise
 		errs = append(errs, d.tel.Shutdown(context.Background()))
 	}
 	return errors.Join(errs...)
