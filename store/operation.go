@@ -54,9 +54,11 @@ type Operation struct {
 	State string
 	// Parent is the parent (batch) operation's id, or empty.
 	Parent string
-	// AccessGroup is the access group of the operation's tenant (the store
-	// keeps it equal when the tenant's changes); for a batch, the group all
-	// its tenants share, or "" when they differ.
+	// AccessGroup is the access group of the operation's tenant: for an
+	// operation on a registered tenant, CreateOperation stores the tenant's
+	// group, whatever op says (so a concurrent move cannot leave it behind),
+	// and UpdateTenant keeps it equal when the tenant's changes. For a batch
+	// (no tenant), the group all its tenants share, or "" when they differ.
 	AccessGroup string
 	// Caller is the principal that created the operation ("" for the
 	// server's own, e.g. scheduled verifications).

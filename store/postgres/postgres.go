@@ -488,8 +488,14 @@ func (q queries) CreateOperation(ctx context.Context, op *store.Operation) (*sto
 		rules = append(rules, store.Unique(`SELECT id FROM operations WHERE tenant = $1 AND exclusive AND NOT done`, out.Tenant, store.Conflict(store.ConflictActiveOperation)))
 	}
 	err := q.insert(ctx, func() (pgconn.CommandTag, error) {
+		// The access group is the tenant's, read under FOR SHARE: a move
+		// of the tenant (UpdateTenant locks it FOR NO KEY UPDATE) waits for
+		// this insert and then moves the new operation too, or this insert
+		// waits for the move and reads the new group.
 		return q.db.Exec(ctx, `INSERT INTO operations (`+opColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12, $13, $14, $15) ON CONFLICT DO NOTHING`,
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12, $13,
+				COALESCE((SELECT access_group FROM tenants WHERE id = $2 FOR SHARE), $14), $15
+			ON CONFLICT DO NOTHING`,
 			out.ID, out.Tenant, out.Kind, out.State, out.Parent, out.Exclusive, out.RequestKey, body(out.RequestHash),
 			out.JobID, out.Done, body(out.Body), out.CreateTime, endTime(out.EndTime), out.AccessGroup, out.Caller)
 	}, rules...)

@@ -544,10 +544,13 @@ func (q queries) CreateOperation(ctx context.Context, op *store.Operation) (*sto
 		rules = append(rules, store.Unique(`SELECT id FROM operations WHERE tenant = ? AND exclusive AND NOT done`, out.Tenant, store.Conflict(store.ConflictActiveOperation)))
 	}
 	err := q.insert(ctx, func() (sql.Result, error) {
+		// The access group is the tenant's as this (only) writer sees it,
+		// so a move of the tenant cannot slip between.
 		return q.db.ExecContext(ctx, `INSERT INTO operations (`+opColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, COALESCE((SELECT access_group FROM tenants WHERE id = ?), ?), ?
+			WHERE true ON CONFLICT DO NOTHING`,
 			out.ID, out.Tenant, out.Kind, out.State, out.Parent, out.Exclusive, out.RequestKey, body(out.RequestHash),
-			out.JobID, out.Done, body(out.Body), now, now, endTime(out.EndTime), out.AccessGroup, out.Caller)
+			out.JobID, out.Done, body(out.Body), now, now, endTime(out.EndTime), out.Tenant, out.AccessGroup, out.Caller)
 	}, rules...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: create operation: %w", err)

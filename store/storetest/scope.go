@@ -22,6 +22,7 @@ var scopeCases = []struct {
 	{"UpdateTenantMovesOperations", testUpdateTenantMovesOperations},
 	{"UpdateTenantMovesOperationsInTx", testUpdateTenantMovesOperationsInTx},
 	{"ConcurrentGroupMoves", testConcurrentGroupMoves},
+	{"OperationTakesTenantGroup", testOperationTakesTenantGroup},
 	{"ScopePageTokens", testScopePageTokens},
 }
 
@@ -367,6 +368,47 @@ func testConcurrentGroupMoves(t *testing.T, h *harness) {
 			if got := getOp(t, h.s, fmt.Sprintf("op%d", i)).AccessGroup; got != group {
 				t.Fatalf("round %d: op%d group = %q, want the tenant's, %q", round, i, got, group)
 			}
+		}
+	}
+}
+
+// testOperationTakesTenantGroup: an operation on a registered tenant is
+// stored in the tenant's group, whatever the caller read earlier, even
+// while the tenant moves between groups; a batch (no tenant) or an
+// operation on a tenant the store does not hold keeps the group given.
+func testOperationTakesTenantGroup(t *testing.T, h *harness) {
+	ctx := t.Context()
+	create(t, h.s, inGroup("t", "a"))
+	createOp(t, h.s, &store.Operation{ID: "stale", Tenant: "t", Kind: "K", State: "S", AccessGroup: "before-the-move"})
+	createOp(t, h.s, &store.Operation{ID: "batch", Kind: "K", State: "S", AccessGroup: "b"})
+	createOp(t, h.s, &store.Operation{ID: "gone", Tenant: "gone", Kind: "K", State: "S", AccessGroup: "c"})
+	for id, want := range map[string]string{"stale": "a", "batch": "b", "gone": "c"} {
+		if got := getOp(t, h.s, id).AccessGroup; got != want {
+			t.Errorf("%s: group %q, want %q", id, got, want)
+		}
+	}
+
+	// Moves and creations at once: afterwards every operation of the
+	// tenant is in its group.
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			if i%2 == 0 {
+				if _, err := h.s.UpdateTenant(ctx, inGroup("t", []string{"a", "b"}[i/2%2]), ""); err != nil {
+					t.Errorf("UpdateTenant: %v", err)
+				}
+				return
+			}
+			if _, err := h.s.CreateOperation(ctx, &store.Operation{ID: fmt.Sprintf("op%d", i), Tenant: "t", Kind: "K", State: "S", AccessGroup: "a"}); err != nil {
+				t.Errorf("CreateOperation: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	group := get(t, h.s, "t").AccessGroup
+	for i := 1; i < 20; i += 2 {
+		if got := getOp(t, h.s, fmt.Sprintf("op%d", i)).AccessGroup; got != group {
+			t.Errorf("op%d group = %q, want the tenant's, %q", i, got, group)
 		}
 	}
 }
