@@ -111,6 +111,15 @@ func TestImport(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.errOut, "item 2: tenants/cust-007 already exists") || !strings.Contains(r.out, "0 tenants created, 2 refused") {
 		t.Fatalf("import of an existing id: %v", r)
 	}
+	// --skip-existing finishes such an import: the registered row is left
+	// as it is, the new one created.
+	r = s.run(t, nil, "tenants", "import", again, "--skip-existing")
+	if r.code != 0 || !strings.Contains(r.out, "1 tenants created, 1 already registered and left as they are") {
+		t.Fatalf("import --skip-existing: %v", r)
+	}
+	if r := s.run(t, nil, "tenants", "get", "cust-007", "-o", "json"); r.code != 0 || strings.Contains(r.out, "ws-other") {
+		t.Fatalf("the registered tenant was changed by --skip-existing: %v", r)
+	}
 
 	// update sends only what is given; get shows it; delete removes it.
 	if r := s.run(t, nil, "tenants", "update", "cust-001", "--display-name", "Renamed", "--label", "tier=silver", "--remove-label", "pod"); r.code != 0 ||

@@ -215,7 +215,7 @@ func (a *app) tenantsDeleteCommand() *cobra.Command {
 }
 
 func (a *app) tenantsImportCommand() *cobra.Command {
-	var dryRun bool
+	var dryRun, skipExisting bool
 	cmd := &cobra.Command{
 		Use:   "import FILE",
 		Short: "Register many tenants from a CSV or YAML file, all checked first",
@@ -225,7 +225,8 @@ GUIDs, names, workspace fields, tables against the server's catalog, and ids
 or workspaces repeated in the file. Any problem is reported with its row and
 column, and nothing is created. Then the tenants are registered with
 BatchCreateTenants in chunks of 1,000 (each chunk all or nothing); a refused
-chunk is reported by file row and the other chunks go on.
+chunk is reported by file row and the other chunks go on; run it again with
+--skip-existing to register the rest.
 
 Columns: id, entra_tenant_id, subscription_id, resource_group, workspace
 (required); display_name, region, tables (separated by ; or spaces), labels
@@ -256,6 +257,12 @@ disable_incident_creation_rules, entity_sync (true/false).`,
 			if ps := file.Check(catalog); ps != nil {
 				return describeProblems(args[0], ps)
 			}
+			skipped := 0
+			if skipExisting {
+				if skipped, err = dropRegistered(ctx, c, file); err != nil {
+					return err
+				}
+			}
 			reqs := file.Requests()
 			if dryRun {
 				fmt.Fprintf(a.io.Out, "%s: %d tenants, no problems found; nothing sent (--dry-run)\n", args[0], len(reqs))
@@ -276,6 +283,9 @@ disable_incident_creation_rules, entity_sync (true/false).`,
 				created += len(resp.GetTenants())
 			}
 			fmt.Fprintf(a.io.Out, "%d tenants created", created)
+			if skipped > 0 {
+				fmt.Fprintf(a.io.Out, ", %d already registered and left as they are", skipped)
+			}
 			if refused > 0 {
 				fmt.Fprintf(a.io.Out, ", %d refused\n", refused)
 				return exitWith(ExitError, "")
@@ -285,7 +295,37 @@ disable_incident_creation_rules, entity_sync (true/false).`,
 		},
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "check the file against the server's catalog and stop")
+	cmd.Flags().BoolVar(&skipExisting, "skip-existing", false,
+		"leave out rows whose id is already registered (to finish an import a refused chunk interrupted); they are not updated")
 	return cmd
+}
+
+// dropRegistered removes from file the rows whose tenant id is registered
+// already, and says how many it removed.
+func dropRegistered(ctx context.Context, c *client.Client, file *tenantfile.File) (int, error) {
+	registered := map[string]bool{}
+	req := &xdrlinkv1.ListTenantsRequest{PageSize: 1000}
+	for {
+		page, err := c.Tenants.ListTenants(ctx, req)
+		if err != nil {
+			return 0, fmt.Errorf("list registered tenants: %w", err)
+		}
+		for _, t := range page.GetTenants() {
+			registered[strings.TrimPrefix(t.GetName(), "tenants/")] = true
+		}
+		if req.PageToken = page.GetNextPageToken(); req.PageToken == "" {
+			break
+		}
+	}
+	kept := file.Rows[:0]
+	for _, r := range file.Rows {
+		if !registered[r.Values[tenantfile.ColID]] {
+			kept = append(kept, r)
+		}
+	}
+	dropped := len(file.Rows) - len(kept)
+	file.Rows = kept
+	return dropped, nil
 }
 
 func describeProblems(file string, err error) error {
