@@ -37,7 +37,7 @@ func RequestID(ctx context.Context) string {
 func withRequestID(ctx context.Context) context.Context {
 	id := ""
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get(RequestIDHeader); len(v) > 0 && validRequestID(v[0]) {
+		if v := md.Get(RequestIDHeader); len(v) > 0 && ValidRequestID(v[0]) {
 			id = v[0]
 		}
 	}
@@ -70,7 +70,10 @@ func NewRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func validRequestID(s string) bool {
+// ValidRequestID says whether a caller's request id is usable: 1 to 128
+// printable ASCII characters, no spaces (the gateway applies it to
+// X-Request-Id too).
+func ValidRequestID(s string) bool {
 	if len(s) == 0 || len(s) > 128 {
 		return false
 	}

@@ -49,7 +49,7 @@ func frontDoor(next http.Handler, log *slog.Logger, trusted []netip.Prefix) http
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get(requestIDHeader)
-		if !validRequestID(id) {
+		if !server.ValidRequestID(id) {
 			id = server.NewRequestID()
 		}
 		r.Header.Set(requestIDHeader, id)
@@ -93,20 +93,6 @@ func frontDoor(next http.Handler, log *slog.Logger, trusted []netip.Prefix) http
 		}
 		log.LogAttrs(r.Context(), level, "http request", attrs...)
 	})
-}
-
-// validRequestID mirrors the gRPC side's rule: 1 to 128 printable ASCII
-// characters, no spaces.
-func validRequestID(s string) bool {
-	if len(s) == 0 || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x21 || c > 0x7e {
-			return false
-		}
-	}
-	return true
 }
 
 // badPathOrQuery names the part of the request that is not valid UTF-8
