@@ -3,14 +3,13 @@ package daemon
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/xdrlink/xdrlink/azuresim"
+	xclient "github.com/xdrlink/xdrlink/client"
 	"github.com/xdrlink/xdrlink/server"
 	"github.com/xdrlink/xdrlink/server/authn"
 	"github.com/xdrlink/xdrlink/server/authz"
@@ -64,11 +63,15 @@ func (d *Daemon) newAuthenticator(ctx context.Context) (*authn.Authenticator, er
 	// Discovery and key fetches must not hang a call for long.
 	issuer, audiences, client := cfg.OIDCIssuer, cfg.OIDCAudiences, &http.Client{Timeout: 30 * time.Second}
 	if cfg.OIDCCAFile != "" {
-		pool, err := loadCAPool(cfg.OIDCCAFile)
+		pool, err := xclient.CertPool(cfg.OIDCCAFile)
 		if err != nil {
 			return nil, fmt.Errorf("--oidc-ca-file: %w", err)
 		}
-		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+		// The default transport's settings (proxy from the environment,
+		// timeouts), with this CA.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		client.Transport = tr
 	}
 	if staff, ok := d.sandboxStaff(); ok && issuer == "" {
 		issuer, audiences, client = staff.Issuer, []string{staff.Audience}, d.azure.sandbox.HTTPClient()
@@ -117,18 +120,6 @@ func newAuthFailureLimiter(cfg Config) (*ratelimit.Limiter, error) {
 		return nil, nil
 	}
 	return ratelimit.New(ratelimit.Options{Rate: authFailureRate, Burst: authFailureBurst})
-}
-
-func loadCAPool(file string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, errors.New(file + " holds no PEM certificate")
-	}
-	return pool, nil
 }
 
 // pruneAudit deletes audit events older than the retention, now and then

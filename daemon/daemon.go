@@ -20,6 +20,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/xdrlink/xdrlink/azuresim"
+	xclient "github.com/xdrlink/xdrlink/client"
 	xdrlinkv1 "github.com/xdrlink/xdrlink/gen/xdrlink/v1"
 	"github.com/xdrlink/xdrlink/internal/telemetry"
 	"github.com/xdrlink/xdrlink/server"
@@ -282,7 +283,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		if cfg.TLSClientCAFile != "" {
 			// Certificates are one way in among others (tokens, keys), so
 			// a client without one still connects.
-			if grpcTLS.ClientCAs, err = loadCAPool(cfg.TLSClientCAFile); err != nil {
+			if grpcTLS.ClientCAs, err = xclient.CertPool(cfg.TLSClientCAFile); err != nil {
 				return nil, fmt.Errorf("--tls-client-ca-file: %w", err)
 			}
 			grpcTLS.ClientAuth = tls.VerifyClientCertIfGiven

@@ -251,13 +251,9 @@ func healthDialOptions(certFile, caFile, serverName string) (client.Options, err
 			},
 		}}, nil
 	case caFile != "":
-		b, err := os.ReadFile(caFile)
+		pool, err := client.CertPool(caFile)
 		if err != nil {
 			return client.Options{}, fmt.Errorf("health: --tls-ca-file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(b) {
-			return client.Options{}, fmt.Errorf("health: --tls-ca-file %s holds no PEM certificate", caFile)
 		}
 		return client.Options{TLS: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool, ServerName: serverName}}, nil
 	case serverName != "":

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -241,13 +240,9 @@ func (a *app) dial(ctx context.Context) (*client.Client, error) {
 	if s.tls {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}
 		if s.caFile != "" {
-			pem, err := os.ReadFile(s.caFile)
+			pool, err := client.CertPool(s.caFile)
 			if err != nil {
 				return nil, err
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("%s: no PEM certificate", s.caFile)
 			}
 			tc.RootCAs = pool
 		}

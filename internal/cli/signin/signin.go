@@ -3,7 +3,6 @@ package signin
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/xdrlink/xdrlink/client"
 )
 
 // Settings say whom to sign in with.
@@ -31,13 +32,9 @@ func (s Settings) HTTPClient() (*http.Client, error) {
 	if s.CAFile == "" {
 		return &http.Client{Timeout: 30 * time.Second}, nil
 	}
-	pem, err := os.ReadFile(s.CAFile)
+	pool, err := client.CertPool(s.CAFile)
 	if err != nil {
 		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s: no PEM certificate", s.CAFile)
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
