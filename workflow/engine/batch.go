@@ -139,7 +139,7 @@ func (e *Engine) SubmitBatch(ctx context.Context, req BatchRequest) (*longrunnin
 			return err
 		}
 		for i, name := range req.Tenants {
-			if err := e.createChild(ctx, tx, batch, kind, i, name, groups[i], now); err != nil {
+			if err := e.createChild(ctx, tx, batch, kind, i, name, now); err != nil {
 				return err
 			}
 		}
@@ -202,10 +202,11 @@ func commonGroup(groups []string) string {
 
 // createChild stores the batch's i-th child, queued (no job yet). A tenant
 // busy with another operation gets a child that failed at once.
-func (e *Engine) createChild(ctx context.Context, tx store.Tx, batch *oprecord.Record, kind xdrlinkv1.OperationKind, i int, tenant, group string, now *timestamppb.Timestamp) error {
+func (e *Engine) createChild(ctx context.Context, tx store.Tx, batch *oprecord.Record, kind xdrlinkv1.OperationKind, i int, tenant string, now *timestamppb.Timestamp) error {
 	child := &oprecord.Record{
+		// The store gives the child its tenant's access group.
 		Row: &store.Operation{ID: childID(batch.Row.ID, i), Parent: batch.Row.ID, Exclusive: true,
-			AccessGroup: group, Caller: batch.Row.Caller},
+			Caller: batch.Row.Caller},
 		Op: &longrunningpb.Operation{},
 		Metadata: &xdrlinkv1.OperationMetadata{
 			Tenant: tenant, Kind: kind, State: xdrlinkv1.OperationState_OPERATION_STATE_PENDING,

@@ -129,8 +129,9 @@ func (e *Engine) submit(ctx context.Context, req Request, retries int) (*longrun
 
 	now := timestamppb.Now()
 	op := &oprecord.Record{
+		// The store gives the operation its tenant's access group.
 		Row: &store.Operation{ID: oprecord.NewID(), Exclusive: true, RequestKey: key, RequestHash: req.Fingerprint,
-			AccessGroup: rec.AccessGroup, Caller: req.Caller},
+			Caller: req.Caller},
 		Op: &longrunningpb.Operation{},
 		Metadata: &xdrlinkv1.OperationMetadata{
 			Tenant: req.Tenant, Kind: req.Kind, State: xdrlinkv1.OperationState_OPERATION_STATE_PENDING,
