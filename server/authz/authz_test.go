@@ -114,14 +114,18 @@ func TestChecks(t *testing.T) {
 	if got := status.Code(statusErr(CheckOperation(ctx, "operations/o", other, Viewer))); got != codes.NotFound {
 		t.Errorf("someone else's mixed batch: %v, want NotFound", got)
 	}
-	if got := status.Code(statusErr(CheckGroup(ctx, "access_group", "b", Operator, false))); got != codes.PermissionDenied {
+	if got := status.Code(statusErr(CheckGroup(ctx, "access_group", "b", Operator))); got != codes.PermissionDenied {
 		t.Errorf("register in a viewer group: %v, want PermissionDenied", got)
 	}
-	if err := CheckGroup(ctx, "access_group", "a", Operator, false); err != nil {
+	if err := CheckGroup(ctx, "access_group", "a", Operator); err != nil {
 		t.Errorf("register in own group: %v", err)
 	}
-	if got := status.Code(statusErr(CheckGroup(ctx, "access_group", "a", Admin, true))); got != codes.PermissionDenied {
+	if got := status.Code(statusErr(CheckMove(ctx, "access_group"))); got != codes.PermissionDenied {
 		t.Errorf("scoped move: %v, want PermissionDenied", got)
+	}
+	admin := NewContext(context.Background(), &Principal{Grants: []Grant{{Role: Admin}}})
+	if err := CheckMove(admin, "access_group"); err != nil {
+		t.Errorf("an unscoped admin's move: %v", err)
 	}
 }
 

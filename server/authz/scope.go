@@ -59,31 +59,34 @@ func check(ctx context.Context, name string, have, need Role) error {
 	return nil
 }
 
-// CheckGroup allows ctx's caller to put a tenant in access group group
-// (register it there, or move it there): it needs role need over the
-// group, and moving a tenant between groups (move) needs an unscoped
-// admin, since a scoped caller could otherwise hand a tenant to a group it
-// does not serve, or take one from it.
-func CheckGroup(ctx context.Context, field, group string, need Role, move bool) error {
+// CheckGroup allows ctx's caller to register a tenant in access group
+// group: it needs role need over the group.
+func CheckGroup(ctx context.Context, field, group string, need Role) error {
 	p := FromContext(ctx)
-	if p == nil {
+	if p == nil || p.RoleFor(group) >= need {
 		return nil
 	}
 	method, _ := grpc.Method(ctx)
-	if move && p.RoleFor("") < Admin {
-		e := apierr.PermissionDenied(method, Admin.String())
-		e.Message = "permission denied: only an admin over every tenant can change " + field
-		return e
+	e := apierr.PermissionDenied(method, need.String())
+	e.Message = fmt.Sprintf("permission denied: %s %q is not one of your access groups", field, group)
+	if all, groups := p.groups(need); !all && len(groups) > 0 {
+		e.Message += " (" + strings.Join(groups, ", ") + ")"
 	}
-	if p.RoleFor(group) < need {
-		e := apierr.PermissionDenied(method, need.String())
-		e.Message = fmt.Sprintf("permission denied: %s %q is not one of your access groups", field, group)
-		if all, groups := p.groups(need); !all && len(groups) > 0 {
-			e.Message += " (" + strings.Join(groups, ", ") + ")"
-		}
-		return e
+	return e
+}
+
+// CheckMove allows ctx's caller to move a tenant to another access group:
+// only an unscoped admin may, since a scoped caller could otherwise hand a
+// tenant to a group it does not serve, or take one from it.
+func CheckMove(ctx context.Context, field string) error {
+	p := FromContext(ctx)
+	if p == nil || p.RoleFor("") >= Admin {
+		return nil
 	}
-	return nil
+	method, _ := grpc.Method(ctx)
+	e := apierr.PermissionDenied(method, Admin.String())
+	e.Message = "permission denied: only an admin over every tenant can change " + field
+	return e
 }
 
 // DefaultGroup is the access group a tenant registered by ctx's caller

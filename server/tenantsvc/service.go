@@ -70,7 +70,7 @@ func placeInGroup(ctx context.Context, field string, t *xdrlinkv1.Tenant) error 
 	if t.AccessGroup == "" {
 		t.AccessGroup = authz.DefaultGroup(ctx, authz.Operator)
 	}
-	return authz.CheckGroup(ctx, field, t.GetAccessGroup(), authz.Operator, false)
+	return authz.CheckGroup(ctx, field, t.GetAccessGroup(), authz.Operator)
 }
 
 // newTenant is the tenant a create request registers.
@@ -167,7 +167,7 @@ func (s *Service) UpdateTenant(ctx context.Context, req *xdrlinkv1.UpdateTenantR
 			return cur, nil // nothing differs: no write, etag unchanged
 		}
 		if next.GetAccessGroup() != cur.GetAccessGroup() {
-			if err := authz.CheckGroup(ctx, "tenant.access_group", next.GetAccessGroup(), authz.Admin, true); err != nil {
+			if err := authz.CheckMove(ctx, "tenant.access_group"); err != nil {
 				return nil, err
 			}
 		}
