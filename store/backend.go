@@ -175,12 +175,6 @@ func PruneBound(before time.Time) time.Time {
 	return b
 }
 
-// PaginateAPIKeys is PageTokens.PaginateAPIKeys with DefaultPageTokenKey's
-// tokens.
-func PaginateAPIKeys(q APIKeyQuery, fetch func(after *Cursor, limit int) ([]*APIKey, error)) (*APIKeyPage, error) {
-	return defaultPageTokens.PaginateAPIKeys(q, fetch)
-}
-
 // PaginateAPIKeys runs one keyset page of q, newest first. fetch returns up
 // to limit keys (revoked ones only if q.ShowRevoked) that come after the
 // cursor (all from the start when it is nil), ordered by create time then
@@ -192,12 +186,6 @@ func (p *PageTokens) PaginateAPIKeys(q APIKeyQuery, fetch func(after *Cursor, li
 		return nil, err
 	}
 	return &APIKeyPage{APIKeys: ks, NextPageToken: next}, nil
-}
-
-// PaginateAuditEvents is PageTokens.PaginateAuditEvents with
-// DefaultPageTokenKey's tokens.
-func PaginateAuditEvents(q AuditQuery, fetch func(after *Cursor, limit int) ([]*AuditEvent, error)) (*AuditPage, error) {
-	return defaultPageTokens.PaginateAuditEvents(q, fetch)
 }
 
 // PaginateAuditEvents runs one keyset page of q, newest first. fetch returns
