@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
-	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -71,9 +70,6 @@ func parseAPIKey(key string) (id string, hash []byte, ok bool) {
 // it (on the replica that revokes, at once).
 const apiKeyCacheTTL = 5 * time.Second
 
-// apiKeyCacheMax bounds the cache; past it, the cache starts over.
-const apiKeyCacheMax = 10000
-
 type cachedKey struct {
 	rec  *store.APIKey
 	key  *xdrlinkv1.ApiKey
@@ -84,8 +80,7 @@ type cachedKey struct {
 type apiKeys struct {
 	store store.APIKeyStore
 	now   func() time.Time
-	mu    sync.Mutex
-	cache map[string]cachedKey
+	cache cache[string, cachedKey]
 }
 
 // refusal is a key the store holds no valid record of, as opposed to a
@@ -98,10 +93,7 @@ const errBadAPIKey = refusal("unknown or malformed API key")
 
 func (k *apiKeys) lookup(ctx context.Context, id string) (cachedKey, error) {
 	now := k.now()
-	k.mu.Lock()
-	c, ok := k.cache[id]
-	k.mu.Unlock()
-	if ok && now.Sub(c.read) < apiKeyCacheTTL {
+	if c, ok := k.cache.get(id); ok && now.Sub(c.read) < apiKeyCacheTTL {
 		return c, nil
 	}
 	rec, err := k.store.GetAPIKey(ctx, id)
@@ -112,23 +104,14 @@ func (k *apiKeys) lookup(ctx context.Context, id string) (cachedKey, error) {
 	if err := proto.Unmarshal(rec.Body, key); err != nil {
 		return cachedKey{}, err
 	}
-	c = cachedKey{rec: rec, key: key, read: now}
-	k.mu.Lock()
-	if len(k.cache) >= apiKeyCacheMax {
-		clear(k.cache)
-	}
-	k.cache[id] = c
-	k.mu.Unlock()
+	c := cachedKey{rec: rec, key: key, read: now}
+	k.cache.put(id, c)
 	return c, nil
 }
 
 // Forget drops key id from the cache, so its revocation applies to the
 // next call.
-func (k *apiKeys) Forget(id string) {
-	k.mu.Lock()
-	delete(k.cache, id)
-	k.mu.Unlock()
-}
+func (k *apiKeys) Forget(id string) { k.cache.forget(id) }
 
 func (k *apiKeys) authenticate(ctx context.Context, presented string) (*authz.Principal, error) {
 	id, hash, ok := parseAPIKey(presented)

@@ -67,7 +67,7 @@ func New(ctx context.Context, opts Options) (*Authenticator, error) {
 		}
 	}
 	if opts.APIKeys != nil {
-		a.keys = &apiKeys{store: opts.APIKeys, now: opts.Now, cache: map[string]cachedKey{}}
+		a.keys = &apiKeys{store: opts.APIKeys, now: opts.Now}
 	}
 	return a, nil
 }

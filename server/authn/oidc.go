@@ -51,8 +51,7 @@ type oidcVerifier struct {
 	// verified remembers the principal of each token verified, until the
 	// token expires: a portal sends the same token with every call, and
 	// checking its RSA signature costs far more than a hash.
-	cacheMu  sync.Mutex
-	verified map[[sha256.Size]byte]verifiedToken
+	verified cache[[sha256.Size]byte, verifiedToken]
 }
 
 // verifiedToken is a verified token's principal and the times between
@@ -65,9 +64,6 @@ type verifiedToken struct {
 // nbfLeeway is go-oidc's allowance for clock skew on nbf.
 const nbfLeeway = 5 * time.Minute
 
-// verifiedMax bounds the cache of verified tokens; past it, it starts over.
-const verifiedMax = 10000
-
 func newOIDCVerifier(ctx context.Context, opts OIDCOptions) (*oidcVerifier, error) {
 	if opts.Issuer == "" || len(opts.Audiences) == 0 {
 		return nil, errors.New("authn: OIDC needs an issuer and at least one audience")
@@ -78,7 +74,7 @@ func newOIDCVerifier(ctx context.Context, opts OIDCOptions) (*oidcVerifier, erro
 	if opts.HTTPClient != nil {
 		ctx = oidc.ClientContext(ctx, opts.HTTPClient)
 	}
-	return &oidcVerifier{opts: opts, ctx: ctx, verified: map[[sha256.Size]byte]verifiedToken{}}, nil
+	return &oidcVerifier{opts: opts, ctx: ctx}, nil
 }
 
 // errIssuerUnavailable: the token could not be checked, not found bad.
@@ -117,9 +113,7 @@ type claims struct {
 
 func (v *oidcVerifier) authenticate(ctx context.Context, raw string) (*authz.Principal, error) {
 	sum := sha256.Sum256([]byte(raw))
-	v.cacheMu.Lock()
-	hit, ok := v.verified[sum]
-	v.cacheMu.Unlock()
+	hit, ok := v.verified.get(sum)
 	if now := v.now(); ok && !now.Before(hit.from) && now.Before(hit.exp) {
 		return hit.p, nil
 	}
@@ -127,12 +121,7 @@ func (v *oidcVerifier) authenticate(ctx context.Context, raw string) (*authz.Pri
 	if err != nil {
 		return nil, err
 	}
-	v.cacheMu.Lock()
-	if len(v.verified) >= verifiedMax {
-		clear(v.verified)
-	}
-	v.verified[sum] = valid
-	v.cacheMu.Unlock()
+	v.verified.put(sum, valid)
 	return p, nil
 }
 
